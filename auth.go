@@ -1,0 +1,2 @@
+// Package auth is an embeddable authentication library (work in progress).
+package auth

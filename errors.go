@@ -1,0 +1,117 @@
+package auth
+
+import (
+	"errors"
+	"net/http"
+)
+
+// Error is an error the Authenticator reports to its callers and the HTTP
+// handlers send to clients: a stable machine-readable code, the HTTP status
+// it maps to, and a message safe to show to anyone. It never carries internal
+// detail; causes are logged, not returned.
+//
+// Two *Error values match under [errors.Is] when their codes are equal, so
+// errors.Is(err, ErrValidation) holds for every validation error whatever
+// its fields.
+type Error struct {
+	// Code is the contract's error code, such as "INVALID_CREDENTIALS".
+	Code string
+	// Status is the HTTP status the code maps to.
+	Status int
+	// Message is a human-readable sentence safe to show to clients.
+	Message string
+	// Fields maps request field names to what is wrong with them; only
+	// validation errors set it.
+	Fields map[string]string
+}
+
+// Error returns the message prefixed with the package name.
+func (e *Error) Error() string { return "auth: " + e.Message }
+
+// Is reports whether target is an *Error with the same code.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code
+}
+
+// The errors of the HTTP contract. Methods of [Authenticator] return them (or
+// an *Error with the same code); the handlers answer them with their status
+// and code.
+var (
+	// ErrInvalidCredentials is returned by [Authenticator.Login] for an
+	// unknown email or a wrong password, which are indistinguishable.
+	ErrInvalidCredentials = &Error{Code: "INVALID_CREDENTIALS", Status: http.StatusUnauthorized, Message: "Invalid email or password"}
+
+	// ErrEmailExists is returned by [Authenticator.Register] when the email
+	// is already registered in any letter case. Stores return it from
+	// [UserStore.CreateUser] for a duplicate email.
+	ErrEmailExists = &Error{Code: "EMAIL_EXISTS", Status: http.StatusConflict, Message: "Email already registered"}
+
+	// ErrTokenExpired is returned by [Authenticator.Verify],
+	// [Authenticator.Refresh] and [Authenticator.Logout] for a token whose
+	// signature is valid but whose lifetime has passed.
+	ErrTokenExpired = &Error{Code: "TOKEN_EXPIRED", Status: http.StatusUnauthorized, Message: "Token has expired"}
+
+	// ErrInvalidToken is returned by [Authenticator.Verify],
+	// [Authenticator.Refresh] and [Authenticator.Logout] for a token that is
+	// malformed, forged, of the wrong kind, revoked or reused.
+	ErrInvalidToken = &Error{Code: "INVALID_TOKEN", Status: http.StatusUnauthorized, Message: "Invalid token"}
+
+	// ErrUnauthorized is answered by the handlers and the middleware when a
+	// request carries no bearer token.
+	ErrUnauthorized = &Error{Code: "UNAUTHORIZED", Status: http.StatusUnauthorized, Message: "Authentication required"}
+
+	// ErrForbidden is answered by [RequireRole] when the caller's role is not
+	// one of those allowed.
+	ErrForbidden = &Error{Code: "FORBIDDEN", Status: http.StatusForbidden, Message: "Insufficient permissions"}
+
+	// ErrValidation is the code of the errors returned by
+	// [Authenticator.Register] and the handlers when a field is missing, of
+	// the wrong type or breaks its rule. The errors returned carry Fields;
+	// test for them with errors.Is(err, ErrValidation).
+	ErrValidation = &Error{Code: "VALIDATION_ERROR", Status: http.StatusBadRequest, Message: "Invalid request fields"}
+
+	// ErrInvalidRequest is answered by the handlers when the body is not
+	// exactly one JSON object.
+	ErrInvalidRequest = &Error{Code: "INVALID_REQUEST", Status: http.StatusBadRequest, Message: "Request body must be a single JSON object"}
+
+	// ErrUnsupportedMediaType is answered by the handlers when a body is
+	// sent without Content-Type: application/json.
+	ErrUnsupportedMediaType = &Error{Code: "UNSUPPORTED_MEDIA_TYPE", Status: http.StatusUnsupportedMediaType, Message: "Content-Type must be application/json"}
+
+	// ErrPayloadTooLarge is answered by the handlers when a body exceeds
+	// [Config.MaxBodyBytes].
+	ErrPayloadTooLarge = &Error{Code: "PAYLOAD_TOO_LARGE", Status: http.StatusRequestEntityTooLarge, Message: "Request body is too large"}
+
+	// ErrMethodNotAllowed is answered by the handlers for a method a route
+	// does not serve, with an Allow header.
+	ErrMethodNotAllowed = &Error{Code: "METHOD_NOT_ALLOWED", Status: http.StatusMethodNotAllowed, Message: "Method not allowed"}
+
+	// ErrRouteNotFound is answered by [Authenticator.Handler] for a path it
+	// does not serve.
+	ErrRouteNotFound = &Error{Code: "NOT_FOUND", Status: http.StatusNotFound, Message: "Not found"}
+
+	// ErrRateLimited is returned when a client or an account has made too
+	// many attempts; the handlers add a Retry-After header.
+	ErrRateLimited = &Error{Code: "RATE_LIMITED", Status: http.StatusTooManyRequests, Message: "Too many attempts, try again later"}
+
+	// ErrInternal is answered for any other failure, such as a store that is
+	// down. Its message never carries the cause, which is logged instead.
+	ErrInternal = &Error{Code: "INTERNAL_ERROR", Status: http.StatusInternalServerError, Message: "Internal server error"}
+)
+
+// validationError returns a VALIDATION_ERROR carrying the given field
+// messages.
+func validationError(fields map[string]string) *Error {
+	return &Error{Code: ErrValidation.Code, Status: ErrValidation.Status, Message: ErrValidation.Message, Fields: fields}
+}
+
+// publicError returns the *Error to show a client for err: err itself when
+// it is an *Error, and [ErrInternal] for anything else.
+func publicError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return ErrInternal
+}
