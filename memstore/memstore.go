@@ -1,0 +1,356 @@
+// Package memstore is an in-memory [auth.UserStore] and [auth.TokenStore].
+//
+// A [Store] keeps everything in maps guarded by one mutex, so it suits
+// tests, examples and single-process services that can afford to lose their
+// users and sessions on restart. It passes the conformance suite in package
+// storetest.
+//
+//	st := memstore.New()
+//	a, err := auth.New(auth.Config{Users: st, Tokens: st, Secret: secret})
+//
+// Like every store, it starts no goroutine: expired sessions and refresh
+// tokens stay until the application calls [Store.DeleteExpired].
+package memstore
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ingestiq/auth"
+)
+
+// Compile-time checks that *Store implements both store interfaces.
+var (
+	_ auth.UserStore  = (*Store)(nil)
+	_ auth.TokenStore = (*Store)(nil)
+)
+
+// Errors for calls the Authenticator never makes. They keep the store's
+// records consistent when the package is driven directly.
+var (
+	// errNilRecord is returned by [Store.CreateUser],
+	// [Store.CreateSession] and [Store.RotateRefreshToken] when a record
+	// to insert is nil.
+	errNilRecord = errors.New("memstore: nil record")
+
+	// errDuplicateID is returned by [Store.CreateUser] and
+	// [Store.CreateSession] when a user or session with the same ID is
+	// already stored.
+	errDuplicateID = errors.New("memstore: id already exists")
+
+	// errDuplicateHash is returned by [Store.CreateSession] and
+	// [Store.RotateRefreshToken] when a refresh token with the same IDHash
+	// is already stored.
+	errDuplicateHash = errors.New("memstore: refresh token hash already exists")
+
+	// errWrongSession is returned by [Store.CreateSession] when the first
+	// refresh token names another session, and by
+	// [Store.RotateRefreshToken] when the successor names a session other
+	// than its predecessor's.
+	errWrongSession = errors.New("memstore: refresh token belongs to another session")
+)
+
+// Store is an in-memory [auth.UserStore] and [auth.TokenStore]. It is safe
+// for concurrent use. Records are copied in and out: the store never keeps
+// or hands out a pointer the caller holds, and it converts every time to
+// UTC, keeping its full precision. The zero value is not usable; call
+// [New].
+type Store struct {
+	mu sync.RWMutex
+
+	// users and byEmail index the same records by ID and by Email; a
+	// record's strings back the keys of both maps.
+	users   map[string]*auth.User
+	byEmail map[string]*auth.User
+
+	// sessions holds the sessions by ID, each with the hashes of its
+	// refresh tokens.
+	sessions map[string]*session
+
+	// tokens holds the refresh tokens by IDHash. Every token belongs to a
+	// stored session and is listed in its hashes.
+	tokens map[string]*auth.RefreshToken
+}
+
+// session is a stored session and the index of its refresh tokens.
+type session struct {
+	auth.Session
+
+	// hashes lists the IDHash of every stored refresh token of the
+	// session, spent or not, so that removing a session removes its tokens
+	// without a scan.
+	hashes []string
+}
+
+// New returns an empty Store.
+func New() *Store {
+	return &Store{
+		users:    make(map[string]*auth.User),
+		byEmail:  make(map[string]*auth.User),
+		sessions: make(map[string]*session),
+		tokens:   make(map[string]*auth.RefreshToken),
+	}
+}
+
+// CreateUser stores a copy of u. It returns [auth.ErrEmailExists] when a
+// user with the same Email exists, comparing byte for byte, and an error
+// when a user with the same ID exists. It does not change u.
+func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if u == nil {
+		return errNilRecord
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.byEmail[u.Email]; ok {
+		return auth.ErrEmailExists
+	}
+	if _, ok := s.users[u.ID]; ok {
+		return errDuplicateID
+	}
+	rec := *u
+	rec.CreatedAt = rec.CreatedAt.UTC()
+	s.users[rec.ID] = &rec
+	s.byEmail[rec.Email] = &rec
+	return nil
+}
+
+// UserByID returns a copy of the user with the given id, or
+// [auth.ErrNotFound].
+func (s *Store) UserByID(ctx context.Context, id string) (*auth.User, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	rec, ok := s.users[id]
+	if !ok {
+		return nil, auth.ErrNotFound
+	}
+	u := *rec
+	return &u, nil
+}
+
+// UserByEmail returns a copy of the user whose Email equals email byte for
+// byte, or [auth.ErrNotFound].
+func (s *Store) UserByEmail(ctx context.Context, email string) (*auth.User, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	rec, ok := s.byEmail[email]
+	if !ok {
+		return nil, auth.ErrNotFound
+	}
+	u := *rec
+	return &u, nil
+}
+
+// UpdatePasswordHash replaces the password hash of the user with the given
+// id. It returns [auth.ErrNotFound] when there is no such user.
+func (s *Store) UpdatePasswordHash(ctx context.Context, id, hash string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.users[id]
+	if !ok {
+		return auth.ErrNotFound
+	}
+	rec.PasswordHash = hash
+	return nil
+}
+
+// DeleteUser removes the user with the given id, which frees its email. It
+// returns [auth.ErrNotFound] when there is no such user. Sessions and
+// refresh tokens of the user are left to expire.
+func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.users[id]
+	if !ok {
+		return auth.ErrNotFound
+	}
+	delete(s.users, id)
+	delete(s.byEmail, rec.Email)
+	return nil
+}
+
+// CreateSession stores copies of sess and of first, its first refresh
+// token, or neither. It returns an error, and stores nothing, when a session
+// with the same ID or a refresh token with the same IDHash exists, or when
+// first.SessionID is not sess.ID.
+func (s *Store) CreateSession(ctx context.Context, sess *auth.Session, first *auth.RefreshToken) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if sess == nil || first == nil {
+		return errNilRecord
+	}
+	if first.SessionID != sess.ID {
+		return errWrongSession
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.sessions[sess.ID]; ok {
+		return errDuplicateID
+	}
+	if _, ok := s.tokens[first.IDHash]; ok {
+		return errDuplicateHash
+	}
+	rec := &session{Session: *sess}
+	rec.CreatedAt = rec.CreatedAt.UTC()
+	rec.ExpiresAt = rec.ExpiresAt.UTC()
+	rec.RevokedAt = rec.RevokedAt.UTC()
+	if u, ok := s.users[rec.UserID]; ok {
+		rec.UserID = u.ID // share the user's string rather than keep another copy
+	}
+	s.sessions[rec.ID] = rec
+	s.addToken(rec, first)
+	return nil
+}
+
+// addToken stores a copy of tok as a token of sess, which must be the
+// stored session named by tok.SessionID. The caller holds the write lock and
+// has checked that tok.IDHash is free.
+func (s *Store) addToken(sess *session, tok *auth.RefreshToken) {
+	rec := *tok
+	// Share the session's strings: a record then costs little more than
+	// its hash.
+	rec.SessionID = sess.ID
+	if rec.UserID == sess.UserID {
+		rec.UserID = sess.UserID
+	}
+	rec.CreatedAt = rec.CreatedAt.UTC()
+	rec.ExpiresAt = rec.ExpiresAt.UTC()
+	rec.UsedAt = rec.UsedAt.UTC()
+	s.tokens[rec.IDHash] = &rec
+	sess.hashes = append(sess.hashes, rec.IDHash)
+}
+
+// Session returns a copy of the session with the given id, revoked or not,
+// or [auth.ErrNotFound].
+func (s *Store) Session(ctx context.Context, id string) (*auth.Session, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	rec, ok := s.sessions[id]
+	if !ok {
+		return nil, auth.ErrNotFound
+	}
+	sess := rec.Session
+	return &sess, nil
+}
+
+// RevokeSession marks the session with the given id revoked at the given
+// time, unless it is revoked already, in which case it keeps the first
+// RevokedAt and succeeds. It returns [auth.ErrNotFound] when there is no such
+// session.
+func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.sessions[id]
+	if !ok {
+		return auth.ErrNotFound
+	}
+	if rec.RevokedAt.IsZero() {
+		rec.RevokedAt = at.UTC()
+	}
+	return nil
+}
+
+// RotateRefreshToken spends the refresh token whose IDHash is oldHash and
+// stores a copy of next, in one step under the store's lock, and returns a
+// copy of the old token as spent, with UsedAt set to at.
+//
+// It returns [auth.ErrNotFound] when there is no such token. When the token
+// was spent already it returns a copy of it and [auth.ErrTokenUsed], even if
+// its session has been revoked since; when its session is revoked, a copy of
+// it and [auth.ErrSessionRevoked]. It returns an error, too, when next names
+// a session other than the old token's or reuses a stored IDHash. On every
+// error nothing changes and next is not stored.
+func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next *auth.RefreshToken, at time.Time) (*auth.RefreshToken, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.tokens[oldHash]
+	if !ok {
+		return nil, auth.ErrNotFound
+	}
+	if !old.UsedAt.IsZero() {
+		tok := *old
+		return &tok, auth.ErrTokenUsed
+	}
+	// Every stored token belongs to a stored session (DeleteExpired
+	// removes a session's tokens with it), so sess is never nil.
+	sess := s.sessions[old.SessionID]
+	if !sess.RevokedAt.IsZero() {
+		tok := *old
+		return &tok, auth.ErrSessionRevoked
+	}
+	switch {
+	case next == nil:
+		return nil, errNilRecord
+	case next.SessionID != old.SessionID:
+		return nil, errWrongSession
+	}
+	if _, ok := s.tokens[next.IDHash]; ok {
+		return nil, errDuplicateHash
+	}
+	old.UsedAt = at.UTC()
+	s.addToken(sess, next)
+	tok := *old
+	return &tok, nil
+}
+
+// DeleteExpired removes the sessions and the refresh tokens whose ExpiresAt
+// is before the given time, and the refresh tokens of the sessions it
+// removes. It returns the number of sessions and tokens removed, counting
+// every token, whether it expired itself or went with its session. Users are
+// never removed.
+func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	// Every token is listed under its session, so walking the sessions
+	// reaches every token once.
+	for id, sess := range s.sessions {
+		if sess.ExpiresAt.Before(before) {
+			for _, h := range sess.hashes {
+				delete(s.tokens, h)
+			}
+			n += int64(len(sess.hashes)) + 1
+			delete(s.sessions, id)
+			continue
+		}
+		sess.hashes = slices.DeleteFunc(sess.hashes, func(h string) bool {
+			if !s.tokens[h].ExpiresAt.Before(before) {
+				return false
+			}
+			delete(s.tokens, h)
+			n++
+			return true
+		})
+	}
+	return n, nil
+}
