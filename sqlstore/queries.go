@@ -1,0 +1,135 @@
+package sqlstore
+
+import (
+	"strconv"
+	"strings"
+)
+
+// queries holds every statement the store runs, built once in [New] for one
+// dialect and table prefix. The templates below are written once with ?
+// placeholders and {p} for the table prefix; PostgreSQL's copies are rebound
+// to $n. The only string literal, SQLite's 'table', holds no placeholder.
+type queries struct {
+	insertUser      string
+	userByID        string
+	userByEmail     string
+	updatePassword  string
+	userExists      string
+	deleteUserToken string
+	deleteUserSess  string
+	deleteUser      string
+
+	insertSession  string
+	insertToken    string
+	session        string
+	revokeSession  string
+	sessionExists  string
+	rotateReturn   string // SQLite and PostgreSQL: UPDATE ... RETURNING
+	rotateLock     string // MySQL: SELECT ... FOR UPDATE
+	rotateSpend    string // MySQL: UPDATE of the locked row
+	tokenState     string // classifies a token that could not be rotated
+	deleteTokens   string // one batch of expired tokens
+	deleteOrphans  string // one batch of tokens of expired sessions
+	deleteSessions string // one batch of expired sessions
+
+	migrationsTable string
+	appliedVersions string
+	recordVersion   string
+	tableExists     string
+	schemaVersion   string
+}
+
+const userColumns = "id, email, name, organization_id, role, password_hash, created_at"
+
+func buildQueries(d Dialect, prefix string, batch int) queries {
+	limit := strconv.Itoa(batch)
+	q := queries{
+		insertUser:      "INSERT INTO {p}users (" + userColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?)",
+		userByID:        "SELECT " + userColumns + " FROM {p}users WHERE id = ?",
+		userByEmail:     "SELECT " + userColumns + " FROM {p}users WHERE email = ?",
+		updatePassword:  "UPDATE {p}users SET password_hash = ? WHERE id = ?",
+		userExists:      "SELECT COUNT(*) FROM {p}users WHERE id = ?",
+		deleteUserToken: "DELETE FROM {p}refresh_tokens WHERE session_id IN (SELECT id FROM {p}sessions WHERE user_id = ?)",
+		deleteUserSess:  "DELETE FROM {p}sessions WHERE user_id = ?",
+		deleteUser:      "DELETE FROM {p}users WHERE id = ?",
+
+		insertSession: "INSERT INTO {p}sessions (id, user_id, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?)",
+		insertToken:   "INSERT INTO {p}refresh_tokens (id_hash, session_id, user_id, created_at, expires_at, used_at) VALUES (?, ?, ?, ?, ?, ?)",
+		session:       "SELECT id, user_id, created_at, expires_at, revoked_at FROM {p}sessions WHERE id = ?",
+		revokeSession: "UPDATE {p}sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+		sessionExists: "SELECT COUNT(*) FROM {p}sessions WHERE id = ?",
+
+		// The token is spent only while it is unused and its session is
+		// live. Under PostgreSQL's READ COMMITTED a concurrent rotation
+		// waits for the row lock and then re-checks used_at IS NULL against
+		// the committed row, so it matches nothing; SQLite runs writers one
+		// at a time.
+		rotateReturn: "UPDATE {p}refresh_tokens SET used_at = ? " +
+			"WHERE id_hash = ? AND used_at IS NULL AND EXISTS (" +
+			"SELECT 1 FROM {p}sessions WHERE {p}sessions.id = {p}refresh_tokens.session_id AND {p}sessions.revoked_at IS NULL) " +
+			"RETURNING session_id, user_id, created_at, expires_at",
+		// A locking read in InnoDB locks the token row and its session row
+		// and reads their latest committed versions, so concurrent
+		// rotations of one token queue up here and each sees the previous
+		// one's used_at.
+		rotateLock: "SELECT t.session_id, t.user_id, t.created_at, t.expires_at, t.used_at, s.id, s.revoked_at " +
+			"FROM {p}refresh_tokens t LEFT JOIN {p}sessions s ON s.id = t.session_id " +
+			"WHERE t.id_hash = ? FOR UPDATE",
+		rotateSpend: "UPDATE {p}refresh_tokens SET used_at = ? WHERE id_hash = ? AND used_at IS NULL",
+		tokenState: "SELECT t.session_id, t.user_id, t.created_at, t.expires_at, t.used_at, s.id, s.revoked_at " +
+			"FROM {p}refresh_tokens t LEFT JOIN {p}sessions s ON s.id = t.session_id " +
+			"WHERE t.id_hash = ?",
+
+		migrationsTable: "CREATE TABLE IF NOT EXISTS {p}schema_migrations (version INTEGER NOT NULL PRIMARY KEY)",
+		appliedVersions: "SELECT version FROM {p}schema_migrations",
+		recordVersion:   "INSERT INTO {p}schema_migrations (version) VALUES (?)",
+		schemaVersion:   "SELECT COALESCE(MAX(version), 0) FROM {p}schema_migrations",
+	}
+
+	switch d {
+	case MySQL:
+		// MySQL allows no LIMIT inside an IN subquery but has DELETE ...
+		// LIMIT; ORDER BY makes each batch deterministic and walks the
+		// index.
+		q.deleteTokens = "DELETE FROM {p}refresh_tokens WHERE expires_at < ? ORDER BY expires_at LIMIT " + limit
+		q.deleteOrphans = "DELETE FROM {p}refresh_tokens WHERE session_id IN (" +
+			"SELECT id FROM {p}sessions WHERE expires_at < ?) LIMIT " + limit
+		q.deleteSessions = "DELETE FROM {p}sessions WHERE expires_at < ? ORDER BY expires_at LIMIT " + limit
+		q.migrationsTable += " ENGINE=InnoDB"
+		q.tableExists = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?"
+	default:
+		q.deleteTokens = "DELETE FROM {p}refresh_tokens WHERE id_hash IN (" +
+			"SELECT id_hash FROM {p}refresh_tokens WHERE expires_at < ? LIMIT " + limit + ")"
+		q.deleteOrphans = "DELETE FROM {p}refresh_tokens WHERE id_hash IN (" +
+			"SELECT t.id_hash FROM {p}refresh_tokens t JOIN {p}sessions s ON s.id = t.session_id " +
+			"WHERE s.expires_at < ? LIMIT " + limit + ")"
+		q.deleteSessions = "DELETE FROM {p}sessions WHERE id IN (" +
+			"SELECT id FROM {p}sessions WHERE expires_at < ? LIMIT " + limit + ")"
+		if d == Postgres {
+			q.tableExists = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?"
+		} else {
+			q.tableExists = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
+		}
+	}
+
+	r := strings.NewReplacer("{p}", prefix)
+	for _, s := range q.all() {
+		*s = r.Replace(*s)
+		if d == Postgres {
+			*s = rebind(*s)
+		}
+	}
+	return q
+}
+
+// all returns pointers to every statement of q.
+func (q *queries) all() []*string {
+	return []*string{
+		&q.insertUser, &q.userByID, &q.userByEmail, &q.updatePassword, &q.userExists,
+		&q.deleteUserToken, &q.deleteUserSess, &q.deleteUser,
+		&q.insertSession, &q.insertToken, &q.session, &q.revokeSession, &q.sessionExists,
+		&q.rotateReturn, &q.rotateLock, &q.rotateSpend, &q.tokenState,
+		&q.deleteTokens, &q.deleteOrphans, &q.deleteSessions,
+		&q.migrationsTable, &q.appliedVersions, &q.recordVersion, &q.tableExists, &q.schemaVersion,
+	}
+}

@@ -1,0 +1,237 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ingestiq/auth"
+)
+
+// CreateSession inserts sess and first, the session's first refresh token, in
+// one transaction: either both are stored or neither is. A nil first stores
+// the session alone.
+func (s *Store) CreateSession(ctx context.Context, sess *auth.Session, first *auth.RefreshToken) error {
+	if sess == nil {
+		return errors.New("sqlstore: create session: nil session")
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q.insertSession, sess.ID, sess.UserID,
+			millis(sess.CreatedAt), millis(sess.ExpiresAt), nullMillis(sess.RevokedAt)); err != nil {
+			return err
+		}
+		if first == nil {
+			return nil
+		}
+		return s.insertToken(ctx, tx, first)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: create session: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) insertToken(ctx context.Context, tx *sql.Tx, t *auth.RefreshToken) error {
+	_, err := tx.ExecContext(ctx, s.q.insertToken, t.IDHash, t.SessionID, t.UserID,
+		millis(t.CreatedAt), millis(t.ExpiresAt), nullMillis(t.UsedAt))
+	return err
+}
+
+// Session returns the session with the given id, revoked or not, or
+// [auth.ErrNotFound].
+func (s *Store) Session(ctx context.Context, id string) (*auth.Session, error) {
+	var (
+		sess             auth.Session
+		created, expires int64
+		revoked          sql.NullInt64
+	)
+	err := s.db.QueryRowContext(ctx, s.q.session, id).Scan(&sess.ID, &sess.UserID, &created, &expires, &revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = auth.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: session: %w", err)
+	}
+	sess.CreatedAt = fromMillis(created)
+	sess.ExpiresAt = fromMillis(expires)
+	sess.RevokedAt = fromNullMillis(revoked)
+	return &sess, nil
+}
+
+// RevokeSession marks the session with the given id revoked at the given
+// time, or returns [auth.ErrNotFound]. A session already revoked keeps its
+// first RevokedAt.
+func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) error {
+	res, err := s.db.ExecContext(ctx, s.q.revokeSession, millis(at), id)
+	if err != nil {
+		return fmt.Errorf("sqlstore: revoke session: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlstore: revoke session: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	if err := s.exists(ctx, s.q.sessionExists, id); err != nil {
+		return fmt.Errorf("sqlstore: revoke session: %w", err)
+	}
+	return nil
+}
+
+// RotateRefreshToken spends the refresh token whose IDHash is oldHash and
+// stores next in one transaction, as [auth.TokenStore] specifies.
+//
+// On SQLite and PostgreSQL the success path is two statements: a conditional
+// UPDATE ... RETURNING that spends the token only while it is unused and its
+// session is live, and the INSERT of next. When the UPDATE matches nothing,
+// one SELECT tells why. On MySQL, which has no UPDATE ... RETURNING, a
+// SELECT ... FOR UPDATE locks the token and its session first. Either way, of
+// concurrent rotations of one token, in any number of processes, at most one
+// succeeds.
+func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next *auth.RefreshToken, at time.Time) (*auth.RefreshToken, error) {
+	if next == nil {
+		return nil, errors.New("sqlstore: rotate refresh token: nil next token")
+	}
+	var old *auth.RefreshToken
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if s.dialect == MySQL {
+			old, err = s.spendLocked(ctx, tx, oldHash, at)
+		} else {
+			old, err = s.spendReturning(ctx, tx, oldHash, at)
+		}
+		if err != nil {
+			return err
+		}
+		return s.insertToken(ctx, tx, next)
+	})
+	switch {
+	case err == nil:
+		return old, nil
+	case errors.Is(err, auth.ErrTokenUsed), errors.Is(err, auth.ErrSessionRevoked):
+		return old, err
+	case errors.Is(err, auth.ErrNotFound):
+		return nil, err
+	}
+	return nil, fmt.Errorf("sqlstore: rotate refresh token: %w", err)
+}
+
+// spendReturning spends the token with a single conditional UPDATE ...
+// RETURNING (SQLite and PostgreSQL).
+func (s *Store) spendReturning(ctx context.Context, tx *sql.Tx, oldHash string, at time.Time) (*auth.RefreshToken, error) {
+	t := auth.RefreshToken{IDHash: oldHash}
+	var created, expires int64
+	usedAt := millis(at)
+	err := tx.QueryRowContext(ctx, s.q.rotateReturn, usedAt, oldHash).Scan(&t.SessionID, &t.UserID, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s.tokenState(ctx, tx, oldHash)
+	}
+	if err != nil {
+		return nil, err
+	}
+	t.CreatedAt = fromMillis(created)
+	t.ExpiresAt = fromMillis(expires)
+	t.UsedAt = fromMillis(usedAt)
+	return &t, nil
+}
+
+// spendLocked locks the token and its session with SELECT ... FOR UPDATE,
+// checks them, and spends the token (MySQL).
+func (s *Store) spendLocked(ctx context.Context, tx *sql.Tx, oldHash string, at time.Time) (*auth.RefreshToken, error) {
+	t, err := s.scanTokenState(tx.QueryRowContext(ctx, s.q.rotateLock, oldHash), oldHash)
+	if err != nil {
+		return t, err
+	}
+	usedAt := millis(at)
+	res, err := tx.ExecContext(ctx, s.q.rotateSpend, usedAt, oldHash)
+	if err != nil {
+		return nil, err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return nil, err
+	} else if n != 1 {
+		// The row lock makes this unreachable; refuse rather than issue a
+		// second successor.
+		return nil, fmt.Errorf("spending the locked token changed %d rows", n)
+	}
+	t.UsedAt = fromMillis(usedAt)
+	return t, nil
+}
+
+// tokenState reads the token and its session to tell why it could not be
+// spent.
+func (s *Store) tokenState(ctx context.Context, tx *sql.Tx, oldHash string) (*auth.RefreshToken, error) {
+	t, err := s.scanTokenState(tx.QueryRowContext(ctx, s.q.tokenState, oldHash), oldHash)
+	if err == nil {
+		// Unused with a live session, yet the conditional update matched
+		// nothing: only a concurrent writer that has since rolled back can
+		// cause this. Report it rather than guess.
+		return nil, errors.New("token is unused and its session live, but it could not be spent")
+	}
+	return t, err
+}
+
+// scanTokenState scans a token joined with its session (the tokenState and
+// rotateLock queries) and returns the token with a nil error when it can be
+// spent, or with [auth.ErrTokenUsed] or [auth.ErrSessionRevoked] when it
+// cannot. A missing token, or one whose session no longer exists, is
+// [auth.ErrNotFound].
+func (s *Store) scanTokenState(row *sql.Row, oldHash string) (*auth.RefreshToken, error) {
+	t := auth.RefreshToken{IDHash: oldHash}
+	var (
+		created, expires int64
+		used, revoked    sql.NullInt64
+		sessionID        sql.NullString
+	)
+	err := row.Scan(&t.SessionID, &t.UserID, &created, &expires, &used, &sessionID, &revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, auth.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	t.CreatedAt = fromMillis(created)
+	t.ExpiresAt = fromMillis(expires)
+	t.UsedAt = fromNullMillis(used)
+	switch {
+	case used.Valid:
+		return &t, auth.ErrTokenUsed
+	case !sessionID.Valid:
+		return nil, auth.ErrNotFound
+	case revoked.Valid:
+		return &t, auth.ErrSessionRevoked
+	}
+	return &t, nil
+}
+
+// DeleteExpired removes the refresh tokens and the sessions whose ExpiresAt
+// is before the given time, and the remaining tokens of those sessions, and
+// returns how many rows it removed. It deletes in batches of at most the
+// configured batch size (see [WithDeleteBatchSize]), each its own statement,
+// so that no lock is held for long; rows removed by batches that completed
+// before an error or a cancelled context stay removed, and the count
+// returned with the error includes them.
+func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int64, error) {
+	cutoff := millis(before)
+	var total int64
+	for _, query := range []string{s.q.deleteTokens, s.q.deleteOrphans, s.q.deleteSessions} {
+		for {
+			res, err := s.db.ExecContext(ctx, query, cutoff)
+			if err != nil {
+				return total, fmt.Errorf("sqlstore: delete expired: %w", err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return total, fmt.Errorf("sqlstore: delete expired: %w", err)
+			}
+			total += n
+			if n < int64(s.batch) {
+				break
+			}
+		}
+	}
+	return total, nil
+}

@@ -1,0 +1,129 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/ingestiq/auth"
+)
+
+// CreateUser inserts u. A user with the same Email, compared byte for byte,
+// is reported by the database's unique constraint as [auth.ErrEmailExists];
+// any other failure, a duplicate ID included, is returned wrapped.
+func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
+	if u == nil {
+		return errors.New("sqlstore: create user: nil user")
+	}
+	_, err := s.db.ExecContext(ctx, s.q.insertUser,
+		u.ID, u.Email, u.Name, u.OrganizationID, u.Role, u.PasswordHash, millis(u.CreatedAt))
+	if err != nil {
+		if s.isEmailDuplicate(err) {
+			return auth.ErrEmailExists
+		}
+		return fmt.Errorf("sqlstore: create user: %w", err)
+	}
+	return nil
+}
+
+// UserByID returns the user with the given id, or [auth.ErrNotFound].
+func (s *Store) UserByID(ctx context.Context, id string) (*auth.User, error) {
+	u, err := s.scanUser(s.db.QueryRowContext(ctx, s.q.userByID, id))
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: user by id: %w", err)
+	}
+	return u, nil
+}
+
+// UserByEmail returns the user whose Email equals email byte for byte, or
+// [auth.ErrNotFound].
+func (s *Store) UserByEmail(ctx context.Context, email string) (*auth.User, error) {
+	u, err := s.scanUser(s.db.QueryRowContext(ctx, s.q.userByEmail, email))
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: user by email: %w", err)
+	}
+	return u, nil
+}
+
+func (s *Store) scanUser(row *sql.Row) (*auth.User, error) {
+	var (
+		u       auth.User
+		created int64
+	)
+	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.OrganizationID, &u.Role, &u.PasswordHash, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, auth.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	u.CreatedAt = fromMillis(created)
+	return &u, nil
+}
+
+// UpdatePasswordHash replaces the password hash of the user with the given
+// id, or returns [auth.ErrNotFound].
+func (s *Store) UpdatePasswordHash(ctx context.Context, id, hash string) error {
+	res, err := s.db.ExecContext(ctx, s.q.updatePassword, hash, id)
+	if err != nil {
+		return fmt.Errorf("sqlstore: update password hash: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlstore: update password hash: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	// MySQL counts changed rows, not matched ones: setting the same hash
+	// again affects none. Tell that apart from a missing user.
+	if err := s.exists(ctx, s.q.userExists, id); err != nil {
+		return fmt.Errorf("sqlstore: update password hash: %w", err)
+	}
+	return nil
+}
+
+// DeleteUser removes the user with the given id together with the user's
+// sessions and refresh tokens, in one transaction, or returns
+// [auth.ErrNotFound]. It deletes the children itself, so it behaves the same
+// whether or not the database enforces the foreign keys' cascades.
+func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q.deleteUserToken, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q.deleteUserSess, id); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, s.q.deleteUser, id)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return auth.ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: delete user: %w", err)
+	}
+	return nil
+}
+
+// exists runs query, a SELECT COUNT(*) with one argument, and returns
+// [auth.ErrNotFound] when the count is zero.
+func (s *Store) exists(ctx context.Context, query, arg string) error {
+	var n int64
+	if err := s.db.QueryRowContext(ctx, query, arg).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return auth.ErrNotFound
+	}
+	return nil
+}
