@@ -1,0 +1,302 @@
+// Command server is the reference server of github.com/ingestiq/auth: it
+// serves the HTTP contract (spec/http-api.md) under /api/v2/auth.
+//
+// Run it from the repository root:
+//
+//	AUTH_SECRET="$(openssl rand -base64 48)" go run ./examples/server
+//
+// and try the documentation's commands:
+//
+//	curl -X POST http://localhost:3000/api/v2/auth/register \
+//	  -H "Content-Type: application/json" \
+//	  -d '{"email": "user@example.com", "password": "securepassword123", "name": "John Doe"}'
+//
+// Flags:
+//
+//	-addr ADDR   the address to listen on (default ":3000")
+//	-no-throttle turn throttling off (functional tests and benchmarks only)
+//	-trusted-proxy CIDR
+//	             a reverse proxy whose X-Forwarded-For is believed (repeatable)
+//	-db STORE    where users and sessions live (default "sqlite:auth.db"):
+//	             memory                          in memory, gone on exit
+//	             sqlite:PATH                     an SQLite file
+//	             postgres://user:pass@host/db    PostgreSQL (also postgresql://)
+//	             mysql://user:pass@host:port/db  MySQL or MariaDB
+//
+// The tables are created or upgraded on start. AUTH_SECRET, at least 32
+// bytes, signs the tokens; without it the server makes up a random secret
+// and the tokens it issues stop working when it restarts.
+//
+// Besides the auth routes the server answers GET /healthz, which pings the
+// database, and GET /api/v2/whoami, an example of one of the application's
+// own routes protected by [auth.Authenticator.Middleware]. It logs one line
+// per request (never headers, bodies or tokens) and shuts down gracefully on
+// SIGINT or SIGTERM.
+//
+// # Mounting on other routers
+//
+// The routes come as one http.Handler that matches on the request's
+// URL.Path, so whatever the router, strip the prefix before it. With
+// net/http, as here:
+//
+//	mux.Handle("/api/v2/auth/", http.StripPrefix("/api/v2/auth", a.Handler()))
+//
+// With chi, whose Mount leaves URL.Path alone (it routes subrouters on its
+// own RoutePath), strip it the same way:
+//
+//	r := chi.NewRouter()
+//	r.Mount("/api/v2/auth", http.StripPrefix("/api/v2/auth", a.Handler()))
+//	r.With(a.Middleware).Get("/api/v2/projects", listProjects)
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/ingestiq/auth"
+)
+
+// Server limits. Handlers that hash a password may queue behind others
+// (the library bounds concurrent hashes), so the write timeout leaves room.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 15 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 64 << 10
+	shutdownTimeout   = 10 * time.Second
+	healthTimeout     = 2 * time.Second
+	// sweepInterval is how often expired sessions and refresh tokens are
+	// deleted.
+	sweepInterval = time.Hour
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// After the first signal, restore the default handling, so that a
+	// second one ends a graceful shutdown that takes too long.
+	context.AfterFunc(ctx, stop)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stderr, nil)
+	stop()
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "server:", err)
+		os.Exit(1)
+	}
+}
+
+// run runs the server until ctx is done, then shuts it down gracefully. It
+// takes its flags from args and its environment from getenv, logs to logw,
+// and, when ready is not nil, calls it with the address it listens on once
+// it accepts connections.
+func run(ctx context.Context, args []string, getenv func(string) string, logw io.Writer, ready func(addr string)) error {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(logw)
+	addr := fs.String("addr", ":3000", "the `address` to listen on")
+	dbFlag := fs.String("db", "sqlite:auth.db", "the `store`: memory, sqlite:PATH, postgres://... or mysql://user:pass@host:port/db")
+	noThrottle := fs.Bool("no-throttle", false, "turn off login, registration and refresh throttling (for functional tests and benchmarks only)")
+	var proxies prefixList
+	fs.Var(&proxies, "trusted-proxy", "a reverse proxy `CIDR` whose X-Forwarded-For is believed (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	dbc, err := parseDB(*dbFlag)
+	if err != nil {
+		return err
+	}
+
+	log := slog.New(slog.NewTextHandler(logw, nil))
+	secret, err := loadSecret(getenv, log)
+	if err != nil {
+		return err
+	}
+	st, err := openStorage(ctx, dbc)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.close(); err != nil {
+			log.Error("closing the database", "error", err)
+		}
+	}()
+	if *noThrottle {
+		log.Warn("throttling is OFF (-no-throttle): logins, registrations and refreshes are not rate limited; never run like this in production")
+	}
+	a, err := auth.New(auth.Config{
+		Users:                     st,
+		Tokens:                    st,
+		Secret:                    secret,
+		Logger:                    log,
+		InsecureDisableThrottling: *noThrottle,
+		TrustedProxies:            proxies,
+	})
+	if err != nil {
+		return err
+	}
+
+	// The library starts no goroutines: deleting expired rows is the
+	// application's job. Stop before the database is closed.
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	var sweeping sync.WaitGroup
+	sweeping.Go(func() { sweepEvery(sweepCtx, st, sweepInterval, log) })
+	defer func() {
+		stopSweep()
+		sweeping.Wait()
+	}()
+
+	srv := &http.Server{
+		Handler:           logRequests(log, routes(a, st, log)),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "store", st.name)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// loadSecret returns the token-signing secret: the bytes of AUTH_SECRET,
+// which must be at least auth.MinSecretBytes long, or, when it is unset, a
+// random secret that lives as long as the process.
+func loadSecret(getenv func(string) string, log *slog.Logger) ([]byte, error) {
+	if s := getenv("AUTH_SECRET"); s != "" {
+		if len(s) < auth.MinSecretBytes {
+			return nil, fmt.Errorf("AUTH_SECRET must be at least %d bytes, got %d; generate one with: openssl rand -base64 48", auth.MinSecretBytes, len(s))
+		}
+		return []byte(s), nil
+	}
+	log.Warn("AUTH_SECRET is not set: using a random secret; tokens issued now will not survive a restart. Set AUTH_SECRET to at least 32 random bytes, e.g. $(openssl rand -base64 48)")
+	secret := make([]byte, auth.MinSecretBytes)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, err
+	}
+	return secret, nil
+}
+
+// sweepEvery deletes expired sessions and refresh tokens every interval
+// until ctx is done.
+func sweepEvery(ctx context.Context, st auth.TokenStore, interval time.Duration, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			sweep(ctx, st, time.Now(), log)
+		}
+	}
+}
+
+// sweep deletes the sessions and refresh tokens that expired before now.
+func sweep(ctx context.Context, st auth.TokenStore, now time.Time, log *slog.Logger) {
+	n, err := st.DeleteExpired(ctx, now)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		log.ErrorContext(ctx, "deleting expired sessions", "error", err)
+	case n > 0:
+		log.InfoContext(ctx, "deleted expired sessions and refresh tokens", "rows", n)
+	}
+}
+
+// routes returns the server's handler: the auth routes under /api/v2/auth/,
+// the health check, and an example route of the application's own.
+func routes(a *auth.Authenticator, st *storage, log *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/api/v2/auth/", http.StripPrefix("/api/v2/auth", a.Handler()))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
+		defer cancel()
+		if err := st.ping(ctx); err != nil {
+			log.ErrorContext(r.Context(), "health check: database unreachable", "error", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.Handle("GET /api/v2/whoami", a.Middleware(http.HandlerFunc(whoami)))
+	return mux
+}
+
+// whoami is an example of an application route behind a.Middleware: it
+// answers with the claims of the caller's access token.
+func whoami(w http.ResponseWriter, r *http.Request) {
+	c, _ := auth.ClaimsFromContext(r.Context()) // the middleware put them there
+	writeJSON(w, http.StatusOK, map[string]string{
+		"userId":         c.UserID,
+		"organizationId": c.OrganizationID,
+		"role":           c.Role,
+	})
+}
+
+// writeJSON answers v as JSON with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// prefixList is a repeatable flag of network prefixes; a bare address
+// counts as a single-address prefix.
+type prefixList []netip.Prefix
+
+func (l *prefixList) String() string { return fmt.Sprint([]netip.Prefix(*l)) }
+
+func (l *prefixList) Set(v string) error {
+	p, err := netip.ParsePrefix(v)
+	if err != nil {
+		addr, aerr := netip.ParseAddr(v)
+		if aerr != nil {
+			return fmt.Errorf("not a CIDR prefix or address: %q", v)
+		}
+		p = netip.PrefixFrom(addr, addr.BitLen())
+	}
+	*l = append(*l, p.Masked())
+	return nil
+}

@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# Smoke test of the reference server: build it, start it on a fresh
+# database, and run the documentation's curl commands against it (register,
+# login, me, refresh, reuse of a spent refresh token, logout), checking each
+# status and the key JSON fields. Exits non-zero on the first failure.
+#
+# Usage: scripts/smoke.sh [DB]
+#   DB          a -db value for the server, such as
+#               postgres://postgres@127.0.0.1:5432/test?sslmode=disable or
+#               mysql://root@127.0.0.1:3306/test; the default is a fresh
+#               SQLite file in a temporary directory.
+#   SMOKE_ADDR  the address the server listens on (default 127.0.0.1:3999).
+#
+# Needs go, curl and python3 (for reading JSON).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+addr="${SMOKE_ADDR:-127.0.0.1:3999}"
+base="http://$addr"
+tmp="$(mktemp -d)"
+db="${1:-sqlite:$tmp/auth.db}"
+email="smoke-$(date +%s)-$RANDOM$RANDOM@example.com"
+server_pid=""
+
+cleanup() {
+  local status=$?
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  if [ "$status" -ne 0 ] && [ -s "$tmp/server.log" ]; then
+    echo "--- server log ---" >&2
+    cat "$tmp/server.log" >&2
+  fi
+  rm -rf "$tmp"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# call runs curl with the given arguments, keeping the body in $tmp/body and
+# the status in $status.
+call() {
+  status=$(curl -sS -o "$tmp/body" -w '%{http_code}' "$@") || fail "curl $*"
+  # Tokens are shortened in the output.
+  echo "    HTTP $status $(sed -E 's/(eyJ[A-Za-z0-9_-]{16})[A-Za-z0-9_.-]*/\1.../g' "$tmp/body" | head -c 400)"
+}
+
+# expect_status checks the status of the last call.
+expect_status() {
+  [ "$status" = "$1" ] || fail "HTTP $status, want $1"
+}
+
+# field prints a field of the last body, named by a dotted path such as
+# user.email; it fails when the field is missing.
+field() {
+  python3 - "$tmp/body" "$1" <<'EOF' || fail "the body has no field $1"
+import json, sys
+v = json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."):
+    v = v[k]
+print(v)
+EOF
+}
+
+# expect_field checks that a field of the last body equals a value.
+expect_field() {
+  local got
+  got=$(field "$1")
+  [ "$got" = "$2" ] || fail "$1 is \"$got\", want \"$2\""
+}
+
+# expect_error checks the status and error code of the last call.
+expect_error() {
+  expect_status "$1"
+  expect_field error.code "$2"
+}
+
+step "build the reference server"
+go build -o "$tmp/server" ./examples/server
+echo "    built"
+
+# The -db value without its password, for the output.
+db_shown=$(printf '%s' "$db" | sed -E 's#(://[^:/@]*):[^@/]*@#\1:xxxxx@#')
+step "start it on $addr with -db $db_shown"
+if curl -s -o /dev/null "$base/healthz"; then
+  fail "something already listens on $addr; set SMOKE_ADDR"
+fi
+AUTH_SECRET="$(head -c 48 /dev/urandom | base64 | tr -d '\n')" \
+  "$tmp/server" -addr "$addr" -db "$db" >"$tmp/server.log" 2>&1 &
+server_pid=$!
+up=""
+for _ in $(seq 1 150); do # at most about 30 seconds
+  kill -0 "$server_pid" 2>/dev/null || fail "the server exited at start"
+  if curl -fsS -o /dev/null "$base/healthz" 2>/dev/null; then
+    up=1
+    break
+  fi
+  sleep 0.2
+done
+[ -n "$up" ] || fail "the server did not answer GET /healthz within 30 seconds"
+call "$base/healthz"
+expect_status 200
+expect_field status ok
+
+step "register $email"
+call -X POST "$base/api/v2/auth/register" \
+  -H "Content-Type: application/json" \
+  -d '{"email": "'"$email"'", "password": "securepassword123", "name": "John Doe"}'
+expect_status 201
+expect_field user.email "$email"
+expect_field user.name "John Doe"
+user_id=$(field user.id)
+[ -n "$user_id" ] || fail "user.id is empty"
+reg_access=$(field accessToken)
+reg_refresh=$(field refreshToken)
+case "$reg_access" in eyJhbGciOiJIUzI1NiIs*) ;; *) fail "the access token does not look like an HS256 JWT" ;; esac
+[ -n "$reg_refresh" ] || fail "refreshToken is empty"
+
+step "register the same email again -> 409"
+call -X POST "$base/api/v2/auth/register" \
+  -H "Content-Type: application/json" \
+  -d '{"email": "'"$email"'", "password": "securepassword123", "name": "John Doe"}'
+expect_error 409 EMAIL_EXISTS
+
+step "login"
+call -X POST "$base/api/v2/auth/login" \
+  -H "Content-Type: application/json" \
+  -d '{"email": "'"$email"'", "password": "securepassword123"}'
+expect_status 200
+expect_field user.id "$user_id"
+access=$(field accessToken)
+refresh=$(field refreshToken)
+
+step "login with a wrong password -> 401"
+call -X POST "$base/api/v2/auth/login" \
+  -H "Content-Type: application/json" \
+  -d '{"email": "'"$email"'", "password": "wrongpassword123"}'
+expect_error 401 INVALID_CREDENTIALS
+
+step "me"
+call "$base/api/v2/auth/me" \
+  -H "Authorization: Bearer $access"
+expect_status 200
+expect_field user.id "$user_id"
+expect_field user.email "$email"
+expect_field user.name "John Doe"
+expect_field user.role owner
+org=$(field user.organizationId)
+[ -n "$org" ] || fail "user.organizationId is empty"
+created=$(field user.createdAt)
+[[ "$created" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$ ]] ||
+  fail "user.createdAt \"$created\" is not like 2024-01-28T12:00:00.000Z"
+
+step "refresh"
+call -X POST "$base/api/v2/auth/refresh" \
+  -H "Content-Type: application/json" \
+  -d '{"refreshToken": "'"$refresh"'"}'
+expect_status 200
+new_access=$(field accessToken)
+new_refresh=$(field refreshToken)
+[ -n "$new_access" ] && [ -n "$new_refresh" ] || fail "refresh returned an empty token"
+[ "$new_refresh" != "$refresh" ] || fail "refresh returned the same refresh token"
+
+step "me with the refreshed access token"
+call "$base/api/v2/auth/me" -H "Authorization: Bearer $new_access"
+expect_status 200
+expect_field user.id "$user_id"
+
+step "refresh with the spent refresh token again -> 401, session revoked"
+call -X POST "$base/api/v2/auth/refresh" \
+  -H "Content-Type: application/json" \
+  -d '{"refreshToken": "'"$refresh"'"}'
+expect_error 401 INVALID_TOKEN
+
+step "the session's newest tokens are revoked too -> 401"
+call -X POST "$base/api/v2/auth/refresh" \
+  -H "Content-Type: application/json" \
+  -d '{"refreshToken": "'"$new_refresh"'"}'
+expect_error 401 INVALID_TOKEN
+call "$base/api/v2/auth/me" -H "Authorization: Bearer $new_access"
+expect_error 401 INVALID_TOKEN
+
+step "logout (the registration's session)"
+call -X POST "$base/api/v2/auth/logout" \
+  -H "Authorization: Bearer $reg_access"
+expect_status 200
+expect_field message "Logged out successfully"
+
+step "logout again -> 401"
+call -X POST "$base/api/v2/auth/logout" \
+  -H "Authorization: Bearer $reg_access"
+expect_error 401 INVALID_TOKEN
+
+step "me after logout -> 401"
+call "$base/api/v2/auth/me" \
+  -H "Authorization: Bearer $reg_access"
+expect_error 401 INVALID_TOKEN
+
+step "refresh after logout -> 401"
+call -X POST "$base/api/v2/auth/refresh" \
+  -H "Content-Type: application/json" \
+  -d '{"refreshToken": "'"$reg_refresh"'"}'
+expect_error 401 INVALID_TOKEN
+
+step "graceful shutdown; no token or password in the log"
+kill -TERM "$server_pid"
+wait "$server_pid" || fail "the server exited with status $? on SIGTERM"
+server_pid=""
+grep -q 'msg=stopped' "$tmp/server.log" || fail "the server did not log a clean stop"
+for secret in securepassword123 "$reg_access" "$reg_refresh" "$access" "$refresh" "$new_access" "$new_refresh"; do
+  if grep -qF -- "$secret" "$tmp/server.log"; then
+    fail "the server log holds a token or password"
+  fi
+done
+echo "    $(grep -c 'msg=request' "$tmp/server.log") requests logged, none with a secret"
+
+printf '\nPASS: the documentation flow works against the reference server (-db %s)\n' "$db_shown"
