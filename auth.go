@@ -1,2 +1,661 @@
-// Package auth is an embeddable authentication library (work in progress).
+// Package auth is an authentication library for Go services: registration,
+// login, refresh-token rotation, logout and "who am I", as Go methods on an
+// [Authenticator], as net/http handlers to mount on any mux under any prefix
+// ([Authenticator.Handler]), and as a middleware that protects the service's
+// own routes ([Authenticator.Middleware]).
+//
+// The application supplies the storage: a [UserStore] and a [TokenStore].
+// Package memstore keeps them in memory; package sqlstore keeps them in
+// SQLite, PostgreSQL or MySQL/MariaDB through database/sql. Any other store
+// proves itself with the conformance suite in package storetest.
+//
+// # Tokens
+//
+// Register and Login open a session and return two tokens. The access token
+// is a JWT (HS256 by default) that lives 15 minutes and names the user, the
+// session, the organization and the role. The refresh token is a JWT of
+// another kind, signed with a separately derived key, that lives 7 days; the
+// store keeps only a hash of its id. Every refresh spends the token presented
+// and returns its successor; presenting a spent token again revokes the whole
+// session (reuse detection). Verification checks the signature with a pinned
+// algorithm, the token kind, issuer, audience and expiry, and by default that
+// the session is still live, so that logout takes effect at once.
+//
+// # Passwords
+//
+// Passwords are hashed with argon2id (m=19 MiB, t=2, p=1) in PHC string
+// form, with a bound on how many hashes run at once. Hashes with weaker
+// parameters and bcrypt hashes imported from elsewhere verify, and are
+// upgraded on the next successful login.
 package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"runtime"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// Config configures an [Authenticator]. Zero fields mean their documented
+// default. A Config must not be changed after it is passed to [New].
+type Config struct {
+	// Users stores the accounts. It is required.
+	Users UserStore
+
+	// Tokens stores sessions and refresh-token records. It is required; it
+	// is often the same value as Users.
+	Tokens TokenStore
+
+	// Secret is the HS256 key that signs access tokens; the refresh-token
+	// key is derived from it. It must be at least 32 bytes of
+	// cryptographically random data, or New fails. It is required.
+	Secret []byte
+
+	// Issuer is the "iss" claim of issued tokens, checked on verification.
+	// The default is "ingestiq-auth".
+	Issuer string
+
+	// Audience is the "aud" claim of issued tokens, checked on verification.
+	// The default is "ingestiq-auth".
+	Audience string
+
+	// AccessTokenTTL is the lifetime of access tokens, at most one hour.
+	// The default is 15 minutes.
+	AccessTokenTTL time.Duration
+
+	// RefreshTokenTTL is the lifetime of each refresh token; every refresh
+	// issues a new one. The default is 7 days.
+	RefreshTokenTTL time.Duration
+
+	// SessionLifetime is the absolute lifetime of a session: after it no
+	// token of the session is accepted however often it was refreshed, and
+	// the user must log in again. It must be at least RefreshTokenTTL. The
+	// default is 30 days.
+	SessionLifetime time.Duration
+
+	// Leeway is the clock skew tolerated when checking the exp and iat
+	// claims, at most 5 minutes. The default is 0.
+	Leeway time.Duration
+
+	// Now is the clock. Tests set it to drive expiry without sleeping. The
+	// default is [time.Now].
+	Now func() time.Time
+
+	// Logger receives the library's log records: internal errors with their
+	// causes, and security events such as refresh-token reuse. No password,
+	// hash or token is ever logged. The default is [slog.Default].
+	Logger *slog.Logger
+
+	// OnRegister, when set, is called with each new user before it is
+	// stored. It may set OrganizationID and Role (for example to join an
+	// invited organization) and must not change other fields. An error
+	// aborts the registration: an *Error is returned to the client as is,
+	// any other error as INTERNAL_ERROR. The default gives the user a fresh
+	// organization id and the role "owner".
+	OnRegister func(ctx context.Context, u *User) error
+
+	// MinPasswordLength is the fewest characters (Unicode code points) a new
+	// password may have; it cannot be set below 8. The default is 8.
+	MinPasswordLength int
+
+	// Argon2 are the argon2id parameters for new password hashes. Values
+	// below the OWASP floor (19 MiB with two passes) make New fail unless
+	// InsecureAllowWeakHashing is set. The default is
+	// [DefaultArgon2Params].
+	Argon2 Argon2Params
+
+	// InsecureAllowWeakHashing lets Argon2 go below the OWASP floor. It
+	// exists for tests that register many users; never set it in
+	// production. The default is false.
+	InsecureAllowWeakHashing bool
+
+	// MaxConcurrentHashes bounds how many password hashes run at once; more
+	// requests wait for a slot for as long as their context allows. The
+	// default is runtime.GOMAXPROCS(0).
+	MaxConcurrentHashes int
+
+	// MaxBodyBytes caps request bodies read by the handlers; larger bodies
+	// are answered 413 PAYLOAD_TOO_LARGE. The default is 64 KiB.
+	MaxBodyBytes int64
+
+	// Limiter keeps the counters behind throttling: failed logins per
+	// email and per client address, registrations and refreshes per client
+	// address. Throttled calls return RATE_LIMITED (429 with Retry-After),
+	// the same whether the password was right or wrong. Deployments of
+	// several instances should share one Limiter. The default is
+	// NewMemoryLimiter(0).
+	Limiter Limiter
+
+	// LoginAccountBackoff throttles failed logins per email (known or not).
+	// A successful login resets it. The default is
+	// [DefaultLoginAccountBackoff].
+	LoginAccountBackoff Backoff
+
+	// LoginAddressBackoff throttles failed logins per client address. The
+	// default is [DefaultLoginAddressBackoff].
+	LoginAddressBackoff Backoff
+
+	// RegisterAddressBackoff throttles registrations per client address.
+	// The default is [DefaultRegisterAddressBackoff].
+	RegisterAddressBackoff Backoff
+
+	// RefreshAddressBackoff throttles refreshes per client address. The
+	// default is [DefaultRefreshAddressBackoff].
+	RefreshAddressBackoff Backoff
+
+	// InsecureDisableThrottling turns all throttling off, for benchmarks
+	// and functional test runs that register many users from one address.
+	// The default is false.
+	InsecureDisableThrottling bool
+
+	// TrustedProxies lists the reverse proxies whose X-Forwarded-For header
+	// the handlers believe when they determine the client address. With
+	// none, the client address is the peer address and the header is
+	// ignored, so clients cannot pick their own throttling key. The default
+	// is none.
+	TrustedProxies []netip.Prefix
+
+	// InsecureSkipSessionCheck makes [Authenticator.Verify] and the
+	// middleware trust an access token's signature and expiry alone,
+	// without reading its session from the TokenStore. Logout and
+	// refresh-token reuse then stop the session's access tokens only when
+	// they expire (AccessTokenTTL at most). Logout itself still checks. The
+	// default is false.
+	InsecureSkipSessionCheck bool
+}
+
+// Defaults of [Config].
+const (
+	DefaultIssuer          = "ingestiq-auth"
+	DefaultAudience        = "ingestiq-auth"
+	DefaultAccessTokenTTL  = 15 * time.Minute
+	DefaultRefreshTokenTTL = 7 * 24 * time.Hour
+	DefaultSessionLifetime = 30 * 24 * time.Hour
+	DefaultMaxBodyBytes    = 64 << 10
+	// MinSecretBytes is the shortest Config.Secret New accepts.
+	MinSecretBytes = 32
+)
+
+// RoleOwner is the role given to a user who registers, unless
+// [Config.OnRegister] sets another.
+const RoleOwner = "owner"
+
+// Authenticator registers and logs in users, issues, refreshes and verifies
+// their tokens, and serves all of it over HTTP. It is safe for concurrent
+// use.
+type Authenticator struct {
+	cfg    Config
+	users  UserStore
+	tokens TokenStore
+	keys   *tokens
+	hasher *hasher
+	log    *slog.Logger
+	// limiter is nil when throttling is disabled.
+	limiter Limiter
+}
+
+// New validates cfg, fills in its defaults and returns an Authenticator. It
+// returns an error for a missing store, a secret shorter than
+// [MinSecretBytes], or any setting weaker than the library allows; it never
+// weakens a setting silently. New starts no goroutines.
+func New(cfg Config) (*Authenticator, error) {
+	if cfg.Users == nil || cfg.Tokens == nil {
+		return nil, errors.New("auth: Config.Users and Config.Tokens are required")
+	}
+	if len(cfg.Secret) < MinSecretBytes {
+		return nil, fmt.Errorf("auth: Config.Secret must be at least %d bytes, got %d", MinSecretBytes, len(cfg.Secret))
+	}
+	cfg.Secret = append([]byte(nil), cfg.Secret...)
+	setDefault(&cfg.Issuer, DefaultIssuer)
+	setDefault(&cfg.Audience, DefaultAudience)
+	setDefault(&cfg.AccessTokenTTL, DefaultAccessTokenTTL)
+	setDefault(&cfg.RefreshTokenTTL, DefaultRefreshTokenTTL)
+	setDefault(&cfg.SessionLifetime, DefaultSessionLifetime)
+	setDefault(&cfg.MinPasswordLength, 8)
+	setDefault(&cfg.MaxConcurrentHashes, runtime.GOMAXPROCS(0))
+	setDefault(&cfg.MaxBodyBytes, DefaultMaxBodyBytes)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	cfg.Argon2 = cfg.Argon2.withDefaults()
+	setDefault(&cfg.LoginAccountBackoff, DefaultLoginAccountBackoff)
+	setDefault(&cfg.LoginAddressBackoff, DefaultLoginAddressBackoff)
+	setDefault(&cfg.RegisterAddressBackoff, DefaultRegisterAddressBackoff)
+	setDefault(&cfg.RefreshAddressBackoff, DefaultRefreshAddressBackoff)
+	if cfg.Limiter == nil && !cfg.InsecureDisableThrottling {
+		cfg.Limiter = NewMemoryLimiter(0)
+	}
+	for _, b := range []Backoff{cfg.LoginAccountBackoff, cfg.LoginAddressBackoff, cfg.RegisterAddressBackoff, cfg.RefreshAddressBackoff} {
+		if b.Free < 0 || b.Base <= 0 || b.Max < b.Base || b.Window <= 0 {
+			return nil, errors.New("auth: a Backoff needs Free >= 0, Base > 0, Max >= Base and Window > 0")
+		}
+	}
+	if cfg.LoginAccountBackoff.Free > 100 {
+		return nil, errors.New("auth: Config.LoginAccountBackoff.Free must be at most 100 (NIST SP 800-63B)")
+	}
+	cfg.TrustedProxies = append([]netip.Prefix(nil), cfg.TrustedProxies...)
+	switch {
+	case cfg.AccessTokenTTL < 0 || cfg.AccessTokenTTL > time.Hour:
+		return nil, errors.New("auth: Config.AccessTokenTTL must be between 0 and one hour")
+	case cfg.RefreshTokenTTL < 0:
+		return nil, errors.New("auth: Config.RefreshTokenTTL must not be negative")
+	case cfg.SessionLifetime < cfg.RefreshTokenTTL:
+		return nil, errors.New("auth: Config.SessionLifetime must be at least Config.RefreshTokenTTL")
+	case cfg.Leeway < 0 || cfg.Leeway > 5*time.Minute:
+		return nil, errors.New("auth: Config.Leeway must be between 0 and 5 minutes")
+	case cfg.MinPasswordLength < 8:
+		return nil, errors.New("auth: Config.MinPasswordLength must be at least 8")
+	case cfg.MaxConcurrentHashes < 0:
+		return nil, errors.New("auth: Config.MaxConcurrentHashes must not be negative")
+	case cfg.MaxBodyBytes < 0:
+		return nil, errors.New("auth: Config.MaxBodyBytes must not be negative")
+	case cfg.Argon2.weakerThan(DefaultArgon2Params) && !cfg.InsecureAllowWeakHashing:
+		return nil, errors.New("auth: Config.Argon2 is below the OWASP floor (m=19456 KiB, t=2); set InsecureAllowWeakHashing only in tests")
+	case cfg.Argon2.Memory < 8*uint32(cfg.Argon2.Parallelism):
+		return nil, errors.New("auth: Config.Argon2.Memory must be at least 8 KiB per lane")
+	}
+	keys, err := newTokens(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	h, err := newHasher(cfg.Argon2, cfg.MaxConcurrentHashes)
+	if err != nil {
+		return nil, err
+	}
+	a := &Authenticator{cfg: cfg, users: cfg.Users, tokens: cfg.Tokens, keys: keys, hasher: h, log: cfg.Logger}
+	if !cfg.InsecureDisableThrottling {
+		a.limiter = cfg.Limiter
+	}
+	return a, nil
+}
+
+func setDefault[T comparable](p *T, def T) {
+	var zero T
+	if *p == zero {
+		*p = def
+	}
+}
+
+// RegisterInput is what [Authenticator.Register] needs to create an account.
+type RegisterInput struct {
+	// Email is the address to register; it is canonicalized with
+	// [CanonicalEmail].
+	Email string `json:"email"`
+	// Password is the password, used exactly as given.
+	Password string `json:"password"`
+	// Name is the display name; surrounding white space is trimmed.
+	Name string `json:"name"`
+}
+
+// AuthResult is what a registration or a login returns: the user and the
+// tokens of the new session.
+type AuthResult struct {
+	// User is the authenticated user.
+	User *User `json:"user"`
+	// AccessToken is the new session's access token.
+	AccessToken string `json:"accessToken"`
+	// RefreshToken is the new session's refresh token.
+	RefreshToken string `json:"refreshToken"`
+}
+
+// TokenPair is what a refresh returns: a new access token and the refresh
+// token that replaces the one presented.
+type TokenPair struct {
+	// AccessToken is the new access token.
+	AccessToken string `json:"accessToken"`
+	// RefreshToken is the successor of the refresh token presented.
+	RefreshToken string `json:"refreshToken"`
+}
+
+// MaxNameLength is the longest display name accepted, in characters.
+const MaxNameLength = 200
+
+// Register creates a user and opens its first session. Validation failures
+// are an *Error with code VALIDATION_ERROR (errors.Is(err, ErrValidation))
+// and per-field messages; a taken email is [ErrEmailExists]. A failed call
+// leaves no user, session or token behind.
+func (a *Authenticator) Register(ctx context.Context, in RegisterInput) (*AuthResult, error) {
+	if err := a.take(ctx, "register", addressThrottleKey(ctx, keyRegisterAddress), a.cfg.RegisterAddressBackoff); err != nil {
+		return nil, err
+	}
+	fields := map[string]string{}
+	email, err := CanonicalEmail(in.Email)
+	switch {
+	case strings.TrimSpace(in.Email) == "":
+		fields["email"] = "is required"
+	case err != nil:
+		fields["email"] = "must be a valid email address"
+	}
+	if msg := checkNewPassword(in.Password, email, a.cfg.MinPasswordLength); msg != "" {
+		fields["password"] = msg
+	}
+	name := strings.TrimSpace(in.Name)
+	if msg := checkName(name); msg != "" {
+		fields["name"] = msg
+	}
+	if len(fields) > 0 {
+		return nil, validationError(fields)
+	}
+
+	hash, err := a.hasher.hash(ctx, in.Password)
+	if err != nil {
+		return nil, fmt.Errorf("auth: hash password: %w", err)
+	}
+	now := a.cfg.Now()
+	u := &User{
+		ID:             uuid.NewString(),
+		Email:          email,
+		Name:           name,
+		OrganizationID: uuid.NewString(),
+		Role:           RoleOwner,
+		PasswordHash:   hash,
+		CreatedAt:      now.UTC().Truncate(time.Millisecond),
+	}
+	if a.cfg.OnRegister != nil {
+		id, mail, created := u.ID, u.Email, u.CreatedAt
+		if err := a.cfg.OnRegister(ctx, u); err != nil {
+			return nil, err
+		}
+		// The hook may only choose the organization and role.
+		u.ID, u.Email, u.Name, u.PasswordHash, u.CreatedAt = id, mail, name, hash, created
+	}
+	if err := a.users.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, ErrEmailExists) {
+			a.audit(ctx, "auth.register.failure", "reason", "email_exists", "email", logSafe(email))
+			return nil, ErrEmailExists
+		}
+		return nil, fmt.Errorf("auth: create user: %w", err)
+	}
+	res, s, err := a.startSession(ctx, u, now)
+	if err != nil {
+		// Undo the registration so that a failed call leaves nothing behind.
+		// A fresh context: the request's may be what failed.
+		if derr := a.users.DeleteUser(context.WithoutCancel(ctx), u.ID); derr != nil {
+			a.log.ErrorContext(ctx, "auth: could not undo registration", "user_id", u.ID, "error", derr)
+		}
+		return nil, err
+	}
+	a.audit(ctx, "auth.register", "user_id", u.ID, "session_id", s.ID)
+	return res, nil
+}
+
+func checkName(name string) string {
+	switch {
+	case name == "":
+		return "is required"
+	case !utf8.ValidString(name):
+		return "must be valid UTF-8 text"
+	case utf8.RuneCountInString(name) > MaxNameLength:
+		return fmt.Sprintf("must be at most %d characters", MaxNameLength)
+	case strings.IndexFunc(name, func(r rune) bool { return unicode.IsControl(r) || r == utf8.RuneError }) >= 0:
+		return "must not contain control characters"
+	}
+	return ""
+}
+
+// Login checks an email and password and opens a new session. An unknown
+// email and a wrong password both return [ErrInvalidCredentials], after
+// spending the same hashing time. A successful login upgrades a password
+// hash made with weaker parameters, or with bcrypt, to argon2id.
+//
+// Failed logins are throttled per email and per client address (see
+// [Config.Limiter]); a throttled call returns a RATE_LIMITED error before
+// the password is looked at, so it is the same for a right and a wrong one.
+func (a *Authenticator) Login(ctx context.Context, email, password string) (*AuthResult, error) {
+	canon, emailErr := CanonicalEmail(email)
+	accountKey := keyLoginAccount + canon
+	if emailErr != nil {
+		accountKey = keyLoginAccount + "invalid:" + asciiLower(strings.TrimSpace(truncate(email, MaxEmailBytes)))
+	}
+	addrKey := addressThrottleKey(ctx, keyLoginAddress)
+
+	// The throttle is checked and failures are recorded while a hashing slot
+	// is held, so a burst of concurrent guesses cannot all slip past the
+	// check before the first failure is counted: at most
+	// MaxConcurrentHashes attempts are ever in flight between the two.
+	if err := a.hasher.acquire(ctx); err != nil {
+		return nil, fmt.Errorf("auth: wait for a hashing slot: %w", err)
+	}
+	u, rehash, err := a.checkPassword(ctx, canon, emailErr == nil, password, accountKey, addrKey)
+	a.hasher.release()
+	if errors.Is(err, ErrInvalidCredentials) {
+		args := []any{"email", logSafe(email)}
+		if u != nil {
+			args = append(args, "user_id", u.ID)
+		}
+		a.audit(ctx, "auth.login.failure", args...)
+		return nil, err
+	}
+	if err != nil {
+		return nil, err
+	}
+	if a.limiter != nil {
+		if err := a.limiter.Reset(ctx, accountKey); err != nil {
+			return nil, fmt.Errorf("auth: reset throttle: %w", err)
+		}
+	}
+	if rehash {
+		a.upgradeHash(ctx, u, password)
+	}
+	res, s, err := a.startSession(ctx, u, a.cfg.Now())
+	if err != nil {
+		return nil, err
+	}
+	a.audit(ctx, "auth.login.success", "user_id", u.ID, "session_id", s.ID)
+	return res, nil
+}
+
+// checkPassword runs with a hashing slot held. It returns the user whose
+// password matches and whether its hash needs an upgrade, or
+// ErrInvalidCredentials (with the user, when the email is known) after
+// recording the failure, or a RATE_LIMITED error.
+func (a *Authenticator) checkPassword(ctx context.Context, email string, valid bool, password, accountKey, addrKey string) (*User, bool, error) {
+	if err := a.throttled(ctx, "login", accountKey, addrKey); err != nil {
+		return nil, false, err
+	}
+	var u *User
+	ok, rehash := false, false
+	if valid && password != "" && len(password) <= MaxPasswordBytes {
+		var err error
+		u, err = a.users.UserByEmail(ctx, email)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			u = nil
+		case err != nil:
+			return nil, false, fmt.Errorf("auth: look up user: %w", err)
+		}
+	}
+	if u != nil {
+		ok, rehash = a.hasher.verify(password, u.PasswordHash)
+	} else {
+		a.hasher.verifyDummy(truncate(password, MaxPasswordBytes))
+	}
+	if !ok {
+		if err := a.hit(ctx, accountKey, a.cfg.LoginAccountBackoff); err != nil {
+			return nil, false, fmt.Errorf("auth: record failed login: %w", err)
+		}
+		if err := a.hit(ctx, addrKey, a.cfg.LoginAddressBackoff); err != nil {
+			return nil, false, fmt.Errorf("auth: record failed login: %w", err)
+		}
+		return u, false, ErrInvalidCredentials
+	}
+	return u, rehash, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// upgradeHash replaces u's password hash with one made with the live
+// parameters. A failure is logged and does not fail the login.
+func (a *Authenticator) upgradeHash(ctx context.Context, u *User, password string) {
+	hash, err := a.hasher.hash(ctx, password)
+	if err == nil {
+		err = a.users.UpdatePasswordHash(ctx, u.ID, hash)
+	}
+	if err != nil {
+		a.log.WarnContext(ctx, "auth: could not upgrade password hash", "user_id", u.ID, "error", err)
+		return
+	}
+	u.PasswordHash = hash
+}
+
+// startSession opens a session for u and signs its first tokens.
+func (a *Authenticator) startSession(ctx context.Context, u *User, now time.Time) (*AuthResult, *Session, error) {
+	s := &Session{
+		ID:        uuid.NewString(),
+		UserID:    u.ID,
+		CreatedAt: now.UTC().Truncate(time.Millisecond),
+		ExpiresAt: now.Add(a.cfg.SessionLifetime).UTC().Truncate(time.Second),
+	}
+	refresh, rec, err := a.keys.issueRefresh(u.ID, s.ID, s.ExpiresAt, now)
+	if err != nil {
+		return nil, nil, fmt.Errorf("auth: sign refresh token: %w", err)
+	}
+	access, err := a.keys.issueAccess(u, s, now)
+	if err != nil {
+		return nil, nil, fmt.Errorf("auth: sign access token: %w", err)
+	}
+	if err := a.tokens.CreateSession(ctx, s, rec); err != nil {
+		return nil, nil, fmt.Errorf("auth: create session: %w", err)
+	}
+	return &AuthResult{User: u, AccessToken: access, RefreshToken: refresh}, s, nil
+}
+
+// Refresh spends a refresh token and returns a new access token and the
+// refresh token that replaces it. An expired token is [ErrTokenExpired]; a
+// forged, malformed or revoked one is [ErrInvalidToken]. A token that was
+// already spent is [ErrInvalidToken] too, and revokes its whole session:
+// the legitimate holder and the thief, whichever presents second, are both
+// logged out.
+func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*TokenPair, error) {
+	if err := a.take(ctx, "refresh", addressThrottleKey(ctx, keyRefreshAddress), a.cfg.RefreshAddressBackoff); err != nil {
+		return nil, err
+	}
+	c, err := a.keys.parseRefresh(refreshToken)
+	if err != nil {
+		return nil, err
+	}
+	u, err := a.users.UserByID(ctx, c.Subject)
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrInvalidToken
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: look up user: %w", err)
+	}
+	now := a.cfg.Now()
+	session := &Session{ID: c.SessionID, UserID: u.ID, ExpiresAt: c.SessionExpiresAt.Time}
+	refresh, next, err := a.keys.issueRefresh(u.ID, c.SessionID, session.ExpiresAt, now)
+	if err != nil {
+		return nil, fmt.Errorf("auth: sign refresh token: %w", err)
+	}
+	old, err := a.tokens.RotateRefreshToken(ctx, hashTokenID(c.ID), next, now)
+	switch {
+	case errors.Is(err, ErrTokenUsed):
+		sid := c.SessionID
+		if old != nil {
+			sid = old.SessionID
+		}
+		a.auditAt(ctx, slog.LevelWarn, "auth.refresh.reuse", "user_id", u.ID, "session_id", sid)
+		if rerr := a.tokens.RevokeSession(context.WithoutCancel(ctx), sid, now); rerr != nil && !errors.Is(rerr, ErrNotFound) {
+			return nil, fmt.Errorf("auth: revoke session after reuse: %w", rerr)
+		}
+		return nil, ErrInvalidToken
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrSessionRevoked):
+		return nil, ErrInvalidToken
+	case err != nil:
+		return nil, fmt.Errorf("auth: rotate refresh token: %w", err)
+	}
+	if old.SessionID != c.SessionID || old.UserID != c.Subject {
+		// A genuine token whose record disagrees with it: refuse and end the
+		// session rather than guess which is right.
+		_ = a.tokens.RevokeSession(context.WithoutCancel(ctx), old.SessionID, now)
+		return nil, ErrInvalidToken
+	}
+	access, err := a.keys.issueAccess(u, session, now)
+	if err != nil {
+		return nil, fmt.Errorf("auth: sign access token: %w", err)
+	}
+	a.audit(ctx, "auth.refresh", "user_id", u.ID, "session_id", c.SessionID)
+	return &TokenPair{AccessToken: access, RefreshToken: refresh}, nil
+}
+
+// Logout revokes the session an access token belongs to: its refresh tokens
+// stop working at once, and so do its access tokens wherever sessions are
+// checked. Other sessions of the same user are untouched. Logging out of a
+// session that is already revoked returns [ErrInvalidToken].
+func (a *Authenticator) Logout(ctx context.Context, accessToken string) error {
+	c, err := a.verify(ctx, accessToken, true)
+	if err != nil {
+		return err
+	}
+	if err := a.tokens.RevokeSession(ctx, c.SessionID, a.cfg.Now()); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return ErrInvalidToken
+		}
+		return fmt.Errorf("auth: revoke session: %w", err)
+	}
+	a.audit(ctx, "auth.logout", "user_id", c.UserID, "session_id", c.SessionID)
+	return nil
+}
+
+// Verify checks an access token and returns its claims: the signature
+// (HS256 only), the token kind, issuer, audience and expiry, and, unless
+// [Config.InsecureSkipSessionCheck] is set, that its session is live, which
+// costs one TokenStore read. An expired token is [ErrTokenExpired]; anything
+// else wrong is [ErrInvalidToken].
+func (a *Authenticator) Verify(ctx context.Context, accessToken string) (*Claims, error) {
+	return a.verify(ctx, accessToken, !a.cfg.InsecureSkipSessionCheck)
+}
+
+func (a *Authenticator) verify(ctx context.Context, token string, checkSession bool) (*Claims, error) {
+	c, err := a.keys.parseAccess(token)
+	if err != nil || !checkSession {
+		return c, err
+	}
+	s, err := a.tokens.Session(ctx, c.SessionID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrInvalidToken
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: look up session: %w", err)
+	}
+	if !s.RevokedAt.IsZero() || s.UserID != c.UserID || !a.cfg.Now().Before(s.ExpiresAt) {
+		return nil, ErrInvalidToken
+	}
+	return c, nil
+}
+
+// DeleteExpired removes the sessions and refresh-token records that expired
+// before now by the configured clock, through [TokenStore.DeleteExpired],
+// and returns how many it removed. Nothing calls it automatically:
+// applications schedule it (hourly is plenty).
+func (a *Authenticator) DeleteExpired(ctx context.Context) (int64, error) {
+	return a.tokens.DeleteExpired(ctx, a.cfg.Now())
+}
+
+// User returns the user with the given id, or [ErrNotFound].
+func (a *Authenticator) User(ctx context.Context, userID string) (*User, error) {
+	u, err := a.users.UserByID(ctx, userID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: look up user: %w", err)
+	}
+	return u, nil
+}

@@ -3,6 +3,8 @@ package auth
 import (
 	"errors"
 	"net/http"
+	"strings"
+	"time"
 )
 
 // Error is an error the Authenticator reports to its callers and the HTTP
@@ -23,10 +25,20 @@ type Error struct {
 	// Fields maps request field names to what is wrong with them; only
 	// validation errors set it.
 	Fields map[string]string
+	// RetryAfter is how long the client should wait before trying again;
+	// only RATE_LIMITED errors set it. The handlers send it as Retry-After
+	// in whole seconds.
+	RetryAfter time.Duration
 }
 
-// Error returns the message prefixed with the package name.
-func (e *Error) Error() string { return "auth: " + e.Message }
+// Error returns the message in Go's error style: prefixed with the package
+// name and starting in lower case, as in "auth: invalid token".
+func (e *Error) Error() string {
+	if e.Message == "" {
+		return "auth: " + strings.ToLower(e.Code)
+	}
+	return "auth: " + strings.ToLower(e.Message[:1]) + e.Message[1:]
+}
 
 // Is reports whether target is an *Error with the same code.
 func (e *Error) Is(target error) bool {

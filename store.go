@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 )
@@ -34,6 +35,21 @@ type User struct {
 	PasswordHash string `json:"-"`
 	// CreatedAt is when the user registered, in UTC.
 	CreatedAt time.Time `json:"createdAt"`
+}
+
+// MarshalJSON encodes the user as GET /me shows it: id, email, name,
+// organizationId, role and createdAt, the last in RFC 3339 UTC with exactly
+// three fractional digits ("2024-01-28T12:00:00.000Z"). The password hash
+// is never included.
+func (u User) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		ID             string `json:"id"`
+		Email          string `json:"email"`
+		Name           string `json:"name"`
+		OrganizationID string `json:"organizationId"`
+		Role           string `json:"role"`
+		CreatedAt      string `json:"createdAt"`
+	}{u.ID, u.Email, u.Name, u.OrganizationID, u.Role, u.CreatedAt.UTC().Format(timeFormat)})
 }
 
 // Session is one login on one device. Register and Login each open one;
@@ -100,8 +116,12 @@ type UserStore interface {
 	UpdatePasswordHash(ctx context.Context, id, hash string) error
 
 	// DeleteUser removes the user with the given id. It must return
-	// [ErrNotFound] when there is no such user. The Authenticator uses it to
-	// undo a registration whose session could not be created.
+	// [ErrNotFound] when there is no such user, and it must free the email
+	// for a new registration. The Authenticator uses it to undo a
+	// registration whose session could not be created. A store that also
+	// keeps the user's sessions may remove them with the user (a foreign
+	// key with ON DELETE CASCADE); ending sessions is otherwise the
+	// TokenStore's business.
 	DeleteUser(ctx context.Context, id string) error
 }
 
@@ -135,14 +155,19 @@ type TokenStore interface {
 	// Of any number of concurrent calls with the same oldHash, in this
 	// process or another, at most one succeeds. When the old token exists
 	// but was already used, it must return the old token and
-	// [ErrTokenUsed]; when its session is revoked, the old token and
+	// [ErrTokenUsed] (whether or not its session is revoked too); when it
+	// is unused but its session is revoked, the old token and
 	// [ErrSessionRevoked]; when there is no such token, [ErrNotFound]. In
-	// each of these cases next is not stored.
+	// each of these cases next is not stored. next always belongs to the
+	// old token's session. The store does not check expiry; the
+	// Authenticator does.
 	RotateRefreshToken(ctx context.Context, oldHash string, next *RefreshToken, at time.Time) (*RefreshToken, error)
 
 	// DeleteExpired removes the refresh tokens and the sessions whose
-	// ExpiresAt is before the given time, and returns how many rows it
-	// removed. Applications call it periodically; nothing calls it
+	// ExpiresAt is strictly before the given time, together with every
+	// refresh token of a removed session, and returns how many records it
+	// removed (rows removed by a database cascade may or may not be
+	// counted). Applications call it periodically; nothing calls it
 	// automatically.
 	DeleteExpired(ctx context.Context, before time.Time) (int64, error)
 }

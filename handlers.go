@@ -1,0 +1,415 @@
+package auth
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Handler returns an http.Handler serving the routes of the HTTP contract
+// relative to wherever it is mounted:
+//
+//	POST /register   POST /login   POST /refresh   POST /logout   GET /me
+//
+// Mount it under a prefix with [http.StripPrefix]:
+//
+//	mux.Handle("/api/v2/auth/", http.StripPrefix("/api/v2/auth", a.Handler()))
+//
+// Every answer is JSON; errors have the shape
+// {"error":{"code":"...","message":"..."}}. Each route is also available on
+// its own ([Authenticator.RegisterHandler] and the others) for applications
+// that route themselves.
+func (a *Authenticator) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/register", a.RegisterHandler())
+	mux.Handle("/login", a.LoginHandler())
+	mux.Handle("/refresh", a.RefreshHandler())
+	mux.Handle("/logout", a.LogoutHandler())
+	mux.Handle("/me", a.MeHandler())
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, ErrRouteNotFound)
+	})
+	return mux
+}
+
+// RegisterHandler returns the handler of POST /register: it creates a user
+// and answers 201 with the user and the new session's tokens.
+func (a *Authenticator) RegisterHandler() http.Handler {
+	return a.route(http.MethodPost, func(w http.ResponseWriter, r *http.Request) error {
+		var req struct {
+			Email    *string `json:"email"`
+			Password *string `json:"password"`
+			Name     *string `json:"name"`
+		}
+		if err := a.decode(w, r, &req); err != nil {
+			return err
+		}
+		if err := required(map[string]*string{"email": req.Email, "password": req.Password, "name": req.Name}); err != nil {
+			return err
+		}
+		res, err := a.Register(r.Context(), RegisterInput{Email: *req.Email, Password: *req.Password, Name: *req.Name})
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusCreated, authResponse(res))
+		return nil
+	})
+}
+
+// LoginHandler returns the handler of POST /login: it checks an email and
+// password and answers 200 with the user and a new session's tokens.
+func (a *Authenticator) LoginHandler() http.Handler {
+	return a.route(http.MethodPost, func(w http.ResponseWriter, r *http.Request) error {
+		var req struct {
+			Email    *string `json:"email"`
+			Password *string `json:"password"`
+		}
+		if err := a.decode(w, r, &req); err != nil {
+			return err
+		}
+		if err := required(map[string]*string{"email": req.Email, "password": req.Password}); err != nil {
+			return err
+		}
+		res, err := a.Login(r.Context(), *req.Email, *req.Password)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, authResponse(res))
+		return nil
+	})
+}
+
+// RefreshHandler returns the handler of POST /refresh: it spends a refresh
+// token and answers 200 with a new access token and its successor.
+func (a *Authenticator) RefreshHandler() http.Handler {
+	return a.route(http.MethodPost, func(w http.ResponseWriter, r *http.Request) error {
+		var req struct {
+			RefreshToken *string `json:"refreshToken"`
+		}
+		if err := a.decode(w, r, &req); err != nil {
+			return err
+		}
+		if err := required(map[string]*string{"refreshToken": req.RefreshToken}); err != nil {
+			return err
+		}
+		pair, err := a.Refresh(r.Context(), *req.RefreshToken)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, pair)
+		return nil
+	})
+}
+
+// LogoutHandler returns the handler of POST /logout: it revokes the session
+// of the bearer access token and answers 200. A body, if any, is ignored.
+func (a *Authenticator) LogoutHandler() http.Handler {
+	return a.route(http.MethodPost, func(w http.ResponseWriter, r *http.Request) error {
+		token, err := bearerToken(r)
+		if err != nil {
+			return err
+		}
+		if err := a.Logout(r.Context(), token); err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, struct {
+			Message string `json:"message"`
+		}{"Logged out successfully"})
+		return nil
+	})
+}
+
+// MeHandler returns the handler of GET /me: it answers 200 with the user the
+// bearer access token belongs to.
+func (a *Authenticator) MeHandler() http.Handler {
+	return a.route(http.MethodGet, func(w http.ResponseWriter, r *http.Request) error {
+		token, err := bearerToken(r)
+		if err != nil {
+			return err
+		}
+		c, err := a.Verify(r.Context(), token)
+		if err != nil {
+			return err
+		}
+		u, err := a.User(r.Context(), c.UserID)
+		if errors.Is(err, ErrNotFound) {
+			return ErrInvalidToken
+		}
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, struct {
+			User *User `json:"user"`
+		}{u})
+		return nil
+	})
+}
+
+// timeFormat is RFC 3339 in UTC with exactly three fractional digits, as in
+// "2024-01-28T12:00:00.000Z".
+const timeFormat = "2006-01-02T15:04:05.000Z07:00"
+
+type publicUser struct {
+	ID    string `json:"id"`
+	Email string `json:"email"`
+	Name  string `json:"name"`
+}
+
+type authBody struct {
+	User         publicUser `json:"user"`
+	AccessToken  string     `json:"accessToken"`
+	RefreshToken string     `json:"refreshToken"`
+}
+
+func authResponse(res *AuthResult) authBody {
+	return authBody{
+		User:         publicUser{ID: res.User.ID, Email: res.User.Email, Name: res.User.Name},
+		AccessToken:  res.AccessToken,
+		RefreshToken: res.RefreshToken,
+	}
+}
+
+// route wraps a route's logic: it answers other methods 405 with an Allow
+// header, and turns a returned error into the contract's error response,
+// logging the cause of internal errors.
+func (a *Authenticator) route(method string, fn func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != method {
+			w.Header().Set("Allow", method)
+			writeError(w, ErrMethodNotAllowed)
+			return
+		}
+		if ip := requestIP(r, a.cfg.TrustedProxies); ip.IsValid() {
+			r = r.WithContext(WithClientIP(r.Context(), ip))
+		}
+		if err := fn(w, r); err != nil {
+			a.fail(w, r, err)
+		}
+	})
+}
+
+// fail answers err in the contract's shape. Errors that are not an *Error
+// are logged with their cause and answered as INTERNAL_ERROR.
+func (a *Authenticator) fail(w http.ResponseWriter, r *http.Request, err error) {
+	e := publicError(err)
+	if e == ErrInternal {
+		a.log.ErrorContext(r.Context(), "auth: internal error", "method", r.Method, "path", r.URL.Path, "error", err)
+	}
+	writeError(w, e)
+}
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string            `json:"code"`
+	Message string            `json:"message"`
+	Fields  map[string]string `json:"fields,omitempty"`
+}
+
+// writeError writes e as the contract's error body with its status.
+func writeError(w http.ResponseWriter, e *Error) {
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(e.RetryAfter)))
+	}
+	if e.Status == http.StatusUnauthorized {
+		switch e.Code {
+		case ErrInvalidToken.Code, ErrTokenExpired.Code:
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		default:
+			w.Header().Set("WWW-Authenticate", "Bearer")
+		}
+	}
+	writeJSON(w, e.Status, errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Fields: e.Fields}})
+}
+
+// writeJSON writes v as the JSON body with the given status, with headers
+// that keep tokens and personal data out of caches and content sniffing.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		body = []byte(`{"error":{"code":"INTERNAL_ERROR","message":"Internal server error"}}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}
+
+// decode reads the request body into dst. The body must be sent as
+// application/json (else 415), be at most MaxBodyBytes (else 413), and be
+// exactly one JSON object in valid UTF-8 with no key given twice (else 400
+// INVALID_REQUEST). A field of the wrong type is 400 VALIDATION_ERROR.
+// Unknown fields are ignored.
+func (a *Authenticator) decode(w http.ResponseWriter, r *http.Request, dst any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" || r.ContentLength != 0 {
+		mt, params, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			return ErrUnsupportedMediaType
+		}
+		if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+			return ErrUnsupportedMediaType
+		}
+	}
+	limit := a.cfg.MaxBodyBytes
+	if r.ContentLength > limit {
+		return ErrPayloadTooLarge
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return ErrPayloadTooLarge
+		}
+		return ErrInvalidRequest
+	}
+	return decodeJSONObject(data, dst)
+}
+
+// decodeJSONObject decodes data, which must be exactly one JSON object with
+// distinct keys, into dst.
+func decodeJSONObject(data []byte, dst any) error {
+	if !utf8.Valid(data) || !isSingleObject(data) {
+		return ErrInvalidRequest
+	}
+	if err := json.Unmarshal(data, dst); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			return validationError(map[string]string{typeErr.Field: "must be a " + jsonTypeName(typeErr.Type.Kind().String())})
+		}
+		return ErrInvalidRequest
+	}
+	return nil
+}
+
+func jsonTypeName(kind string) string {
+	if kind == "ptr" {
+		return "string"
+	}
+	return kind
+}
+
+// isSingleObject reports whether data holds exactly one JSON object, with
+// nothing but white space after it, whose keys are distinct even when
+// compared without regard to case (encoding/json binds keys to fields
+// case-insensitively, so {"email":..,"EMAIL":..} would be ambiguous).
+func isSingleObject(data []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return false
+	}
+	seen := make(map[string]struct{}, 4)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return false
+		}
+		k := strings.ToLower(key)
+		if _, dup := seen[k]; dup {
+			return false
+		}
+		seen[k] = struct{}{}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return false
+		}
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return false
+	}
+	_, err := dec.Token()
+	return err == io.EOF
+}
+
+// required returns a VALIDATION_ERROR naming every field that is missing or
+// null.
+func required(fields map[string]*string) error {
+	var missing map[string]string
+	for name, v := range fields {
+		if v == nil {
+			if missing == nil {
+				missing = map[string]string{}
+			}
+			missing[name] = "is required"
+		}
+	}
+	if missing != nil {
+		return validationError(missing)
+	}
+	return nil
+}
+
+// bearerToken returns the token of the request's Authorization header. A
+// request without the header, or with another scheme, or with an empty
+// token, has sent no bearer token: [ErrUnauthorized]. More than one
+// Authorization header, or a token that is not an RFC 6750 b64token, is
+// [ErrInvalidToken]. The scheme is matched without regard to case.
+func bearerToken(r *http.Request) (string, error) {
+	values := r.Header.Values("Authorization")
+	switch len(values) {
+	case 0:
+		return "", ErrUnauthorized
+	case 1:
+	default:
+		return "", ErrInvalidToken
+	}
+	v := strings.TrimRight(values[0], " ")
+	if len(v) < len("Bearer") || !strings.EqualFold(v[:len("Bearer")], "Bearer") {
+		return "", ErrUnauthorized
+	}
+	rest := v[len("Bearer"):]
+	if rest == "" {
+		return "", ErrUnauthorized
+	}
+	if rest[0] != ' ' {
+		// "BearerX" is another scheme; "Bearer\tX" is malformed.
+		if rest[0] == '\t' {
+			return "", ErrInvalidToken
+		}
+		return "", ErrUnauthorized
+	}
+	token := strings.TrimLeft(rest, " ")
+	if token == "" {
+		return "", ErrUnauthorized
+	}
+	if len(token) > MaxTokenLength || !isB64Token(token) {
+		return "", ErrInvalidToken
+	}
+	return token, nil
+}
+
+// isB64Token reports whether s matches RFC 6750's b64token:
+// 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+func isB64Token(s string) bool {
+	i := 0
+	for ; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~+/", c) >= 0) {
+			break
+		}
+	}
+	if i == 0 {
+		return false
+	}
+	for ; i < len(s); i++ {
+		if s[i] != '=' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,325 @@
+package auth
+
+import (
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Token kinds, carried in the JWT "typ" header. A token of one kind is never
+// accepted where the other is expected; the two kinds are also signed with
+// different keys.
+const (
+	accessTokenType  = "at+jwt"
+	refreshTokenType = "rt+jwt"
+)
+
+// MaxTokenLength is the longest token, in bytes, that is parsed at all.
+// Longer input is rejected as [ErrInvalidToken] before any decoding, so a
+// huge header cannot make verification allocate in proportion to it.
+const MaxTokenLength = 4096
+
+// Claims are the verified claims of an access token. Verification fills
+// them only from a token whose signature, kind, issuer, audience and
+// lifetime have all been checked.
+type Claims struct {
+	// UserID is the user the token was issued to (the "sub" claim).
+	UserID string
+	// SessionID is the session the token belongs to (the "sid" claim).
+	SessionID string
+	// OrganizationID is the user's organization (the "org" claim).
+	OrganizationID string
+	// Role is the user's role in the organization (the "role" claim).
+	Role string
+	// TokenID is the token's unique id (the "jti" claim).
+	TokenID string
+	// IssuedAt is when the token was issued.
+	IssuedAt time.Time
+	// ExpiresAt is when the token stops being accepted (less the configured
+	// leeway).
+	ExpiresAt time.Time
+}
+
+// registeredClaims are the registered JWT claims the library uses. It
+// stands in for jwt.RegisteredClaims to decode the time claims strictly:
+// golang-jwt accepts a numeric string such as "exp":"9999999999", which no
+// token of ours carries.
+type registeredClaims struct {
+	Issuer    string           `json:"iss,omitempty"`
+	Subject   string           `json:"sub,omitempty"`
+	Audience  jwt.ClaimStrings `json:"aud,omitempty"`
+	ExpiresAt *numericDate     `json:"exp,omitempty"`
+	NotBefore *numericDate     `json:"nbf,omitempty"`
+	IssuedAt  *numericDate     `json:"iat,omitempty"`
+	ID        string           `json:"jti,omitempty"`
+}
+
+// GetExpirationTime implements [jwt.Claims].
+func (c *registeredClaims) GetExpirationTime() (*jwt.NumericDate, error) { return c.ExpiresAt.get(), nil }
+
+// GetIssuedAt implements [jwt.Claims].
+func (c *registeredClaims) GetIssuedAt() (*jwt.NumericDate, error) { return c.IssuedAt.get(), nil }
+
+// GetNotBefore implements [jwt.Claims].
+func (c *registeredClaims) GetNotBefore() (*jwt.NumericDate, error) { return c.NotBefore.get(), nil }
+
+// GetIssuer implements [jwt.Claims].
+func (c *registeredClaims) GetIssuer() (string, error) { return c.Issuer, nil }
+
+// GetSubject implements [jwt.Claims].
+func (c *registeredClaims) GetSubject() (string, error) { return c.Subject, nil }
+
+// GetAudience implements [jwt.Claims].
+func (c *registeredClaims) GetAudience() (jwt.ClaimStrings, error) { return c.Audience, nil }
+
+// numericDate is a JWT NumericDate that must be a JSON number.
+type numericDate struct{ jwt.NumericDate }
+
+var errNotNumber = errors.New("auth: time claim is not a number")
+
+// UnmarshalJSON accepts only a JSON number.
+func (d *numericDate) UnmarshalJSON(b []byte) error {
+	if len(b) == 0 || (b[0] != '-' && (b[0] < '0' || b[0] > '9')) {
+		return errNotNumber
+	}
+	return d.NumericDate.UnmarshalJSON(b)
+}
+
+func (d *numericDate) get() *jwt.NumericDate {
+	if d == nil {
+		return nil
+	}
+	return &d.NumericDate
+}
+
+func newDate(t time.Time) *numericDate { return &numericDate{*jwt.NewNumericDate(t)} }
+
+// accessClaims is the JWT payload of an access token.
+type accessClaims struct {
+	registeredClaims
+	SessionID      string `json:"sid"`
+	OrganizationID string `json:"org,omitempty"`
+	Role           string `json:"role,omitempty"`
+}
+
+// refreshClaims is the JWT payload of a refresh token. SessionExpiresAt
+// carries the session's absolute end so that a successor never outlives it.
+type refreshClaims struct {
+	registeredClaims
+	SessionID        string       `json:"sid"`
+	SessionExpiresAt *numericDate `json:"sxp"`
+}
+
+// tokens signs and verifies both kinds of token. It is immutable after
+// construction and safe for concurrent use.
+type tokens struct {
+	accessKey  []byte
+	refreshKey []byte
+	issuer     string
+	audience   string
+	accessTTL  time.Duration
+	refreshTTL time.Duration
+	now        func() time.Time
+
+	accessParser  *jwt.Parser
+	refreshParser *jwt.Parser
+	accessKeyFunc jwt.Keyfunc
+	refreshKeyFn  jwt.Keyfunc
+}
+
+func newTokens(c *Config) (*tokens, error) {
+	// The access key is the secret itself, so services that share the
+	// secret can verify access tokens with any JWT library. The refresh key
+	// is derived apart from it: a refresh token can never verify as an
+	// access token, even if its typ header were ignored.
+	refreshKey, err := hkdf.Key(sha256.New, c.Secret, nil, "github.com/ingestiq/auth refresh-token key v1", 32)
+	if err != nil {
+		return nil, err
+	}
+	t := &tokens{
+		accessKey:  c.Secret,
+		refreshKey: refreshKey,
+		issuer:     c.Issuer,
+		audience:   c.Audience,
+		accessTTL:  c.AccessTokenTTL,
+		refreshTTL: c.RefreshTokenTTL,
+		now:        c.Now,
+	}
+	opts := func() []jwt.ParserOption {
+		return []jwt.ParserOption{
+			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+			jwt.WithExpirationRequired(),
+			jwt.WithIssuedAt(),
+			jwt.WithIssuer(c.Issuer),
+			jwt.WithAudience(c.Audience),
+			jwt.WithLeeway(c.Leeway),
+			jwt.WithTimeFunc(c.Now),
+			jwt.WithStrictDecoding(),
+		}
+	}
+	t.accessParser = jwt.NewParser(opts()...)
+	t.refreshParser = jwt.NewParser(opts()...)
+	t.accessKeyFunc = keyFor(accessTokenType, t.accessKey)
+	t.refreshKeyFn = keyFor(refreshTokenType, t.refreshKey)
+	return t, nil
+}
+
+var errWrongKind = errors.New("auth: wrong token kind")
+
+// keyFor returns a key function that hands out key only for tokens whose
+// typ header is typ and that name no key of their own. The algorithm is
+// pinned by the parser, never read from the token.
+func keyFor(typ string, key []byte) jwt.Keyfunc {
+	return func(t *jwt.Token) (any, error) {
+		if h, _ := t.Header["typ"].(string); h != typ {
+			return nil, errWrongKind
+		}
+		for _, name := range [...]string{"jku", "jwk", "x5u", "x5c", "crit"} {
+			if _, ok := t.Header[name]; ok {
+				return nil, errWrongKind
+			}
+		}
+		return key, nil
+	}
+}
+
+// newID returns n random bytes, base64url-encoded.
+func newID(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails on supported platforms (Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// hashTokenID returns the hex SHA-256 of a refresh token's id: the only form
+// in which a store ever sees it.
+func hashTokenID(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:])
+}
+
+func sign(typ string, key []byte, claims jwt.Claims) (string, error) {
+	t := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
+	t.Header["typ"] = typ
+	return t.SignedString(key)
+}
+
+// issueAccess signs an access token for the user in the given session. Its
+// lifetime never reaches past the session's end.
+func (k *tokens) issueAccess(u *User, s *Session, now time.Time) (string, error) {
+	exp := now.Add(k.accessTTL)
+	if s.ExpiresAt.Before(exp) {
+		exp = s.ExpiresAt
+	}
+	return sign(accessTokenType, k.accessKey, &accessClaims{
+		registeredClaims: registeredClaims{
+			Issuer:    k.issuer,
+			Subject:   u.ID,
+			Audience:  jwt.ClaimStrings{k.audience},
+			ExpiresAt: newDate(exp),
+			IssuedAt:  newDate(now),
+			ID:        newID(16),
+		},
+		SessionID:      s.ID,
+		OrganizationID: u.OrganizationID,
+		Role:           u.Role,
+	})
+}
+
+// issueRefresh signs a refresh token of the session and returns it with
+// the record the store keeps of it (the hash of its id, never the token).
+func (k *tokens) issueRefresh(userID, sessionID string, sessionExp, now time.Time) (string, *RefreshToken, error) {
+	exp := now.Add(k.refreshTTL)
+	if sessionExp.Before(exp) {
+		exp = sessionExp
+	}
+	id := newID(32)
+	tok, err := sign(refreshTokenType, k.refreshKey, &refreshClaims{
+		registeredClaims: registeredClaims{
+			Issuer:    k.issuer,
+			Subject:   userID,
+			Audience:  jwt.ClaimStrings{k.audience},
+			ExpiresAt: newDate(exp),
+			IssuedAt:  newDate(now),
+			ID:        id,
+		},
+		SessionID:        sessionID,
+		SessionExpiresAt: newDate(sessionExp),
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	rec := &RefreshToken{
+		IDHash:    hashTokenID(id),
+		SessionID: sessionID,
+		UserID:    userID,
+		CreatedAt: now.UTC(),
+		ExpiresAt: exp.UTC(),
+	}
+	return tok, rec, nil
+}
+
+// parseAccess verifies an access token and returns its claims. It returns
+// [ErrTokenExpired] only for a token that is genuine but expired, and
+// [ErrInvalidToken] for anything else.
+func (k *tokens) parseAccess(token string) (*Claims, error) {
+	if len(token) == 0 || len(token) > MaxTokenLength {
+		return nil, ErrInvalidToken
+	}
+	var c accessClaims
+	if _, err := k.accessParser.ParseWithClaims(token, &c, k.accessKeyFunc); err != nil {
+		return nil, classify(err)
+	}
+	if c.Subject == "" || c.SessionID == "" || c.ID == "" || c.IssuedAt == nil {
+		return nil, ErrInvalidToken
+	}
+	return &Claims{
+		UserID:         c.Subject,
+		SessionID:      c.SessionID,
+		OrganizationID: c.OrganizationID,
+		Role:           c.Role,
+		TokenID:        c.ID,
+		IssuedAt:       c.IssuedAt.Time,
+		ExpiresAt:      c.ExpiresAt.Time,
+	}, nil
+}
+
+// parseRefresh verifies a refresh token, with the same error rules as
+// parseAccess.
+func (k *tokens) parseRefresh(token string) (*refreshClaims, error) {
+	if len(token) == 0 || len(token) > MaxTokenLength {
+		return nil, ErrInvalidToken
+	}
+	var c refreshClaims
+	if _, err := k.refreshParser.ParseWithClaims(token, &c, k.refreshKeyFn); err != nil {
+		return nil, classify(err)
+	}
+	if c.Subject == "" || c.SessionID == "" || c.ID == "" || c.SessionExpiresAt == nil {
+		return nil, ErrInvalidToken
+	}
+	return &c, nil
+}
+
+// classify maps a golang-jwt error to the contract's errors. golang-jwt
+// checks the signature before any claim, so an expiry error implies a
+// genuine token; TOKEN_EXPIRED is still given only when expiry is the sole
+// complaint.
+func classify(err error) error {
+	if errors.Is(err, jwt.ErrTokenExpired) &&
+		!errors.Is(err, jwt.ErrTokenSignatureInvalid) &&
+		!errors.Is(err, jwt.ErrTokenUnverifiable) &&
+		!errors.Is(err, jwt.ErrTokenMalformed) &&
+		!errors.Is(err, jwt.ErrTokenInvalidIssuer) &&
+		!errors.Is(err, jwt.ErrTokenInvalidAudience) &&
+		!errors.Is(err, jwt.ErrTokenNotValidYet) &&
+		!errors.Is(err, jwt.ErrTokenUsedBeforeIssued) &&
+		!errors.Is(err, jwt.ErrTokenRequiredClaimMissing) {
+		return ErrTokenExpired
+	}
+	return ErrInvalidToken
+}
