@@ -13,10 +13,10 @@ import (
 )
 
 // Backoff is a throttling rule for one kind of attempt. Within each Window,
-// the first Free attempts of a key go through without delay; every further
-// attempt makes the key wait, Base after the first, doubling each time up to
-// Max. A new window starts Window after the previous one started; a delay
-// already imposed still runs out.
+// a key makes Free attempts without delay; from the Free-th on, each attempt
+// makes the key wait before the next one, Base after the Free-th, doubling
+// each time up to Max. A new window starts Window after the previous one
+// started; a delay already imposed still runs out.
 type Backoff struct {
 	// Free is how many attempts a window allows before delays start.
 	Free int
@@ -45,8 +45,9 @@ var (
 	DefaultRefreshAddressBackoff = Backoff{Free: 600, Base: time.Second, Max: time.Minute, Window: time.Minute}
 )
 
+// delay is the wait imposed by the count-th attempt of a window.
 func (b Backoff) delay(count int) time.Duration {
-	over := count - b.Free
+	over := count - b.Free + 1
 	if over <= 0 {
 		return 0
 	}
@@ -57,21 +58,28 @@ func (b Backoff) delay(count int) time.Duration {
 	return min(d, b.Max)
 }
 
-// Limiter keeps the attempt counters behind throttling. The Authenticator
-// asks it, before the work of a login, registration or refresh, whether the
-// key must wait, and records the attempts that count: failed logins, and
-// every registration and refresh. The default is an in-memory Limiter
-// ([NewMemoryLimiter]); deployments of several instances plug in a shared
-// one so that an attacker cannot spread attempts across them.
+// Limiter keeps the attempt counters behind throttling. For logins the
+// Authenticator asks it whether the email and the client address must wait
+// (Wait) and records each failure (Hit); for registrations and refreshes it
+// checks and counts each attempt in one step (Take). The default is an
+// in-memory Limiter ([NewMemoryLimiter]); deployments of several instances
+// plug in a shared one so that an attacker cannot spread attempts across
+// them.
 //
-// Implementations must be safe for concurrent use. An error from a Limiter
-// fails the request with INTERNAL_ERROR: throttling fails closed.
+// Implementations must be safe for concurrent use, and Take must be atomic.
+// An error from a Limiter fails the request with INTERNAL_ERROR: throttling
+// fails closed.
 type Limiter interface {
 	// Wait returns how long key must still wait before its next attempt;
 	// zero means it may go ahead now.
 	Wait(ctx context.Context, key string, now time.Time) (time.Duration, error)
-	// Hit records one attempt of key under rule at now.
+	// Hit records one attempt of key under rule at now, whether or not the
+	// key was waiting.
 	Hit(ctx context.Context, key string, rule Backoff, now time.Time) error
+	// Take atomically checks and counts one attempt: when key must still
+	// wait it returns how long and counts nothing; otherwise it records the
+	// attempt under rule and returns zero.
+	Take(ctx context.Context, key string, rule Backoff, now time.Time) (time.Duration, error)
 	// Reset forgets key, after a successful login.
 	Reset(ctx context.Context, key string) error
 }
@@ -131,6 +139,28 @@ func (m *MemoryLimiter) Hit(ctx context.Context, key string, rule Backoff, now t
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.hit(key, rule, now)
+	return nil
+}
+
+// Take implements [Limiter].
+func (m *MemoryLimiter) Take(ctx context.Context, key string, rule Backoff, now time.Time) (time.Duration, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if el, ok := m.keys[key]; ok {
+		if d := el.Value.(*limiterEntry).until.Sub(now); d > 0 {
+			return d, nil
+		}
+	}
+	m.hit(key, rule, now)
+	return 0, nil
+}
+
+// hit counts an attempt; m.mu must be held.
+func (m *MemoryLimiter) hit(key string, rule Backoff, now time.Time) {
 	var e *limiterEntry
 	if el, ok := m.keys[key]; ok {
 		m.lru.MoveToFront(el)
@@ -153,7 +183,6 @@ func (m *MemoryLimiter) Hit(ctx context.Context, key string, rule Backoff, now t
 			e.until = until
 		}
 	}
-	return nil
 }
 
 // Reset implements [Limiter].
@@ -310,16 +339,19 @@ func retryAfterSeconds(d time.Duration) int {
 	return max(s, 1)
 }
 
-// take counts one attempt of key under rule and returns a RATE_LIMITED
-// error if the key must now wait. Counting first makes a concurrent burst
-// count in full: the attempt that goes over the rule's allowance is itself
-// refused.
+// take checks and counts one attempt of key under rule in one atomic step,
+// and returns a RATE_LIMITED error when the key must wait.
 func (a *Authenticator) take(ctx context.Context, event, key string, rule Backoff) error {
 	if a.limiter == nil || key == "" {
 		return nil
 	}
-	if err := a.limiter.Hit(ctx, key, rule, a.cfg.Now()); err != nil {
+	d, err := a.limiter.Take(ctx, key, rule, a.cfg.Now())
+	if err != nil {
 		return fmt.Errorf("auth: record attempt: %w", err)
 	}
-	return a.throttled(ctx, event, key)
+	if d > 0 {
+		a.audit(ctx, "auth.throttled", "action", event, "retry_after_s", int64(retryAfterSeconds(d)))
+		return rateLimited(d)
+	}
+	return nil
 }
