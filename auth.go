@@ -31,6 +31,7 @@ package auth
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -58,6 +59,25 @@ type Config struct {
 	// key is derived from it. It must be at least 32 bytes of
 	// cryptographically random data, or New fails. It is required.
 	Secret []byte
+
+	// SigningKey, when set, signs access tokens in place of Secret, so that
+	// other services can verify them with public keys alone (see
+	// [Authenticator.JWKSHandler] and package verifier). It must be an
+	// ed25519.PrivateKey (EdDSA), an *ecdsa.PrivateKey on P-256 (ES256) or an
+	// *rsa.PrivateKey of at least 2048 bits (RS256), whose halves match, or
+	// New fails; [ParsePrivateKeyPEM] loads one. Each token names it by its
+	// kid, the key's RFC 7638 thumbprint. Refresh tokens are still keyed by
+	// Secret. The default is nil: access tokens are HS256 with Secret and
+	// carry no kid.
+	SigningKey crypto.Signer
+
+	// VerifyKeys are further public keys (ed25519.PublicKey, *ecdsa.PublicKey
+	// on P-256 or *rsa.PublicKey of at least 2048 bits) whose access tokens
+	// are still accepted, and which JWKSHandler publishes: the previous
+	// signing key during a rotation, or the next one before it takes over.
+	// A token is matched to its key by kid alone, and must use that key's
+	// one algorithm. [ParsePublicKeyPEM] loads one. The default is none.
+	VerifyKeys []crypto.PublicKey
 
 	// Issuer is the "iss" claim of issued tokens, checked on verification.
 	// The default is "ingestiq-auth".
@@ -163,6 +183,16 @@ type Config struct {
 	// is none.
 	TrustedProxies []netip.Prefix
 
+	// SessionCacheTTL, when positive, lets Verify and the middleware trust
+	// a session they found live for this long without reading the
+	// TokenStore again, which saves a database round trip per request on
+	// SQL-backed deployments. It bounds the staleness: after a logout or a
+	// reuse detection on another instance, that session's access tokens may
+	// still pass here for up to SessionCacheTTL. Revocations made through
+	// this Authenticator take effect here at once. At most one minute. The
+	// default is 0: every verification reads the session.
+	SessionCacheTTL time.Duration
+
 	// InsecureSkipSessionCheck makes [Authenticator.Verify] and the
 	// middleware trust an access token's signature and expiry alone,
 	// without reading its session from the TokenStore. Logout and
@@ -200,6 +230,8 @@ type Authenticator struct {
 	log    *slog.Logger
 	// limiter is nil when throttling is disabled.
 	limiter Limiter
+	// sessions is nil unless Config.SessionCacheTTL is set.
+	sessions *sessionCache
 }
 
 // New validates cfg, fills in its defaults and returns an Authenticator. It
@@ -258,6 +290,8 @@ func New(cfg Config) (*Authenticator, error) {
 		return nil, errors.New("auth: Config.MinPasswordLength must be at least 8")
 	case cfg.MaxConcurrentHashes < 0:
 		return nil, errors.New("auth: Config.MaxConcurrentHashes must not be negative")
+	case cfg.SessionCacheTTL < 0 || cfg.SessionCacheTTL > maxSessionCacheTTL:
+		return nil, errors.New("auth: Config.SessionCacheTTL must be between 0 and one minute")
 	case cfg.MaxBodyBytes < 0:
 		return nil, errors.New("auth: Config.MaxBodyBytes must not be negative")
 	case cfg.Argon2.weakerThan(DefaultArgon2Params) && !cfg.InsecureAllowWeakHashing:
@@ -276,6 +310,9 @@ func New(cfg Config) (*Authenticator, error) {
 	a := &Authenticator{cfg: cfg, users: cfg.Users, tokens: cfg.Tokens, keys: keys, hasher: h, log: cfg.Logger}
 	if !cfg.InsecureDisableThrottling {
 		a.limiter = cfg.Limiter
+	}
+	if cfg.SessionCacheTTL > 0 {
+		a.sessions = newSessionCache(cfg.SessionCacheTTL)
 	}
 	return a, nil
 }
@@ -571,7 +608,7 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*Toke
 			sid = old.SessionID
 		}
 		a.auditAt(ctx, slog.LevelWarn, "auth.refresh.reuse", "user_id", u.ID, "session_id", sid)
-		if rerr := a.tokens.RevokeSession(context.WithoutCancel(ctx), sid, now); rerr != nil && !errors.Is(rerr, ErrNotFound) {
+		if rerr := a.revokeSession(context.WithoutCancel(ctx), sid, now); rerr != nil && !errors.Is(rerr, ErrNotFound) {
 			return nil, fmt.Errorf("auth: revoke session after reuse: %w", rerr)
 		}
 		return nil, ErrInvalidToken
@@ -583,7 +620,7 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*Toke
 	if old.SessionID != c.SessionID || old.UserID != c.Subject {
 		// A genuine token whose record disagrees with it: refuse and end the
 		// session rather than guess which is right.
-		_ = a.tokens.RevokeSession(context.WithoutCancel(ctx), old.SessionID, now)
+		_ = a.revokeSession(context.WithoutCancel(ctx), old.SessionID, now)
 		return nil, ErrInvalidToken
 	}
 	access, err := a.keys.issueAccess(u, session, now)
@@ -603,7 +640,7 @@ func (a *Authenticator) Logout(ctx context.Context, accessToken string) error {
 	if err != nil {
 		return err
 	}
-	if err := a.tokens.RevokeSession(ctx, c.SessionID, a.cfg.Now()); err != nil {
+	if err := a.revokeSession(ctx, c.SessionID, a.cfg.Now()); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return ErrInvalidToken
 		}
@@ -611,6 +648,16 @@ func (a *Authenticator) Logout(ctx context.Context, accessToken string) error {
 	}
 	a.audit(ctx, "auth.logout", "user_id", c.UserID, "session_id", c.SessionID)
 	return nil
+}
+
+// revokeSession revokes session id in the store and drops it from the
+// session cache.
+func (a *Authenticator) revokeSession(ctx context.Context, id string, at time.Time) error {
+	err := a.tokens.RevokeSession(ctx, id, at)
+	if a.sessions != nil {
+		a.sessions.forget(id)
+	}
+	return err
 }
 
 // Verify checks an access token and returns its claims: the signature
@@ -627,6 +674,10 @@ func (a *Authenticator) verify(ctx context.Context, token string, checkSession b
 	if err != nil || !checkSession {
 		return c, err
 	}
+	now := a.cfg.Now()
+	if a.sessions != nil && a.sessions.live(c.SessionID, c.UserID, now) {
+		return c, nil
+	}
 	s, err := a.tokens.Session(ctx, c.SessionID)
 	if errors.Is(err, ErrNotFound) {
 		return nil, ErrInvalidToken
@@ -634,8 +685,11 @@ func (a *Authenticator) verify(ctx context.Context, token string, checkSession b
 	if err != nil {
 		return nil, fmt.Errorf("auth: look up session: %w", err)
 	}
-	if !s.RevokedAt.IsZero() || s.UserID != c.UserID || !a.cfg.Now().Before(s.ExpiresAt) {
+	if !s.RevokedAt.IsZero() || s.UserID != c.UserID || !now.Before(s.ExpiresAt) {
 		return nil, ErrInvalidToken
+	}
+	if a.sessions != nil {
+		a.sessions.put(s, now)
 	}
 	return c, nil
 }

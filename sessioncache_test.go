@@ -1,0 +1,114 @@
+package auth_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ingestiq/auth"
+	"github.com/ingestiq/auth/memstore"
+)
+
+// countingSessions counts TokenStore.Session reads.
+type countingSessions struct {
+	*memstore.Store
+	reads atomic.Int64
+}
+
+func (s *countingSessions) Session(ctx context.Context, id string) (*auth.Session, error) {
+	s.reads.Add(1)
+	return s.Store.Session(ctx, id)
+}
+
+// TestSessionCache checks the optional session-liveness cache: it saves
+// store reads, a logout through the same Authenticator takes effect at
+// once, and a logout through another instance takes effect within the
+// documented staleness bound, SessionCacheTTL.
+func TestSessionCache(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := &countingSessions{Store: memstore.New()}
+	clock := newTestClock()
+	newAuth := func(ttl time.Duration) *auth.Authenticator {
+		a, err := auth.New(auth.Config{
+			Users: st, Tokens: st, Secret: testSecret, Now: clock.Now,
+			Argon2: fastArgon2, InsecureAllowWeakHashing: true, InsecureDisableThrottling: true,
+			SessionCacheTTL: ttl, Logger: slog.New(slog.DiscardHandler),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	const ttl = 10 * time.Second
+	cached, other := newAuth(ttl), newAuth(0)
+
+	res, err := cached.Register(ctx, auth.RegisterInput{Email: "cache@example.com", Password: goodPassword, Name: "C"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := st.reads.Load()
+	for range 5 {
+		if _, err := cached.Verify(ctx, res.AccessToken); err != nil {
+			t.Fatalf("Verify: %v", err)
+		}
+	}
+	if got := st.reads.Load() - before; got != 1 {
+		t.Fatalf("5 verifications read the session %d times, want 1", got)
+	}
+
+	// Logout on another instance: stale here for at most the TTL.
+	if err := other.Logout(ctx, res.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Verify(ctx, res.AccessToken); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Fatalf("uncached instance after logout: %v, want ErrInvalidToken", err)
+	}
+	if _, err := cached.Verify(ctx, res.AccessToken); err != nil {
+		t.Fatalf("cached instance within the staleness bound: %v (the cache should still vouch)", err)
+	}
+	clock.Advance(ttl)
+	if _, err := cached.Verify(ctx, res.AccessToken); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Fatalf("cached instance after SessionCacheTTL: %v, want ErrInvalidToken", err)
+	}
+
+	// Logout through the caching instance itself takes effect at once.
+	l, err := cached.Login(ctx, "cache@example.com", goodPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cached.Verify(ctx, l.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+	if err := cached.Logout(ctx, l.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cached.Verify(ctx, l.AccessToken); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Fatalf("after logout on the caching instance: %v, want ErrInvalidToken at once", err)
+	}
+
+	// Reuse detection through the caching instance evicts too.
+	l, err = cached.Login(ctx, "cache@example.com", goodPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cached.Verify(ctx, l.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cached.Refresh(ctx, l.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cached.Refresh(ctx, l.RefreshToken); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Fatalf("reuse: %v", err)
+	}
+	if _, err := cached.Verify(ctx, l.AccessToken); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Fatalf("after reuse detection on the caching instance: %v, want ErrInvalidToken at once", err)
+	}
+
+	if _, err := auth.New(auth.Config{Users: st, Tokens: st, Secret: testSecret, SessionCacheTTL: 2 * time.Minute}); err == nil {
+		t.Fatal("New accepted a SessionCacheTTL over one minute")
+	}
+}
