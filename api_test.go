@@ -1,0 +1,1023 @@
+package auth_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/ingestiq/auth"
+	"github.com/ingestiq/auth/memstore"
+)
+
+// The tests in this file use the Go API exactly as DESIGN.md writes it,
+// from outside the package.
+
+func TestNewRejectsUnsafeConfig(t *testing.T) {
+	t.Parallel()
+	st := memstore.New()
+	valid := func() auth.Config {
+		return auth.Config{Users: st, Tokens: st, Secret: testSecret, Argon2: fastArgon2, InsecureAllowWeakHashing: true}
+	}
+	cases := []struct {
+		name   string
+		change func(*auth.Config)
+	}{
+		{"nil Users", func(c *auth.Config) { c.Users = nil }},
+		{"nil Tokens", func(c *auth.Config) { c.Tokens = nil }},
+		{"nil stores", func(c *auth.Config) { c.Users, c.Tokens = nil, nil }},
+		{"nil secret", func(c *auth.Config) { c.Secret = nil }},
+		{"empty secret", func(c *auth.Config) { c.Secret = []byte("") }},
+		{"secret of 6 bytes", func(c *auth.Config) { c.Secret = []byte("secret") }},
+		{"secret of 31 bytes", func(c *auth.Config) { c.Secret = []byte(strings.Repeat("k", 31)) }},
+		{"weak argon2 memory without the flag", func(c *auth.Config) { c.InsecureAllowWeakHashing = false }},
+		{"one argon2 pass without the flag", func(c *auth.Config) {
+			c.Argon2, c.InsecureAllowWeakHashing = auth.Argon2Params{Memory: 19456, Iterations: 1, Parallelism: 1}, false
+		}},
+		{"AccessTokenTTL of 2 hours", func(c *auth.Config) { c.AccessTokenTTL = 2 * time.Hour }},
+		{"negative AccessTokenTTL", func(c *auth.Config) { c.AccessTokenTTL = -time.Minute }},
+		{"SessionLifetime below RefreshTokenTTL", func(c *auth.Config) { c.SessionLifetime = 24 * time.Hour }},
+		{"Leeway of 10 minutes", func(c *auth.Config) { c.Leeway = 10 * time.Minute }},
+		{"MinPasswordLength of 6", func(c *auth.Config) { c.MinPasswordLength = 6 }},
+	}
+	for _, c := range cases {
+		cfg := valid()
+		c.change(&cfg)
+		a, err := auth.New(cfg)
+		if err == nil || a != nil {
+			t.Errorf("%s: New = %v, %v; want an error and no Authenticator", c.name, a, err)
+			continue
+		}
+		if !strings.HasPrefix(err.Error(), "auth: ") {
+			t.Errorf("%s: error %q does not start with \"auth: \"", c.name, err)
+		}
+	}
+
+	// The edges on the safe side are accepted.
+	for name, change := range map[string]func(*auth.Config){
+		"the valid base":            func(*auth.Config) {},
+		"secret of 32 bytes":        func(c *auth.Config) { c.Secret = []byte(strings.Repeat("k", 32)) },
+		"AccessTokenTTL of an hour": func(c *auth.Config) { c.AccessTokenTTL = time.Hour },
+		"default hashing":           func(c *auth.Config) { c.Argon2, c.InsecureAllowWeakHashing = auth.Argon2Params{}, false },
+		"stronger hashing": func(c *auth.Config) {
+			c.Argon2, c.InsecureAllowWeakHashing = auth.Argon2Params{Memory: 47104, Iterations: 2}, false
+		},
+	} {
+		cfg := valid()
+		change(&cfg)
+		if _, err := auth.New(cfg); err != nil {
+			t.Errorf("%s: New: %v", name, err)
+		}
+	}
+}
+
+func TestGoAPIFlow(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+
+	res, err := e.a.Register(ctx, auth.RegisterInput{Email: " Ada@Example.COM ", Password: goodPassword, Name: " Ada "})
+	if err != nil {
+		t.Fatalf("Register: %v", err)
+	}
+	u := res.User
+	if !uuidRE.MatchString(u.ID) || u.Email != "ada@example.com" || u.Name != "Ada" || u.Role != auth.RoleOwner || !uuidRE.MatchString(u.OrganizationID) {
+		t.Errorf("Register: user %+v", u)
+	}
+	if want := testStart.Truncate(time.Millisecond); !u.CreatedAt.Equal(want) || u.CreatedAt.Location() != time.UTC {
+		t.Errorf("Register: CreatedAt %v, want %v in UTC", u.CreatedAt, want)
+	}
+	if b, _ := json.Marshal(res); strings.Contains(string(b), "argon2") || strings.Contains(string(b), goodPassword) {
+		t.Errorf("AuthResult serializes the password or its hash: %s", b)
+	}
+
+	login, err := e.a.Login(ctx, "ADA@example.com", goodPassword)
+	if err != nil {
+		t.Fatalf("Login: %v", err)
+	}
+	if login.User.ID != u.ID {
+		t.Errorf("Login: user %q, want %q", login.User.ID, u.ID)
+	}
+	c, err := e.a.Verify(ctx, login.AccessToken)
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	if c.UserID != u.ID || c.OrganizationID != u.OrganizationID || c.Role != u.Role || c.SessionID == "" || c.TokenID == "" {
+		t.Errorf("Verify: claims %+v do not describe user %+v", c, u)
+	}
+	if !c.IssuedAt.Equal(testStart.Truncate(time.Second)) || c.ExpiresAt.Sub(c.IssuedAt) != 15*time.Minute {
+		t.Errorf("Verify: issued %v, expires %v; want issued now and 15 minutes of life", c.IssuedAt, c.ExpiresAt)
+	}
+
+	pair, err := e.a.Refresh(ctx, login.RefreshToken)
+	if err != nil {
+		t.Fatalf("Refresh: %v", err)
+	}
+	if pair.RefreshToken == login.RefreshToken || pair.AccessToken == "" {
+		t.Errorf("Refresh: pair %+v did not rotate", pair)
+	}
+	c2, err := e.a.Verify(ctx, pair.AccessToken)
+	if err != nil {
+		t.Fatalf("Verify refreshed: %v", err)
+	}
+	if c2.SessionID != c.SessionID || c2.UserID != u.ID || c2.TokenID == c.TokenID {
+		t.Errorf("refreshed claims %+v: want the same session and user, a new token id", c2)
+	}
+
+	got, err := e.a.User(ctx, u.ID)
+	if err != nil || got.Email != u.Email || got.OrganizationID != u.OrganizationID {
+		t.Errorf("User: %+v, %v", got, err)
+	}
+	if _, err := e.a.User(ctx, "no-such-user"); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("User of an unknown id: %v, want ErrNotFound", err)
+	}
+
+	if err := e.a.Logout(ctx, pair.AccessToken); err != nil {
+		t.Fatalf("Logout: %v", err)
+	}
+	for name, err := range map[string]error{
+		"Verify after logout":         second(e.a.Verify(ctx, pair.AccessToken)),
+		"Verify older access token":   second(e.a.Verify(ctx, login.AccessToken)),
+		"Refresh after logout":        second(e.a.Refresh(ctx, pair.RefreshToken)),
+		"Logout twice":                e.a.Logout(ctx, pair.AccessToken),
+		"Logout with a refresh token": e.a.Logout(ctx, pair.RefreshToken),
+	} {
+		if !errors.Is(err, auth.ErrInvalidToken) {
+			t.Errorf("%s: %v, want ErrInvalidToken", name, err)
+		}
+	}
+	// The registration's session is another session and still live.
+	if _, err := e.a.Verify(ctx, res.AccessToken); err != nil {
+		t.Errorf("Verify of the other session: %v", err)
+	}
+}
+
+func second[T any](_ T, err error) error { return err }
+
+func TestGoAPISentinelErrors(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	res := e.registerAPI(t, "sentinel@example.com")
+	sentinels := []error{auth.ErrInvalidCredentials, auth.ErrEmailExists, auth.ErrTokenExpired, auth.ErrInvalidToken, auth.ErrNotFound, auth.ErrValidation}
+	cases := []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"Register a taken email in another case", second(e.a.Register(ctx, auth.RegisterInput{Email: "SENTINEL@example.com", Password: goodPassword, Name: "S"})), auth.ErrEmailExists},
+		{"Register a bad email", second(e.a.Register(ctx, auth.RegisterInput{Email: "nope", Password: goodPassword, Name: "S"})), auth.ErrValidation},
+		{"Register a short password", second(e.a.Register(ctx, auth.RegisterInput{Email: "s2@example.com", Password: "short", Name: "S"})), auth.ErrValidation},
+		{"Register without a name", second(e.a.Register(ctx, auth.RegisterInput{Email: "s3@example.com", Password: goodPassword})), auth.ErrValidation},
+		{"Login with a wrong password", second(e.a.Login(ctx, "sentinel@example.com", "not the password")), auth.ErrInvalidCredentials},
+		{"Login with an unknown email", second(e.a.Login(ctx, "ghost@example.com", goodPassword)), auth.ErrInvalidCredentials},
+		{"Verify garbage", second(e.a.Verify(ctx, "garbage")), auth.ErrInvalidToken},
+		{"Verify an empty token", second(e.a.Verify(ctx, "")), auth.ErrInvalidToken},
+		{"Verify a refresh token", second(e.a.Verify(ctx, res.RefreshToken)), auth.ErrInvalidToken},
+		{"Verify a forged token", second(e.a.Verify(ctx, withSignatureFlipped(res.AccessToken))), auth.ErrInvalidToken},
+		{"Refresh garbage", second(e.a.Refresh(ctx, "garbage")), auth.ErrInvalidToken},
+		{"Refresh with an access token", second(e.a.Refresh(ctx, res.AccessToken)), auth.ErrInvalidToken},
+		{"Logout with garbage", e.a.Logout(ctx, "garbage"), auth.ErrInvalidToken},
+		{"User of an unknown id", second(e.a.User(ctx, "00000000-0000-4000-8000-000000000000")), auth.ErrNotFound},
+	}
+	for _, c := range cases {
+		for _, s := range sentinels {
+			if got, want := errors.Is(c.err, s), s == c.want; got != want {
+				t.Errorf("%s: errors.Is(%v, %v) = %v, want %v", c.name, c.err, s, got, want)
+			}
+		}
+	}
+	// A validation error names its fields and maps to 400.
+	_, err := e.a.Register(ctx, auth.RegisterInput{Email: "bad", Password: "short", Name: ""})
+	var ae *auth.Error
+	if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest || ae.Code != "VALIDATION_ERROR" {
+		t.Fatalf("Register with three bad fields: %#v", err)
+	}
+	for _, f := range []string{"email", "password", "name"} {
+		if ae.Fields[f] == "" {
+			t.Errorf("validation error fields %v do not name %q", ae.Fields, f)
+		}
+	}
+	if e.store.createdCount() != 1 {
+		t.Errorf("failed calls created users: %d successful CreateUser calls, want 1", e.store.createdCount())
+	}
+}
+
+func TestAccessTokenExpiry(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		leeway time.Duration
+		steps  []struct {
+			at   time.Duration
+			want error
+		}
+	}{
+		{"no leeway", 0, []struct {
+			at   time.Duration
+			want error
+		}{{0, nil}, {14*time.Minute + 59*time.Second, nil}, {15*time.Minute + time.Second, auth.ErrTokenExpired}, {time.Hour, auth.ErrTokenExpired}}},
+		{"30s leeway", 30 * time.Second, []struct {
+			at   time.Duration
+			want error
+		}{{15*time.Minute + 20*time.Second, nil}, {15*time.Minute + 31*time.Second, auth.ErrTokenExpired}}},
+	}
+	for _, c := range cases {
+		e := newEnv(t, func(cfg *auth.Config) { cfg.Leeway = c.leeway })
+		res := e.registerAPI(t, "expiry@example.com")
+		elapsed := time.Duration(0)
+		for _, s := range c.steps {
+			e.clock.Advance(s.at - elapsed)
+			elapsed = s.at
+			_, err := e.a.Verify(context.Background(), res.AccessToken)
+			if !errors.Is(err, s.want) || (s.want == nil && err != nil) {
+				t.Errorf("%s: Verify at +%v: %v, want %v", c.name, s.at, err, s.want)
+			}
+			if s.want != nil {
+				// A forged token is never reported as merely expired.
+				if _, err := e.a.Verify(context.Background(), withSignatureFlipped(res.AccessToken)); !errors.Is(err, auth.ErrInvalidToken) {
+					t.Errorf("%s: forged token at +%v: %v, want ErrInvalidToken", c.name, s.at, err)
+				}
+				if err := e.a.Logout(context.Background(), res.AccessToken); !errors.Is(err, auth.ErrTokenExpired) {
+					t.Errorf("%s: Logout at +%v: %v, want ErrTokenExpired", c.name, s.at, err)
+				}
+			}
+		}
+	}
+}
+
+func TestRefreshTokenExpiry(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	a := e.registerAPI(t, "rt@example.com")
+	b, err := e.a.Login(ctx, "rt@example.com", goodPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	e.clock.Advance(6*24*time.Hour + 23*time.Hour)
+	if _, err := e.a.Refresh(ctx, a.RefreshToken); err != nil {
+		t.Errorf("Refresh at 6d23h: %v, want success", err)
+	}
+	e.clock.Advance(time.Hour + time.Second)
+	if _, err := e.a.Refresh(ctx, withSignatureFlipped(b.RefreshToken)); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("Refresh of a forged expired token: %v, want ErrInvalidToken", err)
+	}
+	_, err = e.a.Refresh(ctx, b.RefreshToken)
+	if !errors.Is(err, auth.ErrTokenExpired) {
+		t.Errorf("Refresh at 7d+1s: %v, want ErrTokenExpired", err)
+	}
+}
+
+func TestSessionLifetimeCapsRefresh(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *auth.Config) { c.SessionLifetime = 8 * 24 * time.Hour })
+	ctx := context.Background()
+	res := e.registerAPI(t, "lifetime@example.com")
+	sessionEnd := testStart.Add(8 * 24 * time.Hour)
+
+	rt := res.RefreshToken
+	var at string
+	// Each refresh token is used well within its own 7 days.
+	for _, step := range []time.Duration{6 * 24 * time.Hour, 36 * time.Hour, 11*time.Hour + 50*time.Minute} {
+		e.clock.Advance(step)
+		pair, err := e.a.Refresh(ctx, rt)
+		if err != nil {
+			t.Fatalf("Refresh at %v: %v", e.clock.Now().Sub(testStart), err)
+		}
+		rt, at = pair.RefreshToken, pair.AccessToken
+	}
+	// 10 minutes before the session's end: the last access token does not
+	// outlive the session.
+	c, err := e.a.Verify(ctx, at)
+	if err != nil {
+		t.Fatalf("Verify before the session ends: %v", err)
+	}
+	if c.ExpiresAt.After(sessionEnd) {
+		t.Errorf("access token expires %v, after the session's end %v", c.ExpiresAt, sessionEnd)
+	}
+	e.clock.Advance(10*time.Minute + time.Second)
+	if _, err := e.a.Refresh(ctx, rt); err == nil {
+		t.Error("Refresh after the session lifetime succeeded; want an error")
+	}
+	if _, err := e.a.Verify(ctx, at); err == nil {
+		t.Error("Verify after the session lifetime succeeded; want an error")
+	}
+	// A new login works.
+	if _, err := e.a.Login(ctx, "lifetime@example.com", goodPassword); err != nil {
+		t.Errorf("Login after the session ended: %v", err)
+	}
+}
+
+func TestOnRegisterHook(t *testing.T) {
+	t.Parallel()
+	var seen atomic.Int32
+	e := newEnv(t, func(c *auth.Config) {
+		c.OnRegister = func(ctx context.Context, u *auth.User) error {
+			seen.Add(1)
+			if u.Email != "invited@example.com" || u.ID == "" || u.Role != auth.RoleOwner || u.OrganizationID == "" {
+				t.Errorf("OnRegister saw %+v; want the canonical email and the defaults", u)
+			}
+			u.OrganizationID = "org-invited-42"
+			u.Role = "admin"
+			// Changes to other fields do not stick.
+			u.ID, u.Email, u.Name = "chosen-id", "other@example.com", "Other"
+			return nil
+		}
+	})
+	ctx := context.Background()
+	res, err := e.a.Register(ctx, auth.RegisterInput{Email: "Invited@Example.com", Password: goodPassword, Name: "Invitee"})
+	if err != nil {
+		t.Fatalf("Register: %v", err)
+	}
+	if seen.Load() != 1 {
+		t.Errorf("OnRegister ran %d times, want 1", seen.Load())
+	}
+	u, err := e.a.User(ctx, res.User.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.OrganizationID != "org-invited-42" || u.Role != "admin" {
+		t.Errorf("stored user %+v, want the hook's organization and role", u)
+	}
+	if u.ID == "chosen-id" || u.Email != "invited@example.com" || u.Name != "Invitee" {
+		t.Errorf("stored user %+v: the hook changed more than organization and role", u)
+	}
+	c, err := e.a.Verify(ctx, res.AccessToken)
+	if err != nil || c.OrganizationID != "org-invited-42" || c.Role != "admin" {
+		t.Errorf("claims %+v, %v; want the hook's organization and role", c, err)
+	}
+	r := e.do(http.MethodGet, "/me", nil, bearer(res.AccessToken))
+	var me struct {
+		User struct{ OrganizationID, Role string }
+	}
+	if err := json.Unmarshal(r.body, &me); err != nil || me.User.OrganizationID != "org-invited-42" || me.User.Role != "admin" {
+		t.Errorf("/me: %s", r.body)
+	}
+
+	// RequireRole sees the role.
+	var inner atomic.Int32
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inner.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/admin", e.a.Middleware(auth.RequireRole("admin", "superuser")(ok)))
+	mux.Handle("/owners", e.a.Middleware(auth.RequireRole("owner")(ok)))
+	for _, c := range []struct {
+		path, token string
+		status      int
+		code        string
+	}{
+		{"/admin", res.AccessToken, http.StatusNoContent, ""},
+		{"/owners", res.AccessToken, http.StatusForbidden, "FORBIDDEN"},
+		{"/admin", "", http.StatusUnauthorized, "UNAUTHORIZED"},
+	} {
+		req := httptest.NewRequest(http.MethodGet, c.path, nil)
+		if c.token != "" {
+			req.Header.Set("Authorization", "Bearer "+c.token)
+		}
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		got := &httpResult{status: rec.Code, header: rec.Result().Header, body: rec.Body.Bytes()}
+		if c.code == "" {
+			if got.status != c.status {
+				t.Errorf("%s: status %d, want %d", c.path, got.status, c.status)
+			}
+			continue
+		}
+		checkError(t, c.path, got, c.status, c.code)
+	}
+	if inner.Load() != 1 {
+		t.Errorf("protected handler ran %d times, want 1", inner.Load())
+	}
+}
+
+func TestOnRegisterErrorAbortsRegistration(t *testing.T) {
+	t.Parallel()
+	var refuse atomic.Int32 // 0: allow, 1: plain error, 2: *auth.Error
+	hookErr := errors.New("invitations db: connection reset (secret detail)")
+	notInvited := &auth.Error{Code: "VALIDATION_ERROR", Status: http.StatusBadRequest, Message: "Invalid request fields", Fields: map[string]string{"email": "is not invited"}}
+	e := newEnv(t, func(c *auth.Config) {
+		c.OnRegister = func(ctx context.Context, u *auth.User) error {
+			switch refuse.Load() {
+			case 1:
+				return hookErr
+			case 2:
+				return notInvited
+			}
+			return nil
+		}
+	})
+	ctx := context.Background()
+
+	refuse.Store(1)
+	if _, err := e.a.Register(ctx, auth.RegisterInput{Email: "hook@example.com", Password: goodPassword, Name: "H"}); !errors.Is(err, hookErr) {
+		t.Errorf("Register with a failing hook: %v, want the hook's error", err)
+	}
+	r := e.postJSON("/register", registerBody("hook@example.com", goodPassword, "H"))
+	checkError(t, "register with a failing hook", r, http.StatusInternalServerError, "INTERNAL_ERROR")
+
+	refuse.Store(2)
+	r = e.postJSON("/register", registerBody("hook@example.com", goodPassword, "H"))
+	if fields := checkError(t, "register refused by the hook", r, http.StatusBadRequest, "VALIDATION_ERROR"); fields["email"] != "is not invited" {
+		t.Errorf("fields %v, want the hook's", fields)
+	}
+	if n := e.store.createdCount(); n != 0 {
+		t.Errorf("aborted registrations created %d users", n)
+	}
+	if _, err := e.a.Login(ctx, "hook@example.com", goodPassword); !errors.Is(err, auth.ErrInvalidCredentials) {
+		t.Errorf("Login after aborted registrations: %v, want ErrInvalidCredentials", err)
+	}
+
+	refuse.Store(0)
+	e.registerAPI(t, "hook@example.com")
+}
+
+func TestInsecureSkipSessionCheck(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *auth.Config) { c.InsecureSkipSessionCheck = true })
+	ctx := context.Background()
+	res := e.registerAPI(t, "stateless@example.com")
+	if err := e.a.Logout(ctx, res.AccessToken); err != nil {
+		t.Fatalf("Logout: %v", err)
+	}
+	if _, err := e.a.Verify(ctx, res.AccessToken); err != nil {
+		t.Errorf("Verify after logout with InsecureSkipSessionCheck: %v, want success until expiry", err)
+	}
+	if r := e.do(http.MethodGet, "/me", nil, bearer(res.AccessToken)); r.status != http.StatusOK {
+		t.Errorf("/me after logout with InsecureSkipSessionCheck: %d, want 200", r.status)
+	}
+	// Logout and refresh still check the session.
+	if err := e.a.Logout(ctx, res.AccessToken); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("second Logout: %v, want ErrInvalidToken", err)
+	}
+	if _, err := e.a.Refresh(ctx, res.RefreshToken); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("Refresh after logout: %v, want ErrInvalidToken", err)
+	}
+	e.clock.Advance(15*time.Minute + time.Second)
+	if _, err := e.a.Verify(ctx, res.AccessToken); !errors.Is(err, auth.ErrTokenExpired) {
+		t.Errorf("Verify after expiry: %v, want ErrTokenExpired", err)
+	}
+}
+
+// storeLegacyUser puts a user with the given password hash straight into
+// the memstore, as an import from another system would.
+func storeLegacyUser(t *testing.T, e *testEnv, email, hash string) {
+	t.Helper()
+	err := e.mem.CreateUser(context.Background(), &auth.User{
+		ID: "legacy-" + email, Email: email, Name: "Legacy", OrganizationID: "org-legacy", Role: "owner",
+		PasswordHash: hash, CreatedAt: testStart,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func storedHash(t *testing.T, e *testEnv, email string) string {
+	t.Helper()
+	u, err := e.mem.UserByEmail(context.Background(), email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.PasswordHash
+}
+
+func TestBcryptHashUpgrade(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	pw := "legacy password 1"
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, prefix := range []string{"$2a$", "$2b$", "$2y$"} {
+		email := "legacy" + strings.Trim(prefix, "$") + "@example.com"
+		hash := prefix + string(h[4:])
+		storeLegacyUser(t, e, email, hash)
+
+		if _, err := e.a.Login(ctx, email, pw+"x"); !errors.Is(err, auth.ErrInvalidCredentials) {
+			t.Errorf("%s: wrong password: %v, want ErrInvalidCredentials", prefix, err)
+		}
+		if got := storedHash(t, e, email); got != hash {
+			t.Errorf("%s: a failed login changed the hash to %q", prefix, got)
+		}
+		if _, err := e.a.Login(ctx, email, pw); err != nil {
+			t.Fatalf("%s: Login with the bcrypt password: %v", prefix, err)
+		}
+		if got := storedHash(t, e, email); !strings.HasPrefix(got, "$argon2id$") {
+			t.Errorf("%s: hash after login %q, want it upgraded to argon2id", prefix, got)
+		}
+		if _, err := e.a.Login(ctx, email, pw); err != nil {
+			t.Errorf("%s: Login after the upgrade: %v", prefix, err)
+		}
+		if _, err := e.a.Login(ctx, email, pw+"x"); !errors.Is(err, auth.ErrInvalidCredentials) {
+			t.Errorf("%s: wrong password after the upgrade: %v", prefix, err)
+		}
+	}
+}
+
+func TestBcryptLongPasswordNotTruncated(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	p72 := strings.Repeat("0123456789ab", 6) // 72 bytes: all bcrypt reads
+	h, err := bcrypt.GenerateFromPassword([]byte(p72), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storeLegacyUser(t, e, "long@example.com", string(h))
+	if bcrypt.CompareHashAndPassword(h, []byte(p72+"x")) != nil {
+		t.Fatal("bcrypt no longer truncates; this test would prove nothing")
+	}
+	for _, pw := range []string{p72 + "x", p72 + "xyz", p72 + strings.Repeat("z", 928)} {
+		if _, err := e.a.Login(ctx, "long@example.com", pw); !errors.Is(err, auth.ErrInvalidCredentials) {
+			t.Errorf("Login with %d bytes whose first 72 match: %v, want ErrInvalidCredentials", len(pw), err)
+		}
+		r := e.postJSON("/login", loginBody("long@example.com", pw))
+		checkError(t, "login with a 72-byte prefix", r, http.StatusUnauthorized, "INVALID_CREDENTIALS")
+	}
+	if got := storedHash(t, e, "long@example.com"); got != string(h) {
+		t.Errorf("hash changed by failed logins: %q", got)
+	}
+	if _, err := e.a.Login(ctx, "long@example.com", p72); err != nil {
+		t.Errorf("Login with the exact 72 bytes: %v", err)
+	}
+}
+
+var phcRE = regexp.MustCompile(`^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$`)
+
+func TestDefaultHashParameters(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *auth.Config) { c.Argon2, c.InsecureAllowWeakHashing = auth.Argon2Params{}, false })
+	ctx := context.Background()
+	e.registerAPI(t, "one@example.com")
+	e.registerAPI(t, "two@example.com")
+	h1, h2 := storedHash(t, e, "one@example.com"), storedHash(t, e, "two@example.com")
+	m1, m2 := phcRE.FindStringSubmatch(h1), phcRE.FindStringSubmatch(h2)
+	if m1 == nil || m2 == nil {
+		t.Fatalf("hashes %q and %q are not argon2id PHC strings", h1, h2)
+	}
+	for _, m := range [][]string{m1, m2} {
+		if m[1] != "19456" || m[2] != "2" || m[3] != "1" {
+			t.Errorf("hash %q: want m=19456,t=2,p=1", m[0])
+		}
+		if salt, err := base64.RawStdEncoding.DecodeString(m[4]); err != nil || len(salt) < 16 {
+			t.Errorf("hash %q: salt of %d bytes (%v), want at least 16", m[0], len(salt), err)
+		}
+		if strings.Contains(m[0], goodPassword) {
+			t.Errorf("hash %q contains the password", m[0])
+		}
+	}
+	if m1[4] == m2[4] || m1[5] == m2[5] {
+		t.Errorf("equal passwords share a salt or a hash: %q, %q", h1, h2)
+	}
+
+	// A hash made with weaker parameters is upgraded on the next login.
+	weak, err := auth.New(auth.Config{Users: e.store, Tokens: e.store, Secret: testSecret, Now: e.clock.Now,
+		Argon2: fastArgon2, InsecureAllowWeakHashing: true, Logger: e.logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := weak.Register(ctx, auth.RegisterInput{Email: "weak@example.com", Password: goodPassword, Name: "W"}); err != nil {
+		t.Fatal(err)
+	}
+	if m := phcRE.FindStringSubmatch(storedHash(t, e, "weak@example.com")); m == nil || m[1] != "64" {
+		t.Fatalf("weak hash %v, want m=64", m)
+	}
+	if _, err := e.a.Login(ctx, "weak@example.com", goodPassword); err != nil {
+		t.Fatalf("Login with a weak hash: %v", err)
+	}
+	if m := phcRE.FindStringSubmatch(storedHash(t, e, "weak@example.com")); m == nil || m[1] != "19456" || m[2] != "2" {
+		t.Errorf("hash after login %v, want it upgraded to m=19456,t=2", m)
+	}
+}
+
+func TestAccessTokenClaims(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	res := e.registerAPI(t, "claims@example.com")
+
+	h := jwtPart(t, res.AccessToken, 0)
+	if h["alg"] != "HS256" || h["typ"] != "at+jwt" {
+		t.Errorf("access token header %v, want alg HS256 and typ at+jwt", h)
+	}
+	c := jwtPart(t, res.AccessToken, 1)
+	for _, k := range []string{"iss", "aud", "sub", "sid", "iat", "exp", "jti", "org", "role"} {
+		if _, ok := c[k]; !ok {
+			t.Errorf("access token claims %v lack %q", c, k)
+		}
+	}
+	if c["sub"] != res.User.ID || c["org"] != res.User.OrganizationID || c["role"] != "owner" {
+		t.Errorf("claims %v do not name user %+v", c, res.User)
+	}
+	if c["iss"] != auth.DefaultIssuer {
+		t.Errorf("iss %v, want %q", c["iss"], auth.DefaultIssuer)
+	}
+	if aud := c["aud"]; aud != auth.DefaultAudience && !(func() bool { a, ok := aud.([]any); return ok && len(a) == 1 && a[0] == auth.DefaultAudience })() {
+		t.Errorf("aud %v, want %q", aud, auth.DefaultAudience)
+	}
+	iat, _ := c["iat"].(json.Number).Int64()
+	exp, _ := c["exp"].(json.Number).Int64()
+	if exp-iat != 900 || iat != testStart.Unix() {
+		t.Errorf("iat %d, exp %d: want iat = now (%d) and exp - iat = 900", iat, exp, testStart.Unix())
+	}
+	payload := strings.Split(res.AccessToken, ".")[1]
+	if raw, _ := base64.RawURLEncoding.DecodeString(payload); strings.Contains(string(raw), "argon2") || strings.Contains(string(raw), goodPassword) {
+		t.Errorf("access token payload carries a secret: %s", raw)
+	}
+
+	rh := jwtPart(t, res.RefreshToken, 0)
+	if rh["alg"] != "HS256" || rh["typ"] == nil || rh["typ"] == h["typ"] {
+		t.Errorf("refresh token header %v, want HS256 and a typ other than the access token's %v", rh, h["typ"])
+	}
+	rc := jwtPart(t, res.RefreshToken, 1)
+	if rc["sub"] != res.User.ID || rc["sid"] != c["sid"] || rc["jti"] == c["jti"] {
+		t.Errorf("refresh claims %v: want the user and session of the access token and an id of its own", rc)
+	}
+}
+
+func TestIssuerAndAudienceChecked(t *testing.T) {
+	t.Parallel()
+	// Two Authenticators share the secret and the store; only the audience,
+	// or the issuer, differs.
+	base := newEnv(t)
+	ctx := context.Background()
+	for name, change := range map[string]func(*auth.Config){
+		"audience": func(c *auth.Config) { c.Audience = "billing-service" },
+		"issuer":   func(c *auth.Config) { c.Issuer = "https://other.example" },
+	} {
+		cfg := auth.Config{Users: base.store, Tokens: base.store, Secret: testSecret, Now: base.clock.Now,
+			Argon2: fastArgon2, InsecureAllowWeakHashing: true, Logger: base.logger()}
+		change(&cfg)
+		other, err := auth.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := other.Register(ctx, auth.RegisterInput{Email: name + "@example.com", Password: goodPassword, Name: "O"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := other.Verify(ctx, res.AccessToken); err != nil {
+			t.Errorf("%s: own token: %v", name, err)
+		}
+		if _, err := base.a.Verify(ctx, res.AccessToken); !errors.Is(err, auth.ErrInvalidToken) {
+			t.Errorf("%s: token of another %s accepted: %v", name, name, err)
+		}
+		if _, err := base.a.Refresh(ctx, res.RefreshToken); !errors.Is(err, auth.ErrInvalidToken) {
+			t.Errorf("%s: refresh token of another %s accepted: %v", name, name, err)
+		}
+		if c := jwtPart(t, res.AccessToken, 1); c["iss"] != cfg.Issuer && name == "issuer" {
+			t.Errorf("iss %v, want %q", c["iss"], cfg.Issuer)
+		}
+	}
+}
+
+func TestLoginsOpenDistinctSessions(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	e.registerAPI(t, "many@example.com")
+	seen := map[string]string{}
+	note := func(kind, v string) {
+		if prev, dup := seen[v]; dup {
+			t.Errorf("%s %q repeats a %s", kind, v, prev)
+		}
+		seen[v] = kind
+	}
+	for range 20 {
+		res, err := e.a.Login(ctx, "many@example.com", goodPassword)
+		if err != nil {
+			t.Fatal(err)
+		}
+		note("session id", claimString(t, res.AccessToken, "sid"))
+		note("access jti", claimString(t, res.AccessToken, "jti"))
+		note("refresh jti", claimString(t, res.RefreshToken, "jti"))
+		note("refresh token", res.RefreshToken)
+		pair, err := e.a.Refresh(ctx, res.RefreshToken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		note("refreshed access jti", claimString(t, pair.AccessToken, "jti"))
+		note("refreshed refresh jti", claimString(t, pair.RefreshToken, "jti"))
+	}
+}
+
+func TestRegisterRollsBackWhenSessionFails(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	e.store.setFail("CreateSession", errors.New("tokens table unavailable"))
+	_, err := e.a.Register(ctx, auth.RegisterInput{Email: "rollback@example.com", Password: goodPassword, Name: "R"})
+	if err == nil || errors.Is(err, auth.ErrEmailExists) {
+		t.Fatalf("Register with CreateSession failing: %v, want an internal error", err)
+	}
+	if e.store.createdCount() != 1 {
+		t.Fatalf("CreateUser succeeded %d times; the test needs it to run", e.store.createdCount())
+	}
+	if n := e.store.userCount(); n != 0 {
+		t.Errorf("after the failed Register the store holds %d users, want 0", n)
+	}
+	if _, err := e.mem.UserByEmail(ctx, "rollback@example.com"); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("the user is still stored: %v", err)
+	}
+
+	// A cancelled context fails the call and leaves nothing either.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := e.a.Register(cctx, auth.RegisterInput{Email: "rollback@example.com", Password: goodPassword, Name: "R"}); err == nil {
+		t.Error("Register with a cancelled context succeeded")
+	}
+	if n := e.store.userCount(); n != 0 {
+		t.Errorf("after a cancelled Register the store holds %d users, want 0", n)
+	}
+
+	e.store.setFail("CreateSession", nil)
+	e.registerAPI(t, "rollback@example.com")
+}
+
+func TestHashConcurrencyBound(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *auth.Config) { c.MaxConcurrentHashes = 2 })
+	ctx := context.Background()
+	e.registerAPI(t, "bound@example.com")
+	// Login looks the user up while it holds its hashing slot (so that the
+	// throttle check and the failure count happen under it), which makes
+	// the lookups a window on the slots. Slow lookups let them overlap.
+	e.store.lookup = func(string) {
+		for range 50 {
+			runtime.Gosched()
+		}
+	}
+	const n = 50
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			email := "bound@example.com"
+			if i%5 == 4 {
+				email = "unknown@example.com" // the dummy-hash path queues too
+			}
+			_, errs[i] = e.a.Login(ctx, email, goodPassword)
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		want := error(nil)
+		if i%5 == 4 {
+			want = auth.ErrInvalidCredentials
+		}
+		if (want == nil && err != nil) || (want != nil && !errors.Is(err, want)) {
+			t.Errorf("login %d: %v, want %v", i, err, want)
+		}
+	}
+	if n := e.store.maxConcurrentLookups(); n > 2 {
+		t.Errorf("%d logins held a hashing slot at once, want at most MaxConcurrentHashes = 2", n)
+	}
+}
+
+func TestLoginCancelledWhileWaitingForHashSlot(t *testing.T) {
+	t.Parallel()
+	// One hash slot, taken by a login whose user lookup hangs: Login takes
+	// its slot before it looks the user up, so that the throttle check and
+	// the failure count happen under the slot, and a slow store holds it.
+	e := newEnv(t, func(c *auth.Config) { c.MaxConcurrentHashes = 1 })
+	ctx := context.Background()
+	e.registerAPI(t, "holder@example.com")
+	e.registerAPI(t, "queue@example.com")
+	held, release := make(chan struct{}), make(chan struct{})
+	e.store.lookup = func(email string) {
+		if email == "holder@example.com" {
+			close(held)
+			<-release
+		}
+	}
+	holder := make(chan error, 1)
+	go func() {
+		_, err := e.a.Login(ctx, "holder@example.com", goodPassword)
+		holder <- err
+	}()
+	<-held
+	sessionsBefore := e.store.sessionCalls()
+
+	// A login with a live context waits for the slot.
+	waiter := make(chan error, 1)
+	go func() {
+		_, err := e.a.Login(ctx, "queue@example.com", goodPassword)
+		waiter <- err
+	}()
+
+	// Cancelled logins stop waiting at once, for a known and an unknown
+	// email alike.
+	type outcome struct {
+		email string
+		err   error
+	}
+	results := make(chan outcome, 2)
+	for _, email := range []string{"queue@example.com", "stranger@example.com"} {
+		cctx, cancel := context.WithCancel(ctx)
+		go func() {
+			_, err := e.a.Login(cctx, email, goodPassword)
+			results <- outcome{email, err}
+		}()
+		cancel()
+	}
+	guard := time.NewTimer(30 * time.Second) // only a hang reaches it
+	defer guard.Stop()
+wait:
+	for range 2 {
+		select {
+		case o := <-results:
+			if !errors.Is(o.err, context.Canceled) {
+				t.Errorf("cancelled login of %s: %v, want an error wrapping context.Canceled", o.email, o.err)
+			}
+		case <-guard.C:
+			t.Error("a cancelled login is still waiting for the hash slot held by another login")
+			break wait
+		}
+	}
+	if n := e.store.sessionCalls(); n != sessionsBefore {
+		t.Errorf("%d logins opened a session while the only hash slot was held", n-sessionsBefore)
+	}
+
+	close(release)
+	if err := <-holder; err != nil {
+		t.Errorf("the login holding the slot: %v", err)
+	}
+	if err := <-waiter; err != nil {
+		t.Errorf("the login waiting for the slot: %v", err)
+	}
+	if n := e.store.sessionCalls(); n != sessionsBefore+2 {
+		t.Errorf("CreateSession calls after release: %d, want %d (the cancelled logins must not open sessions)", n, sessionsBefore+2)
+	}
+}
+
+func TestUnknownEmailSpendsHashTime(t *testing.T) {
+	// Not parallel: it times logins, so it runs alone. Hashes slow enough
+	// to measure; the comparison allows a factor of 4,
+	// while skipping the hash would make an unknown email about 1000
+	// times cheaper.
+	e := newEnv(t, func(c *auth.Config) { c.Argon2 = auth.Argon2Params{Memory: 16384, Iterations: 3, Parallelism: 1} })
+	ctx := context.Background()
+	e.registerAPI(t, "timed@example.com")
+	const samples = 7
+	var known, unknown []time.Duration
+	for range samples {
+		for _, email := range []string{"timed@example.com", "untimed@example.com"} {
+			start := time.Now()
+			_, err := e.a.Login(ctx, email, "not the password at all")
+			d := time.Since(start)
+			if !errors.Is(err, auth.ErrInvalidCredentials) {
+				t.Fatalf("Login(%s): %v", email, err)
+			}
+			if email == "timed@example.com" {
+				known = append(known, d)
+			} else {
+				unknown = append(unknown, d)
+			}
+		}
+	}
+	slices.Sort(known)
+	slices.Sort(unknown)
+	if mk, mu := known[samples/2], unknown[samples/2]; mu < mk/4 {
+		t.Errorf("median login time: unknown email %v, wrong password %v; an unknown email must cost a hash too", mu, mk)
+	}
+}
+
+func TestMiddlewareClaims(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	res := e.registerAPI(t, "mw@example.com")
+	var got *auth.Claims
+	h := e.a.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, ok := auth.ClaimsFromContext(r.Context())
+		if !ok {
+			t.Error("ClaimsFromContext in a protected handler: no claims")
+		}
+		got = c
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	serve := func(headers hdr) *httpResult {
+		req := httptest.NewRequest(http.MethodGet, "/projects", nil)
+		for _, kv := range headers {
+			req.Header.Add(kv[0], kv[1])
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return &httpResult{status: rec.Code, header: rec.Result().Header, body: rec.Body.Bytes()}
+	}
+	if r := serve(bearer(res.AccessToken)); r.status != http.StatusNoContent || got == nil || got.UserID != res.User.ID {
+		t.Errorf("valid token: status %d, claims %+v", r.status, got)
+	}
+	got = nil
+	checkError(t, "no token", serve(nil), http.StatusUnauthorized, "UNAUTHORIZED")
+	checkError(t, "refresh token", serve(bearer(res.RefreshToken)), http.StatusUnauthorized, "INVALID_TOKEN")
+	if err := e.a.Logout(context.Background(), res.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+	checkError(t, "after logout", serve(bearer(res.AccessToken)), http.StatusUnauthorized, "INVALID_TOKEN")
+	if got != nil {
+		t.Error("the protected handler ran for a rejected request")
+	}
+	if _, ok := auth.ClaimsFromContext(context.Background()); ok {
+		t.Error("ClaimsFromContext of an empty context reported claims")
+	}
+	// RequireRole without the middleware in front refuses.
+	rec := httptest.NewRecorder()
+	auth.RequireRole("owner")(http.NotFoundHandler()).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	if rec.Code != http.StatusUnauthorized {
+		t.Errorf("RequireRole without claims: %d, want 401", rec.Code)
+	}
+}
+
+func TestCorruptHashNeverVerifies(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	good := e.registerAPI(t, "template@example.com")
+	m := phcRE.FindStringSubmatch(storedHash(t, e, "template@example.com"))
+	if m == nil {
+		t.Fatalf("hash of the template user is not PHC")
+	}
+	salt, key := m[4], m[5]
+	for i, hash := range []string{
+		"",
+		"$argon2id$",
+		"$argon2id$v=19$m=64,t=1,p=1$" + salt,
+		"$argon2id$v=18$m=64,t=1,p=1$" + salt + "$" + key,
+		"$argon2id$v=19$m=64,t=1,p=1,x=1$" + salt + "$" + key,
+		"$argon2id$v=19$m=64,t=1,p=1$" + salt + "$",
+		"$argon2id$v=19$m=64,t=0,p=1$" + salt + "$" + key,
+		"$argon2id$v=19$m=67108864,t=64,p=1$" + salt + "$" + key, // 64 GiB: refused, not attempted
+		"$argon2i$v=19$m=64,t=1,p=1$" + salt + "$" + key,
+		"$2a$10$short",
+		"plaintext " + goodPassword,
+		goodPassword,
+	} {
+		email := fmt.Sprintf("corrupt%d@example.com", i)
+		storeLegacyUser(t, e, email, hash)
+		if _, err := e.a.Login(ctx, email, goodPassword); !errors.Is(err, auth.ErrInvalidCredentials) {
+			t.Errorf("Login against stored hash %q: %v, want ErrInvalidCredentials", hash, err)
+		}
+		if _, err := e.a.Login(ctx, email, ""); !errors.Is(err, auth.ErrInvalidCredentials) {
+			t.Errorf("Login with an empty password against stored hash %q: %v, want ErrInvalidCredentials", hash, err)
+		}
+	}
+	if _, err := e.a.Login(ctx, good.User.Email, goodPassword); err != nil {
+		t.Errorf("Login of the template user: %v", err)
+	}
+}
+
+func TestLogoutRacesRefresh(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	e.registerAPI(t, "racer@example.com")
+	for round := range 20 {
+		res, err := e.a.Login(ctx, "racer@example.com", goodPassword)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pair *auth.TokenPair
+		var refreshErr, logoutErr error
+		var wg sync.WaitGroup
+		wg.Go(func() { pair, refreshErr = e.a.Refresh(ctx, res.RefreshToken) })
+		wg.Go(func() { logoutErr = e.a.Logout(ctx, res.AccessToken) })
+		wg.Wait()
+		if logoutErr != nil {
+			t.Fatalf("round %d: Logout: %v", round, logoutErr)
+		}
+		if refreshErr != nil {
+			if !errors.Is(refreshErr, auth.ErrInvalidToken) {
+				t.Errorf("round %d: Refresh racing Logout: %v, want success or ErrInvalidToken", round, refreshErr)
+			}
+			continue
+		}
+		// A refresh that won the race gives nothing that outlives the
+		// logout.
+		if _, err := e.a.Refresh(ctx, pair.RefreshToken); !errors.Is(err, auth.ErrInvalidToken) {
+			t.Errorf("round %d: successor refresh token after logout: %v, want ErrInvalidToken", round, err)
+		}
+		if _, err := e.a.Verify(ctx, pair.AccessToken); !errors.Is(err, auth.ErrInvalidToken) {
+			t.Errorf("round %d: successor access token after logout: %v, want ErrInvalidToken", round, err)
+		}
+	}
+}

@@ -1,0 +1,597 @@
+package auth_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ingestiq/auth"
+	"github.com/ingestiq/auth/memstore"
+)
+
+// mountPrefix is where the tests mount the library's routes, as the
+// reference server does.
+const mountPrefix = "/api/v2/auth"
+
+// testSecret is the HS256 secret of every test Authenticator unless a test
+// needs another: 40 bytes, above the 32-byte minimum.
+var testSecret = []byte("test-secret-0123456789-abcdefghijklmnopq")
+
+// fastArgon2 makes hashing cheap enough for the race detector; it is only
+// accepted together with InsecureAllowWeakHashing.
+var fastArgon2 = auth.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1}
+
+// testStart is the instant every test clock starts at. Its millisecond part
+// is non-zero so that createdAt shows three meaningful fractional digits.
+var testStart = time.Date(2025, 1, 28, 12, 0, 0, 123_000_000, time.UTC)
+
+// testClock is a controllable clock for Config.Now: time moves only when a
+// test calls Advance. It is safe for concurrent use.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newTestClock() *testClock { return &testClock{now: testStart} }
+
+// Now returns the clock's current time.
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward by d.
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// logSink collects the records of a capturing slog handler.
+type logSink struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+// String returns every record collected so far, one per line.
+func (s *logSink) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.Join(s.lines, "\n")
+}
+
+// captureHandler is a slog.Handler that renders each record, with its
+// attributes, into a logSink.
+type captureHandler struct {
+	sink   *logSink
+	attrs  []slog.Attr
+	groups string
+}
+
+func (h *captureHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *captureHandler) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s", r.Level, r.Message)
+	for _, a := range h.attrs {
+		fmt.Fprintf(&b, " %s=%q", a.Key, a.Value.String())
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		fmt.Fprintf(&b, " %s%s=%q", h.groups, a.Key, a.Value.String())
+		return true
+	})
+	h.sink.mu.Lock()
+	h.sink.lines = append(h.sink.lines, b.String())
+	h.sink.mu.Unlock()
+	return nil
+}
+
+func (h *captureHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &captureHandler{sink: h.sink, attrs: append(slices.Clone(h.attrs), attrs...), groups: h.groups}
+}
+
+func (h *captureHandler) WithGroup(name string) slog.Handler {
+	return &captureHandler{sink: h.sink, attrs: h.attrs, groups: h.groups + name + "."}
+}
+
+// testEnv is one Authenticator on a fresh memstore, with a controllable
+// clock, a captured log, and its routes mounted under mountPrefix.
+type testEnv struct {
+	a     *auth.Authenticator
+	mem   *memstore.Store
+	store *hookStore
+	clock *testClock
+	logs  *logSink
+	mux   *http.ServeMux
+}
+
+// newEnv builds a testEnv with fast hashing. Each option may change the
+// Config before New is called.
+func newEnv(t testing.TB, opts ...func(*auth.Config)) *testEnv {
+	t.Helper()
+	mem := memstore.New()
+	e := &testEnv{mem: mem, store: newHookStore(mem), clock: newTestClock(), logs: &logSink{}}
+	cfg := auth.Config{
+		Users:                    e.store,
+		Tokens:                   e.store,
+		Secret:                   testSecret,
+		Now:                      e.clock.Now,
+		Logger:                   slog.New(&captureHandler{sink: e.logs}),
+		Argon2:                   fastArgon2,
+		InsecureAllowWeakHashing: true,
+		// Throttling has tests of its own; these send many requests from
+		// one address. withThrottling turns it back on.
+		InsecureDisableThrottling: true,
+	}
+	for _, opt := range opts {
+		opt(&cfg)
+	}
+	a, err := auth.New(cfg)
+	if err != nil {
+		t.Fatalf("auth.New: %v", err)
+	}
+	e.a = a
+	e.mux = http.NewServeMux()
+	e.mux.Handle(mountPrefix+"/", http.StripPrefix(mountPrefix, a.Handler()))
+	return e
+}
+
+// logger returns a logger writing to the env's log, for a second
+// Authenticator on the same store.
+func (e *testEnv) logger() *slog.Logger { return slog.New(&captureHandler{sink: e.logs}) }
+
+// withThrottling restores the default throttling, for tests that check the
+// contract under the configuration a deployment runs.
+func withThrottling(c *auth.Config) { c.InsecureDisableThrottling = false }
+
+// hookStore wraps a memstore. It counts the users it holds, can be told to
+// fail any method with a given error, and can report UserByEmail calls.
+type hookStore struct {
+	*memstore.Store
+
+	mu       sync.Mutex
+	fail     map[string]error
+	users    int
+	created  int
+	sessions int // CreateSession calls, failed or not
+	// lookups and maxLookups count UserByEmail calls in progress now and
+	// at most.
+	lookups, maxLookups int
+	// lookup, when set, is called with the email of every UserByEmail
+	// call before the call is served. Set it before the store is shared.
+	lookup func(email string)
+}
+
+func newHookStore(m *memstore.Store) *hookStore {
+	return &hookStore{Store: m, fail: map[string]error{}}
+}
+
+// setFail makes method return err from now on; a nil err restores it.
+func (s *hookStore) setFail(method string, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err == nil {
+		delete(s.fail, method)
+		return
+	}
+	s.fail[method] = err
+}
+
+func (s *hookStore) failure(method string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fail[method]
+}
+
+// userCount returns how many users the store holds.
+func (s *hookStore) userCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.users
+}
+
+// createdCount returns how many CreateUser calls succeeded.
+func (s *hookStore) createdCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.created
+}
+
+func (s *hookStore) CreateUser(ctx context.Context, u *auth.User) error {
+	if err := s.failure("CreateUser"); err != nil {
+		return err
+	}
+	if err := s.Store.CreateUser(ctx, u); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.users++
+	s.created++
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *hookStore) DeleteUser(ctx context.Context, id string) error {
+	if err := s.failure("DeleteUser"); err != nil {
+		return err
+	}
+	if err := s.Store.DeleteUser(ctx, id); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.users--
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *hookStore) UserByEmail(ctx context.Context, email string) (*auth.User, error) {
+	s.mu.Lock()
+	s.lookups++
+	s.maxLookups = max(s.maxLookups, s.lookups)
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.lookups--
+		s.mu.Unlock()
+	}()
+	if s.lookup != nil {
+		s.lookup(email)
+	}
+	if err := s.failure("UserByEmail"); err != nil {
+		return nil, err
+	}
+	return s.Store.UserByEmail(ctx, email)
+}
+
+func (s *hookStore) UserByID(ctx context.Context, id string) (*auth.User, error) {
+	if err := s.failure("UserByID"); err != nil {
+		return nil, err
+	}
+	return s.Store.UserByID(ctx, id)
+}
+
+func (s *hookStore) UpdatePasswordHash(ctx context.Context, id, hash string) error {
+	if err := s.failure("UpdatePasswordHash"); err != nil {
+		return err
+	}
+	return s.Store.UpdatePasswordHash(ctx, id, hash)
+}
+
+// maxConcurrentLookups returns the most UserByEmail calls that were ever
+// in progress at once.
+func (s *hookStore) maxConcurrentLookups() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxLookups
+}
+
+// sessionCalls returns how many times CreateSession was called.
+func (s *hookStore) sessionCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sessions
+}
+
+func (s *hookStore) CreateSession(ctx context.Context, sess *auth.Session, first *auth.RefreshToken) error {
+	s.mu.Lock()
+	s.sessions++
+	s.mu.Unlock()
+	if err := s.failure("CreateSession"); err != nil {
+		return err
+	}
+	return s.Store.CreateSession(ctx, sess, first)
+}
+
+func (s *hookStore) Session(ctx context.Context, id string) (*auth.Session, error) {
+	if err := s.failure("Session"); err != nil {
+		return nil, err
+	}
+	return s.Store.Session(ctx, id)
+}
+
+func (s *hookStore) RevokeSession(ctx context.Context, id string, at time.Time) error {
+	if err := s.failure("RevokeSession"); err != nil {
+		return err
+	}
+	return s.Store.RevokeSession(ctx, id, at)
+}
+
+func (s *hookStore) RotateRefreshToken(ctx context.Context, oldHash string, next *auth.RefreshToken, at time.Time) (*auth.RefreshToken, error) {
+	if err := s.failure("RotateRefreshToken"); err != nil {
+		return nil, err
+	}
+	return s.Store.RotateRefreshToken(ctx, oldHash, next, at)
+}
+
+// httpResult is one answer of the handler.
+type httpResult struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// hdr is a list of request headers; a name may repeat.
+type hdr [][2]string
+
+// jsonHeaders is the Content-Type of a JSON request.
+var jsonHeaders = hdr{{"Content-Type", "application/json"}}
+
+// bearer returns the headers of a request carrying an access token.
+func bearer(token string) hdr { return hdr{{"Authorization", "Bearer " + token}} }
+
+// do serves one request through the mounted routes with a recorder. path is
+// relative to mountPrefix unless it starts with "//", which marks a path
+// taken as is (minus one slash).
+func (e *testEnv) do(method, path string, body io.Reader, headers hdr) *httpResult {
+	target := mountPrefix + path
+	if strings.HasPrefix(path, "//") {
+		target = path[1:]
+	}
+	req := httptest.NewRequest(method, target, body)
+	for _, h := range headers {
+		req.Header.Add(h[0], h[1])
+	}
+	rec := httptest.NewRecorder()
+	e.mux.ServeHTTP(rec, req)
+	return &httpResult{status: rec.Code, header: rec.Result().Header, body: rec.Body.Bytes()}
+}
+
+// postJSON sends body as application/json.
+func (e *testEnv) postJSON(path, body string) *httpResult {
+	return e.do(http.MethodPost, path, strings.NewReader(body), jsonHeaders)
+}
+
+// mustJSON marshals v, which never fails for the maps and strings the tests
+// use.
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// registerBody returns a /register body.
+func registerBody(email, password, name string) string {
+	return mustJSON(map[string]string{"email": email, "password": password, "name": name})
+}
+
+// loginBody returns a /login body.
+func loginBody(email, password string) string {
+	return mustJSON(map[string]string{"email": email, "password": password})
+}
+
+// refreshBody returns a /refresh body.
+func refreshBody(token string) string {
+	return mustJSON(map[string]string{"refreshToken": token})
+}
+
+// session is what a successful register or login answered.
+type session struct {
+	userID, email, access, refresh string
+}
+
+// goodPassword is a password every policy accepts.
+const goodPassword = "correct horse battery staple"
+
+// registerHTTP registers through the handler and fails the test unless it
+// answers 201.
+func (e *testEnv) registerHTTP(t testing.TB, email string) session {
+	t.Helper()
+	r := e.postJSON("/register", registerBody(email, goodPassword, "Test User"))
+	return mustSession(t, r, http.StatusCreated)
+}
+
+// loginHTTP logs in through the handler and fails the test unless it
+// answers 200.
+func (e *testEnv) loginHTTP(t testing.TB, email, password string) session {
+	t.Helper()
+	r := e.postJSON("/login", loginBody(email, password))
+	return mustSession(t, r, http.StatusOK)
+}
+
+// refreshHTTP refreshes through the handler and fails the test unless it
+// answers 200.
+func (e *testEnv) refreshHTTP(t testing.TB, refresh string) (access, next string) {
+	t.Helper()
+	r := e.postJSON("/refresh", refreshBody(refresh))
+	if r.status != http.StatusOK {
+		t.Fatalf("POST /refresh: status %d, body %s", r.status, r.body)
+	}
+	var body struct{ AccessToken, RefreshToken string }
+	if err := json.Unmarshal(r.body, &body); err != nil {
+		t.Fatalf("POST /refresh: body %s: %v", r.body, err)
+	}
+	return body.AccessToken, body.RefreshToken
+}
+
+// registerAPI registers through the Go API and fails the test on error.
+func (e *testEnv) registerAPI(t testing.TB, email string) *auth.AuthResult {
+	t.Helper()
+	res, err := e.a.Register(context.Background(), auth.RegisterInput{Email: email, Password: goodPassword, Name: "Test User"})
+	if err != nil {
+		t.Fatalf("Register(%q): %v", email, err)
+	}
+	return res
+}
+
+func mustSession(t testing.TB, r *httpResult, status int) session {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d; body %s", r.status, status, r.body)
+	}
+	var body struct {
+		User                      struct{ ID, Email string }
+		AccessToken, RefreshToken string
+	}
+	if err := json.Unmarshal(r.body, &body); err != nil {
+		t.Fatalf("body %s: %v", r.body, err)
+	}
+	return session{userID: body.User.ID, email: body.User.Email, access: body.AccessToken, refresh: body.RefreshToken}
+}
+
+// checkCommonHeaders checks the headers every answer carries.
+func checkCommonHeaders(t testing.TB, what string, h http.Header) {
+	t.Helper()
+	if got := h.Get("Content-Type"); got != "application/json; charset=utf-8" {
+		t.Errorf("%s: Content-Type = %q, want application/json; charset=utf-8", what, got)
+	}
+	if got := h.Get("X-Content-Type-Options"); got != "nosniff" {
+		t.Errorf("%s: X-Content-Type-Options = %q, want nosniff", what, got)
+	}
+}
+
+// checkTokenHeaders checks the headers of an answer carrying tokens.
+func checkTokenHeaders(t testing.TB, what string, h http.Header) {
+	t.Helper()
+	checkCommonHeaders(t, what, h)
+	if got := h.Get("Cache-Control"); got != "no-store" {
+		t.Errorf("%s: Cache-Control = %q, want no-store", what, got)
+	}
+	if got := h.Get("Pragma"); got != "no-cache" {
+		t.Errorf("%s: Pragma = %q, want no-cache", what, got)
+	}
+}
+
+// leakMarkers must never appear in an error body.
+var leakMarkers = []string{
+	"goroutine", ".go:", "panic", "sql:", "pq:", "SQLSTATE", "sqlite", "mysql", "Error 1062",
+	"UNIQUE constraint", "bcrypt:", "$2a$", "$argon2id$", "secret detail", "eyJ",
+}
+
+// checkError checks that r is the contract's error answer with the given
+// status and code, and returns its fields (for VALIDATION_ERROR).
+func checkError(t testing.TB, what string, r *httpResult, status int, code string) map[string]string {
+	t.Helper()
+	if r.status != status {
+		t.Errorf("%s: status %d, want %d (body %s)", what, r.status, status, r.body)
+	}
+	checkCommonHeaders(t, what, r.header)
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(r.body, &top); err != nil {
+		t.Errorf("%s: body %q is not a JSON object: %v", what, r.body, err)
+		return nil
+	}
+	if len(top) != 1 || top["error"] == nil {
+		t.Errorf("%s: body %s: want exactly one key, \"error\"", what, r.body)
+		return nil
+	}
+	var inner map[string]json.RawMessage
+	if err := json.Unmarshal(top["error"], &inner); err != nil {
+		t.Errorf("%s: error member %s is not an object: %v", what, top["error"], err)
+		return nil
+	}
+	for k := range inner {
+		if k != "code" && k != "message" && !(k == "fields" && code == "VALIDATION_ERROR") {
+			t.Errorf("%s: error member has unexpected key %q: %s", what, k, r.body)
+		}
+	}
+	var gotCode, msg string
+	if err := json.Unmarshal(inner["code"], &gotCode); err != nil || gotCode != code {
+		t.Errorf("%s: code %s, want %q (body %s)", what, inner["code"], code, r.body)
+	}
+	if err := json.Unmarshal(inner["message"], &msg); err != nil || msg == "" {
+		t.Errorf("%s: message %s, want a non-empty string", what, inner["message"])
+	}
+	for _, m := range leakMarkers {
+		if bytes.Contains(r.body, []byte(m)) {
+			t.Errorf("%s: error body contains %q: %s", what, m, r.body)
+		}
+	}
+	if status == http.StatusUnauthorized && !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer") {
+		t.Errorf("%s: 401 with WWW-Authenticate %q, want a Bearer challenge", what, r.header.Get("WWW-Authenticate"))
+	}
+	if status == http.StatusMethodNotAllowed && r.header.Get("Allow") == "" {
+		t.Errorf("%s: 405 without an Allow header", what)
+	}
+	var fields map[string]string
+	if raw, ok := inner["fields"]; ok {
+		if err := json.Unmarshal(raw, &fields); err != nil || len(fields) == 0 {
+			t.Errorf("%s: fields %s, want a non-empty object of strings", what, raw)
+		}
+	}
+	return fields
+}
+
+// keysOf returns the sorted keys of a JSON object.
+func keysOf(t testing.TB, raw []byte) []string {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("%s is not a JSON object: %v", raw, err)
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// jwtPart decodes the header (0) or payload (1) of a compact JWT.
+func jwtPart(t testing.TB, token string, i int) map[string]any {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("token %q does not have three parts", token)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[i])
+	if err != nil {
+		t.Fatalf("token part %d: %v", i, err)
+	}
+	var m map[string]any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		t.Fatalf("token part %d %s: %v", i, raw, err)
+	}
+	return m
+}
+
+// claimString returns a string claim of a token's payload.
+func claimString(t testing.TB, token, name string) string {
+	t.Helper()
+	s, _ := jwtPart(t, token, 1)[name].(string)
+	return s
+}
+
+// uuidRE matches a canonical UUID.
+var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// flipMiddle returns s with the character in the middle of the segment
+// [from, to) changed, which always changes the decoded bytes.
+func flipMiddle(s string, from, to int) string {
+	i := from + (to-from)/2
+	c := byte('A')
+	if s[i] == 'A' {
+		c = 'B'
+	}
+	return s[:i] + string(c) + s[i+1:]
+}
+
+// withSignatureFlipped returns token with one signature character changed.
+func withSignatureFlipped(token string) string {
+	dot := strings.LastIndexByte(token, '.')
+	return flipMiddle(token, dot+1, len(token))
+}
+
+// withPayload returns token with its payload replaced by the JSON of
+// claims, keeping the original header and signature.
+func withPayload(t testing.TB, token string, claims map[string]any) string {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	return parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(mustJSON(claims))) + "." + parts[2]
+}
