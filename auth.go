@@ -183,6 +183,39 @@ type Config struct {
 	// is none.
 	TrustedProxies []netip.Prefix
 
+	// Mailer delivers password-reset and email-verification tokens. Without
+	// one, ForgotPassword and the email-verification features return
+	// NOT_IMPLEMENTED. The default is none.
+	Mailer Mailer
+
+	// PasswordResetTTL is how long a password-reset token stays valid, at
+	// most 24 hours. The default is 1 hour.
+	PasswordResetTTL time.Duration
+
+	// EmailVerificationTTL is how long an email-verification token stays
+	// valid. The default is 48 hours.
+	EmailVerificationTTL time.Duration
+
+	// SendVerificationEmail makes Register send an email-verification token
+	// through the Mailer. The default is false.
+	SendVerificationEmail bool
+
+	// RequireVerifiedEmail makes Login refuse, with EMAIL_NOT_VERIFIED,
+	// accounts whose email address is not verified (checked after the
+	// password, so it reveals nothing to someone without it). The default
+	// is false.
+	RequireVerifiedEmail bool
+
+	// ForgotPasswordMinDuration is the least time ForgotPassword takes,
+	// whether or not the account exists, so that response time does not
+	// tell. The default is 250 milliseconds.
+	ForgotPasswordMinDuration time.Duration
+
+	// MailBackoff throttles the mail sent to one email address
+	// (password resets and verification tokens). The default is
+	// [DefaultMailBackoff].
+	MailBackoff Backoff
+
 	// SessionCacheTTL, when positive, lets Verify and the middleware trust
 	// a session they found live for this long without reading the
 	// TokenStore again, which saves a database round trip per request on
@@ -265,10 +298,20 @@ func New(cfg Config) (*Authenticator, error) {
 	setDefault(&cfg.LoginAddressBackoff, DefaultLoginAddressBackoff)
 	setDefault(&cfg.RegisterAddressBackoff, DefaultRegisterAddressBackoff)
 	setDefault(&cfg.RefreshAddressBackoff, DefaultRefreshAddressBackoff)
+	setDefault(&cfg.MailBackoff, DefaultMailBackoff)
+	setDefault(&cfg.PasswordResetTTL, DefaultPasswordResetTTL)
+	setDefault(&cfg.EmailVerificationTTL, DefaultEmailVerificationTTL)
+	setDefault(&cfg.ForgotPasswordMinDuration, DefaultForgotPasswordMinDuration)
 	if cfg.Limiter == nil && !cfg.InsecureDisableThrottling {
 		cfg.Limiter = NewMemoryLimiter(0)
 	}
-	for _, b := range []Backoff{cfg.LoginAccountBackoff, cfg.LoginAddressBackoff, cfg.RegisterAddressBackoff, cfg.RefreshAddressBackoff} {
+	if cfg.PasswordResetTTL < 0 || cfg.PasswordResetTTL > 24*time.Hour || cfg.EmailVerificationTTL < 0 || cfg.ForgotPasswordMinDuration < 0 {
+		return nil, errors.New("auth: Config.PasswordResetTTL must be between 0 and 24 hours; EmailVerificationTTL and ForgotPasswordMinDuration must not be negative")
+	}
+	if (cfg.SendVerificationEmail || cfg.RequireVerifiedEmail) && cfg.Mailer == nil {
+		return nil, errors.New("auth: Config.SendVerificationEmail and RequireVerifiedEmail need a Config.Mailer")
+	}
+	for _, b := range []Backoff{cfg.LoginAccountBackoff, cfg.LoginAddressBackoff, cfg.RegisterAddressBackoff, cfg.RefreshAddressBackoff, cfg.MailBackoff} {
 		if b.Free < 0 || b.Base <= 0 || b.Max < b.Base || b.Window <= 0 {
 			return nil, errors.New("auth: a Backoff needs Free >= 0, Base > 0, Max >= Base and Window > 0")
 		}
@@ -424,6 +467,12 @@ func (a *Authenticator) Register(ctx context.Context, in RegisterInput) (*AuthRe
 		return nil, err
 	}
 	a.audit(ctx, "auth.register", "user_id", u.ID, "session_id", s.ID)
+	if a.cfg.SendVerificationEmail {
+		if err := a.sendOneTimeToken(ctx, u, PurposeEmailVerification, a.cfg.EmailVerificationTTL, a.cfg.Mailer.SendEmailVerification); err != nil {
+			// The account exists and works; the user can ask again.
+			a.log.ErrorContext(ctx, "auth: could not send the verification email", "user_id", u.ID, "error", err)
+		}
+	}
 	return res, nil
 }
 
@@ -484,6 +533,10 @@ func (a *Authenticator) Login(ctx context.Context, email, password string) (*Aut
 	}
 	if rehash {
 		a.upgradeHash(ctx, u, password)
+	}
+	if a.cfg.RequireVerifiedEmail && u.EmailVerifiedAt.IsZero() {
+		a.audit(ctx, "auth.login.unverified", "user_id", u.ID)
+		return nil, ErrEmailNotVerified
 	}
 	res, s, err := a.startSession(ctx, u, a.cfg.Now())
 	if err != nil {
@@ -553,11 +606,16 @@ func (a *Authenticator) upgradeHash(ctx context.Context, u *User, password strin
 
 // startSession opens a session for u and signs its first tokens.
 func (a *Authenticator) startSession(ctx context.Context, u *User, now time.Time) (*AuthResult, *Session, error) {
+	c := clientFrom(ctx)
 	s := &Session{
 		ID:        uuid.NewString(),
 		UserID:    u.ID,
 		CreatedAt: now.UTC().Truncate(time.Millisecond),
 		ExpiresAt: now.Add(a.cfg.SessionLifetime).UTC().Truncate(time.Second),
+		UserAgent: c.userAgent,
+	}
+	if c.ip.IsValid() {
+		s.IPAddress = c.ip.String()
 	}
 	refresh, rec, err := a.keys.issueRefresh(u.ID, s.ID, s.ExpiresAt, now)
 	if err != nil {

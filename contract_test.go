@@ -687,7 +687,7 @@ func TestMethodNotAllowed(t *testing.T) {
 		{http.MethodDelete, "/logout", "POST"},
 		{http.MethodPost, "/me", "GET"},
 		{http.MethodPut, "/me", "GET"},
-		{http.MethodDelete, "/me", "GET"},
+		{http.MethodPatch, "/me", "GET"},
 		{"TRACE", "/me", "GET"},
 		{"TRACE", "/login", "POST"},
 	}

@@ -40,8 +40,12 @@ func (e *Error) Error() string {
 	return "auth: " + strings.ToLower(e.Message[:1]) + e.Message[1:]
 }
 
-// Is reports whether target is an *Error with the same code.
+// Is reports whether target is an *Error with the same code. A
+// NOT_IMPLEMENTED error also matches [errors.ErrUnsupported].
 func (e *Error) Is(target error) bool {
+	if target == errors.ErrUnsupported {
+		return e.Code == ErrNotImplemented.Code
+	}
 	t, ok := target.(*Error)
 	return ok && t.Code == e.Code
 }
@@ -106,6 +110,21 @@ var (
 	// ErrRateLimited is returned when a client or an account has made too
 	// many attempts; the handlers add a Retry-After header.
 	ErrRateLimited = &Error{Code: "RATE_LIMITED", Status: http.StatusTooManyRequests, Message: "Too many attempts, try again later"}
+
+	// ErrEmailNotVerified is returned by [Authenticator.Login] when
+	// [Config.RequireVerifiedEmail] is set and the password is right but
+	// the account's email address is not verified yet.
+	ErrEmailNotVerified = &Error{Code: "EMAIL_NOT_VERIFIED", Status: http.StatusForbidden, Message: "Email address not verified"}
+
+	// ErrSessionNotFound is returned by [Authenticator.EndSession] for a
+	// session that does not exist, has ended, or belongs to another user:
+	// the three are indistinguishable.
+	ErrSessionNotFound = &Error{Code: "NOT_FOUND", Status: http.StatusNotFound, Message: "Session not found"}
+
+	// ErrNotImplemented is returned by the account-lifecycle methods when
+	// the stores lack the optional interface they need, or no [Mailer] is
+	// configured. It matches [errors.ErrUnsupported].
+	ErrNotImplemented = &Error{Code: "NOT_IMPLEMENTED", Status: http.StatusNotImplemented, Message: "Not supported by this server"}
 
 	// ErrInternal is answered for any other failure, such as a store that is
 	// down. Its message never carries the cause, which is logged instead.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -17,7 +18,13 @@ import (
 //
 //	POST /register   POST /login   POST /refresh   POST /logout   GET /me
 //
-// Mount it under a prefix with [http.StripPrefix]:
+// and the account-lifecycle routes beside them:
+//
+//	GET /sessions   DELETE /sessions/{id}   POST /logout-all   POST /password
+//	POST /password/forgot   POST /password/reset   POST /verify-email   DELETE /me
+//
+// Mount it under a prefix with [http.StripPrefix]; it routes on the
+// request's URL.Path, whatever the router:
 //
 //	mux.Handle("/api/v2/auth/", http.StripPrefix("/api/v2/auth", a.Handler()))
 //
@@ -32,6 +39,13 @@ func (a *Authenticator) Handler() http.Handler {
 	mux.Handle("/refresh", a.RefreshHandler())
 	mux.Handle("/logout", a.LogoutHandler())
 	mux.Handle("/me", a.MeHandler())
+	mux.Handle("/sessions", a.SessionsHandler())
+	mux.Handle("/sessions/{id}", a.EndSessionHandler())
+	mux.Handle("/logout-all", a.LogoutAllHandler())
+	mux.Handle("/password", a.ChangePasswordHandler())
+	mux.Handle("/password/forgot", a.ForgotPasswordHandler())
+	mux.Handle("/password/reset", a.ResetPasswordHandler())
+	mux.Handle("/verify-email", a.VerifyEmailHandler())
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, ErrRouteNotFound)
 	})
@@ -125,30 +139,194 @@ func (a *Authenticator) LogoutHandler() http.Handler {
 	})
 }
 
-// MeHandler returns the handler of GET /me: it answers 200 with the user the
-// bearer access token belongs to.
+// MeHandler returns the handler of /me: GET answers 200 with the user the
+// bearer access token belongs to; DELETE, with the body {"password"},
+// deletes that user's account (see [Authenticator.DeleteAccount]).
 func (a *Authenticator) MeHandler() http.Handler {
-	return a.route(http.MethodGet, func(w http.ResponseWriter, r *http.Request) error {
-		token, err := bearerToken(r)
-		if err != nil {
-			return err
-		}
-		c, err := a.Verify(r.Context(), token)
-		if err != nil {
-			return err
-		}
-		u, err := a.User(r.Context(), c.UserID)
-		if errors.Is(err, ErrNotFound) {
-			return ErrInvalidToken
-		}
+	return a.routes(map[string]routeFunc{
+		http.MethodGet: a.authed(func(w http.ResponseWriter, r *http.Request, c *Claims) error {
+			u, err := a.User(r.Context(), c.UserID)
+			if errors.Is(err, ErrNotFound) {
+				return ErrInvalidToken
+			}
+			if err != nil {
+				return err
+			}
+			writeJSON(w, http.StatusOK, struct {
+				User *User `json:"user"`
+			}{u})
+			return nil
+		}),
+		http.MethodDelete: a.authed(func(w http.ResponseWriter, r *http.Request, c *Claims) error {
+			var req struct {
+				Password *string `json:"password"`
+			}
+			if err := a.decode(w, r, &req); err != nil {
+				return err
+			}
+			if err := required(map[string]*string{"password": req.Password}); err != nil {
+				return err
+			}
+			if err := a.DeleteAccount(r.Context(), c.UserID, *req.Password); err != nil {
+				return err
+			}
+			writeMessage(w, http.StatusOK, "Account deleted")
+			return nil
+		}),
+	})
+}
+
+// SessionsHandler returns the handler of GET /sessions: it lists the live
+// sessions of the bearer's user as {"sessions":[{"id","createdAt",
+// "lastUsedAt","userAgent","ipAddress","current"}]}.
+func (a *Authenticator) SessionsHandler() http.Handler {
+	return a.route(http.MethodGet, a.authed(func(w http.ResponseWriter, r *http.Request, c *Claims) error {
+		list, err := a.Sessions(r.Context(), c.UserID, c.SessionID)
 		if err != nil {
 			return err
 		}
 		writeJSON(w, http.StatusOK, struct {
-			User *User `json:"user"`
-		}{u})
+			Sessions []SessionInfo `json:"sessions"`
+		}{list})
+		return nil
+	}))
+}
+
+// EndSessionHandler returns the handler of DELETE /sessions/{id}: it ends
+// one of the bearer's own sessions. Mounted on its own it must be
+// registered with a pattern that names {id}, such as
+// "DELETE /auth/sessions/{id}".
+func (a *Authenticator) EndSessionHandler() http.Handler {
+	return a.route(http.MethodDelete, a.authed(func(w http.ResponseWriter, r *http.Request, c *Claims) error {
+		if err := a.EndSession(r.Context(), c.UserID, r.PathValue("id")); err != nil {
+			return err
+		}
+		writeMessage(w, http.StatusOK, "Session ended")
+		return nil
+	}))
+}
+
+// LogoutAllHandler returns the handler of POST /logout-all: it ends every
+// session of the bearer's user, or every other one with the optional body
+// {"keepCurrent": true}.
+func (a *Authenticator) LogoutAllHandler() http.Handler {
+	return a.route(http.MethodPost, a.authed(func(w http.ResponseWriter, r *http.Request, c *Claims) error {
+		var req struct {
+			KeepCurrent *bool `json:"keepCurrent"`
+		}
+		if r.ContentLength != 0 {
+			if err := a.decode(w, r, &req); err != nil {
+				return err
+			}
+		}
+		keep := ""
+		if req.KeepCurrent != nil && *req.KeepCurrent {
+			keep = c.SessionID
+		}
+		n, err := a.LogoutAll(r.Context(), c.UserID, keep)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, struct {
+			Message       string `json:"message"`
+			SessionsEnded int64  `json:"sessionsEnded"`
+		}{"Logged out of all sessions", n})
+		return nil
+	}))
+}
+
+// ChangePasswordHandler returns the handler of POST /password, with the
+// body {"currentPassword","newPassword"}: it changes the bearer's password
+// and ends their other sessions.
+func (a *Authenticator) ChangePasswordHandler() http.Handler {
+	return a.route(http.MethodPost, a.authed(func(w http.ResponseWriter, r *http.Request, c *Claims) error {
+		var req struct {
+			CurrentPassword *string `json:"currentPassword"`
+			NewPassword     *string `json:"newPassword"`
+		}
+		if err := a.decode(w, r, &req); err != nil {
+			return err
+		}
+		if err := required(map[string]*string{"currentPassword": req.CurrentPassword, "newPassword": req.NewPassword}); err != nil {
+			return err
+		}
+		if err := a.ChangePassword(r.Context(), c.UserID, c.SessionID, *req.CurrentPassword, *req.NewPassword); err != nil {
+			return err
+		}
+		writeMessage(w, http.StatusOK, "Password changed")
+		return nil
+	}))
+}
+
+// ForgotPasswordHandler returns the handler of POST /password/forgot, with
+// the body {"email"}: it answers 202 whether or not the account exists.
+func (a *Authenticator) ForgotPasswordHandler() http.Handler {
+	return a.route(http.MethodPost, func(w http.ResponseWriter, r *http.Request) error {
+		var req struct {
+			Email *string `json:"email"`
+		}
+		if err := a.decode(w, r, &req); err != nil {
+			return err
+		}
+		if err := required(map[string]*string{"email": req.Email}); err != nil {
+			return err
+		}
+		if err := a.ForgotPassword(r.Context(), *req.Email); err != nil {
+			return err
+		}
+		writeMessage(w, http.StatusAccepted, "If an account exists for this email, a password reset link has been sent")
 		return nil
 	})
+}
+
+// ResetPasswordHandler returns the handler of POST /password/reset, with
+// the body {"token","newPassword"}.
+func (a *Authenticator) ResetPasswordHandler() http.Handler {
+	return a.route(http.MethodPost, func(w http.ResponseWriter, r *http.Request) error {
+		var req struct {
+			Token       *string `json:"token"`
+			NewPassword *string `json:"newPassword"`
+		}
+		if err := a.decode(w, r, &req); err != nil {
+			return err
+		}
+		if err := required(map[string]*string{"token": req.Token, "newPassword": req.NewPassword}); err != nil {
+			return err
+		}
+		if err := a.ResetPassword(r.Context(), *req.Token, *req.NewPassword); err != nil {
+			return err
+		}
+		writeMessage(w, http.StatusOK, "Password has been reset")
+		return nil
+	})
+}
+
+// VerifyEmailHandler returns the handler of POST /verify-email, with the
+// body {"token"}.
+func (a *Authenticator) VerifyEmailHandler() http.Handler {
+	return a.route(http.MethodPost, func(w http.ResponseWriter, r *http.Request) error {
+		var req struct {
+			Token *string `json:"token"`
+		}
+		if err := a.decode(w, r, &req); err != nil {
+			return err
+		}
+		if err := required(map[string]*string{"token": req.Token}); err != nil {
+			return err
+		}
+		if err := a.VerifyEmail(r.Context(), *req.Token); err != nil {
+			return err
+		}
+		writeMessage(w, http.StatusOK, "Email verified")
+		return nil
+	})
+}
+
+// writeMessage answers {"message": msg}.
+func writeMessage(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, struct {
+		Message string `json:"message"`
+	}{msg})
 }
 
 // timeFormat is RFC 3339 in UTC with exactly three fractional digits, as in
@@ -175,23 +353,53 @@ func authResponse(res *AuthResult) authBody {
 	}
 }
 
-// route wraps a route's logic: it answers other methods 405 with an Allow
-// header, and turns a returned error into the contract's error response,
-// logging the cause of internal errors.
-func (a *Authenticator) route(method string, fn func(http.ResponseWriter, *http.Request) error) http.Handler {
+// routeFunc is a route's logic; a returned error becomes the response.
+type routeFunc func(http.ResponseWriter, *http.Request) error
+
+// route serves fn for one method; see routes.
+func (a *Authenticator) route(method string, fn routeFunc) http.Handler {
+	return a.routes(map[string]routeFunc{method: fn})
+}
+
+// routes serves a route's methods: other methods are answered 405 with an
+// Allow header; the request's context gets the client's address and
+// User-Agent; a returned error becomes the contract's error response, with
+// the cause of internal errors logged.
+func (a *Authenticator) routes(methods map[string]routeFunc) http.Handler {
+	names := make([]string, 0, len(methods))
+	for m := range methods {
+		names = append(names, m)
+	}
+	slices.Sort(names)
+	allow := strings.Join(names, ", ")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != method {
-			w.Header().Set("Allow", method)
+		fn, ok := methods[r.Method]
+		if !ok {
+			w.Header().Set("Allow", allow)
 			writeError(w, ErrMethodNotAllowed)
 			return
 		}
-		if ip := requestIP(r, a.cfg.TrustedProxies); ip.IsValid() {
-			r = r.WithContext(WithClientIP(r.Context(), ip))
-		}
+		r = r.WithContext(withClient(r.Context(), r, a.cfg.TrustedProxies))
 		if err := fn(w, r); err != nil {
 			a.fail(w, r, err)
 		}
 	})
+}
+
+// authed wraps a route that needs a valid bearer access token, handing it
+// the token's claims.
+func (a *Authenticator) authed(fn func(http.ResponseWriter, *http.Request, *Claims) error) routeFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		token, err := bearerToken(r)
+		if err != nil {
+			return err
+		}
+		c, err := a.Verify(r.Context(), token)
+		if err != nil {
+			return err
+		}
+		return fn(w, r, c)
+	}
 }
 
 // fail answers err in the contract's shape. Errors that are not an *Error

@@ -68,3 +68,15 @@ func (c *sessionCache) forget(id string) {
 	delete(c.m, id)
 	c.mu.Unlock()
 }
+
+// forgetUser evicts every session of userID except the one whose id is
+// except.
+func (c *sessionCache) forgetUser(userID, except string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id, e := range c.m {
+		if e.userID == userID && id != except {
+			delete(c.m, id)
+		}
+	}
+}

@@ -35,6 +35,10 @@ type User struct {
 	PasswordHash string `json:"-"`
 	// CreatedAt is when the user registered, in UTC.
 	CreatedAt time.Time `json:"createdAt"`
+	// EmailVerifiedAt is when the user proved they receive mail at Email,
+	// in UTC; the zero time means not (yet) verified. Set through
+	// [EmailVerifier].
+	EmailVerifiedAt time.Time `json:"-"`
 }
 
 // MarshalJSON encodes the user as GET /me shows it: id, email, name,
@@ -68,7 +72,43 @@ type Session struct {
 	// reuse detection, in UTC; the zero time means the session is not
 	// revoked.
 	RevokedAt time.Time
+	// UserAgent is the User-Agent of the request that opened the session,
+	// at most 512 bytes; it may be empty.
+	UserAgent string
+	// IPAddress is the client address of the request that opened the
+	// session; it may be empty.
+	IPAddress string
+	// LastUsedAt is when a token of the session was last issued: when it was
+	// opened or last refreshed, in UTC. Stores fill it in when they return a
+	// session from [SessionLister.UserSessions] (the CreatedAt of the
+	// session's newest refresh token); it is ignored by CreateSession.
+	LastUsedAt time.Time
 }
+
+// OneTimeToken is the server-side record of a single-use secret sent to a
+// user out of band: a password-reset or an email-verification token. The
+// store keeps only the SHA-256 of the secret.
+type OneTimeToken struct {
+	// IDHash is the hex-encoded SHA-256 of the secret. It is unique.
+	IDHash string
+	// Purpose is what the token may be used for: [PurposePasswordReset] or
+	// [PurposeEmailVerification].
+	Purpose string
+	// UserID is the user the token was issued to.
+	UserID string
+	// CreatedAt is when the token was issued, in UTC.
+	CreatedAt time.Time
+	// ExpiresAt is when the token stops being accepted, in UTC.
+	ExpiresAt time.Time
+	// UsedAt is when the token was spent, in UTC; zero while unused.
+	UsedAt time.Time
+}
+
+// Purposes of a [OneTimeToken].
+const (
+	PurposePasswordReset     = "password_reset"
+	PurposeEmailVerification = "email_verification"
+)
 
 // RefreshToken is the server-side record of one refresh token. The token
 // itself is a signed JWT held by the client; the store keeps only a hash of
@@ -170,6 +210,51 @@ type TokenStore interface {
 	// counted). Applications call it periodically; nothing calls it
 	// automatically.
 	DeleteExpired(ctx context.Context, before time.Time) (int64, error)
+}
+
+// The account-lifecycle features (listing and ending sessions, password
+// change and reset, email verification, account deletion) need three more
+// capabilities. They are optional interfaces, found by type assertion on
+// Config.Tokens (SessionLister, OneTimeTokenStore) and Config.Users
+// (EmailVerifier); without them those features return
+// [errors.ErrUnsupported] from the Go API and 501 NOT_IMPLEMENTED over HTTP.
+// memstore and sqlstore implement all three, and storetest checks them when
+// a store has them.
+
+// SessionLister lists and ends the sessions of one user.
+type SessionLister interface {
+	// UserSessions returns copies of the sessions of the user that are not
+	// revoked, expired ones included (the Authenticator filters them), most
+	// recently created first, with LastUsedAt filled in. A user without
+	// sessions, or an unknown user, gives an empty slice and no error.
+	UserSessions(ctx context.Context, userID string) ([]*Session, error)
+
+	// RevokeUserSessions marks every session of the user that is not
+	// revoked yet revoked at the given time, except the session whose id is
+	// except (none when except is ""), and returns how many it revoked.
+	RevokeUserSessions(ctx context.Context, userID, except string, at time.Time) (int64, error)
+}
+
+// OneTimeTokenStore keeps password-reset and email-verification tokens.
+type OneTimeTokenStore interface {
+	// CreateOneTimeToken stores a copy of t.
+	CreateOneTimeToken(ctx context.Context, t *OneTimeToken) error
+
+	// ConsumeOneTimeToken spends the token whose IDHash is hash and whose
+	// Purpose is purpose, setting its UsedAt to at, and returns a copy of it
+	// as spent. It must return [ErrNotFound] when there is no such unused
+	// token (missing, of another purpose, or already spent). Of any number
+	// of concurrent calls with the same hash at most one succeeds. The store
+	// does not check expiry. DeleteExpired removes expired one-time tokens
+	// too.
+	ConsumeOneTimeToken(ctx context.Context, hash, purpose string, at time.Time) (*OneTimeToken, error)
+}
+
+// EmailVerifier records that a user's email address is verified.
+type EmailVerifier interface {
+	// SetEmailVerified sets the user's EmailVerifiedAt to at (keeping an
+	// earlier one). It must return [ErrNotFound] when there is no such user.
+	SetEmailVerified(ctx context.Context, userID string, at time.Time) error
 }
 
 // Errors a store returns. Stores may wrap them; callers test with

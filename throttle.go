@@ -43,6 +43,8 @@ var (
 	DefaultRegisterAddressBackoff = Backoff{Free: 20, Base: time.Second, Max: time.Hour, Window: time.Hour}
 	// DefaultRefreshAddressBackoff applies to refreshes per client address.
 	DefaultRefreshAddressBackoff = Backoff{Free: 600, Base: time.Second, Max: time.Minute, Window: time.Minute}
+	// DefaultMailBackoff applies to mail sent to one email address.
+	DefaultMailBackoff = Backoff{Free: 3, Base: time.Minute, Max: time.Hour, Window: time.Hour}
 )
 
 // delay is the wait imposed by the count-th attempt of a window.
@@ -214,12 +216,37 @@ var clientKey = &contextKey{"client address"}
 // handlers set it themselves from the request (see
 // [Config.TrustedProxies]).
 func WithClientIP(ctx context.Context, ip netip.Addr) context.Context {
-	return context.WithValue(ctx, clientKey, ip)
+	c := clientFrom(ctx)
+	c.ip = ip
+	return context.WithValue(ctx, clientKey, c)
+}
+
+// client is what the handlers know of the caller: its address and its
+// User-Agent, recorded on the sessions it opens.
+type client struct {
+	ip        netip.Addr
+	userAgent string
+}
+
+// maxUserAgentBytes caps the User-Agent recorded on a session.
+const maxUserAgentBytes = 512
+
+func withClient(ctx context.Context, r *http.Request, trusted []netip.Prefix) context.Context {
+	ua := strings.ToValidUTF8(r.UserAgent(), "")
+	if len(ua) > maxUserAgentBytes {
+		ua = strings.ToValidUTF8(ua[:maxUserAgentBytes], "")
+	}
+	return context.WithValue(ctx, clientKey, client{ip: requestIP(r, trusted), userAgent: ua})
+}
+
+func clientFrom(ctx context.Context) client {
+	c, _ := ctx.Value(clientKey).(client)
+	return c
 }
 
 func clientIP(ctx context.Context) (netip.Addr, bool) {
-	ip, ok := ctx.Value(clientKey).(netip.Addr)
-	return ip, ok && ip.IsValid()
+	ip := clientFrom(ctx).ip
+	return ip, ip.IsValid()
 }
 
 // addressKey is the throttling key of a client address. IPv6 clients are
@@ -283,6 +310,8 @@ const (
 	keyLoginAddress    = "login:address:"
 	keyRegisterAddress = "register:address:"
 	keyRefreshAddress  = "refresh:address:"
+	keyAccountAddress  = "account:address:"
+	keyMailTo          = "mail:to:"
 )
 
 // rateLimited returns a RATE_LIMITED error that tells the client to wait d.

@@ -1,0 +1,457 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Defaults of the account-lifecycle settings of [Config].
+const (
+	DefaultPasswordResetTTL          = time.Hour
+	DefaultEmailVerificationTTL      = 48 * time.Hour
+	DefaultForgotPasswordMinDuration = 250 * time.Millisecond
+)
+
+// Mailer delivers the secrets of the account lifecycle to a user's mailbox.
+// The application implements it (with its mail provider) and builds the
+// link the user follows, such as https://app.example.com/reset?token=...;
+// the token must reach the library back through [Authenticator.ResetPassword]
+// or [Authenticator.VerifyEmail].
+//
+// The time a Mailer takes shows in the response time of the call that sends
+// (ForgotPassword pads every call to [Config.ForgotPasswordMinDuration], so
+// keep well under it): hand the message to a queue rather than talk to a
+// mail server inline. A Mailer's error is logged, never shown to the client.
+type Mailer interface {
+	// SendPasswordReset delivers a password-reset token to u.Email.
+	SendPasswordReset(ctx context.Context, u *User, token string) error
+	// SendEmailVerification delivers an email-verification token to
+	// u.Email.
+	SendEmailVerification(ctx context.Context, u *User, token string) error
+}
+
+// SessionInfo describes one live session of a user, as GET /sessions lists
+// it.
+type SessionInfo struct {
+	// ID is the session's id, for [Authenticator.EndSession].
+	ID string
+	// CreatedAt is when the session was opened (the login).
+	CreatedAt time.Time
+	// LastUsedAt is when a token of the session was last issued: the login
+	// or the latest refresh.
+	LastUsedAt time.Time
+	// UserAgent is the User-Agent of the login request.
+	UserAgent string
+	// IPAddress is the client address of the login request.
+	IPAddress string
+	// Current reports whether this is the session of the token that asked.
+	Current bool
+}
+
+// MarshalJSON encodes the session as GET /sessions shows it, with times in
+// the contract's RFC 3339 UTC millisecond form.
+func (s SessionInfo) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		ID         string `json:"id"`
+		CreatedAt  string `json:"createdAt"`
+		LastUsedAt string `json:"lastUsedAt"`
+		UserAgent  string `json:"userAgent"`
+		IPAddress  string `json:"ipAddress"`
+		Current    bool   `json:"current"`
+	}{s.ID, s.CreatedAt.UTC().Format(timeFormat), s.LastUsedAt.UTC().Format(timeFormat), s.UserAgent, s.IPAddress, s.Current})
+}
+
+func (a *Authenticator) sessionLister() (SessionLister, error) {
+	l, ok := a.tokens.(SessionLister)
+	if !ok {
+		return nil, ErrNotImplemented
+	}
+	return l, nil
+}
+
+// Sessions lists the live sessions of the user, most recent first, marking
+// currentSessionID (the caller's own session, from its [Claims]) as
+// current. It needs a TokenStore that implements [SessionLister].
+func (a *Authenticator) Sessions(ctx context.Context, userID, currentSessionID string) ([]SessionInfo, error) {
+	l, err := a.sessionLister()
+	if err != nil {
+		return nil, err
+	}
+	list, err := l.UserSessions(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("auth: list sessions: %w", err)
+	}
+	now := a.cfg.Now()
+	out := make([]SessionInfo, 0, len(list))
+	for _, s := range list {
+		if !s.RevokedAt.IsZero() || !now.Before(s.ExpiresAt) || s.UserID != userID {
+			continue
+		}
+		last := s.LastUsedAt
+		if last.IsZero() {
+			last = s.CreatedAt
+		}
+		out = append(out, SessionInfo{
+			ID: s.ID, CreatedAt: s.CreatedAt, LastUsedAt: last,
+			UserAgent: s.UserAgent, IPAddress: s.IPAddress, Current: s.ID == currentSessionID,
+		})
+	}
+	return out, nil
+}
+
+// EndSession ends one session of the user (a lost phone, say): its refresh
+// and access tokens stop working at once. A session that does not exist,
+// has already ended, or belongs to someone else is [ErrSessionNotFound]
+// alike.
+func (a *Authenticator) EndSession(ctx context.Context, userID, sessionID string) error {
+	if sessionID == "" || len(sessionID) > 64 {
+		return ErrSessionNotFound
+	}
+	s, err := a.tokens.Session(ctx, sessionID)
+	if errors.Is(err, ErrNotFound) {
+		return ErrSessionNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("auth: look up session: %w", err)
+	}
+	now := a.cfg.Now()
+	if s.UserID != userID || !s.RevokedAt.IsZero() || !now.Before(s.ExpiresAt) {
+		return ErrSessionNotFound
+	}
+	if err := a.revokeSession(ctx, sessionID, now); err != nil {
+		return fmt.Errorf("auth: revoke session: %w", err)
+	}
+	a.audit(ctx, "auth.session.end", "user_id", userID, "session_id", sessionID)
+	return nil
+}
+
+// LogoutAll ends every session of the user except keepSessionID (none when
+// it is "") and returns how many it ended. It needs a TokenStore that
+// implements [SessionLister].
+func (a *Authenticator) LogoutAll(ctx context.Context, userID, keepSessionID string) (int64, error) {
+	n, err := a.revokeUserSessions(ctx, userID, keepSessionID)
+	if err != nil {
+		return 0, err
+	}
+	a.audit(ctx, "auth.logout.all", "user_id", userID, "sessions_ended", n)
+	return n, nil
+}
+
+func (a *Authenticator) revokeUserSessions(ctx context.Context, userID, except string) (int64, error) {
+	l, err := a.sessionLister()
+	if err != nil {
+		return 0, err
+	}
+	n, err := l.RevokeUserSessions(ctx, userID, except, a.cfg.Now())
+	if a.sessions != nil {
+		a.sessions.forgetUser(userID, except)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("auth: revoke sessions: %w", err)
+	}
+	return n, nil
+}
+
+// ChangePassword replaces the user's password after checking the current
+// one, and ends every other session of the user (keepSessionID, the
+// caller's, survives). A wrong current password is [ErrInvalidCredentials]
+// and counts toward login throttling; a new password that breaks the rules
+// is a VALIDATION_ERROR naming newPassword. It needs a TokenStore that
+// implements [SessionLister].
+func (a *Authenticator) ChangePassword(ctx context.Context, userID, keepSessionID, currentPassword, newPassword string) error {
+	if _, err := a.sessionLister(); err != nil {
+		return err
+	}
+	u, err := a.confirmPassword(ctx, userID, currentPassword)
+	if err != nil {
+		return err
+	}
+	if msg := checkNewPassword(newPassword, u.Email, a.cfg.MinPasswordLength); msg != "" {
+		return validationError(map[string]string{"newPassword": msg})
+	}
+	if err := a.setPassword(ctx, u, newPassword); err != nil {
+		return err
+	}
+	n, err := a.revokeUserSessions(ctx, u.ID, keepSessionID)
+	if err != nil {
+		return err
+	}
+	a.audit(ctx, "auth.password.change", "user_id", u.ID, "sessions_ended", n)
+	return nil
+}
+
+// confirmPassword checks that password is the user's, throttled and
+// counted like a login: it returns the user, or ErrInvalidCredentials, or a
+// RATE_LIMITED error.
+func (a *Authenticator) confirmPassword(ctx context.Context, userID, password string) (*User, error) {
+	u, err := a.users.UserByID(ctx, userID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrInvalidToken
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: look up user: %w", err)
+	}
+	if err := a.hasher.acquire(ctx); err != nil {
+		return nil, fmt.Errorf("auth: wait for a hashing slot: %w", err)
+	}
+	checked, rehash, err := a.checkPassword(ctx, u.Email, true, password, keyLoginAccount+u.Email, addressThrottleKey(ctx, keyLoginAddress))
+	a.hasher.release()
+	if err != nil {
+		if errors.Is(err, ErrInvalidCredentials) {
+			a.audit(ctx, "auth.password.confirm.failure", "user_id", u.ID)
+		}
+		return nil, err
+	}
+	if checked.ID != u.ID {
+		return nil, ErrInvalidCredentials
+	}
+	if rehash {
+		a.upgradeHash(ctx, checked, password)
+	}
+	return checked, nil
+}
+
+// setPassword hashes password and stores it as u's.
+func (a *Authenticator) setPassword(ctx context.Context, u *User, password string) error {
+	hash, err := a.hasher.hash(ctx, password)
+	if err != nil {
+		return fmt.Errorf("auth: hash password: %w", err)
+	}
+	if err := a.users.UpdatePasswordHash(ctx, u.ID, hash); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return ErrInvalidToken
+		}
+		return fmt.Errorf("auth: store password hash: %w", err)
+	}
+	u.PasswordHash = hash
+	return nil
+}
+
+// ForgotPassword starts a password reset: when an account has this email,
+// it issues a single-use reset token (valid [Config.PasswordResetTTL],
+// stored only as a hash) and hands it to the [Mailer]. It returns nil
+// whether or not the account exists, and takes at least
+// [Config.ForgotPasswordMinDuration] either way, so that neither the answer
+// nor its timing tells. Calls are throttled per client address and per
+// email.
+func (a *Authenticator) ForgotPassword(ctx context.Context, email string) error {
+	if a.cfg.Mailer == nil {
+		return ErrNotImplemented
+	}
+	if _, ok := a.tokens.(OneTimeTokenStore); !ok {
+		return ErrNotImplemented
+	}
+	canon, err := CanonicalEmail(email)
+	if err != nil {
+		return validationError(map[string]string{"email": "must be a valid email address"})
+	}
+	if err := a.take(ctx, "password.forgot", addressThrottleKey(ctx, keyAccountAddress), a.cfg.RegisterAddressBackoff); err != nil {
+		return err
+	}
+	if err := a.take(ctx, "password.forgot", keyMailTo+canon, a.cfg.MailBackoff); err != nil {
+		return err
+	}
+	floor := time.NewTimer(a.cfg.ForgotPasswordMinDuration)
+	defer floor.Stop()
+	err = a.sendPasswordReset(ctx, canon)
+	select {
+	case <-floor.C:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return err
+}
+
+// sendPasswordReset does the work of ForgotPassword. Failures that would
+// tell whether the account exists are logged and swallowed.
+func (a *Authenticator) sendPasswordReset(ctx context.Context, email string) error {
+	u, err := a.users.UserByEmail(ctx, email)
+	if errors.Is(err, ErrNotFound) {
+		a.audit(ctx, "auth.password.forgot", "email", logSafe(email), "known", false)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("auth: look up user: %w", err)
+	}
+	if err := a.sendOneTimeToken(ctx, u, PurposePasswordReset, a.cfg.PasswordResetTTL, a.cfg.Mailer.SendPasswordReset); err != nil {
+		a.log.ErrorContext(ctx, "auth: could not send a password reset", "user_id", u.ID, "error", err)
+		return nil
+	}
+	a.audit(ctx, "auth.password.forgot", "user_id", u.ID, "known", true)
+	return nil
+}
+
+// sendOneTimeToken issues a one-time token for u and hands it to send.
+func (a *Authenticator) sendOneTimeToken(ctx context.Context, u *User, purpose string, ttl time.Duration, send func(context.Context, *User, string) error) error {
+	store, ok := a.tokens.(OneTimeTokenStore)
+	if !ok {
+		return ErrNotImplemented
+	}
+	now := a.cfg.Now()
+	secret := newID(32)
+	rec := &OneTimeToken{
+		IDHash:    hashTokenID(secret),
+		Purpose:   purpose,
+		UserID:    u.ID,
+		CreatedAt: now.UTC().Truncate(time.Millisecond),
+		ExpiresAt: now.Add(ttl).UTC().Truncate(time.Millisecond),
+	}
+	if err := store.CreateOneTimeToken(ctx, rec); err != nil {
+		return fmt.Errorf("auth: store %s token: %w", purpose, err)
+	}
+	if err := send(ctx, u, secret); err != nil {
+		return fmt.Errorf("auth: send %s token: %w", purpose, err)
+	}
+	return nil
+}
+
+// consumeOneTimeToken spends a one-time token of the given purpose and
+// returns its user. A token that is unknown, spent or of another purpose is
+// [ErrInvalidToken]; an expired one [ErrTokenExpired].
+func (a *Authenticator) consumeOneTimeToken(ctx context.Context, token, purpose string) (*User, error) {
+	store, ok := a.tokens.(OneTimeTokenStore)
+	if !ok {
+		return nil, ErrNotImplemented
+	}
+	if token == "" || len(token) > 128 || !isB64Token(token) || strings.Contains(token, "=") {
+		return nil, ErrInvalidToken
+	}
+	now := a.cfg.Now()
+	rec, err := store.ConsumeOneTimeToken(ctx, hashTokenID(token), purpose, now)
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrInvalidToken
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: consume %s token: %w", purpose, err)
+	}
+	if !now.Before(rec.ExpiresAt) {
+		return nil, ErrTokenExpired
+	}
+	u, err := a.users.UserByID(ctx, rec.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrInvalidToken
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: look up user: %w", err)
+	}
+	return u, nil
+}
+
+// ResetPassword sets a new password with a token from [ForgotPassword],
+// spends the token, ends every session of the user, lifts the login
+// throttle on the account, and marks the email verified (the user has just
+// proved they read it). A token that is unknown or already spent is
+// [ErrInvalidToken]; an expired one [ErrTokenExpired]; a password that
+// breaks the rules is a VALIDATION_ERROR naming newPassword, checked before
+// the token is spent except for the rule against passwords based on the
+// email address, which needs the account.
+func (a *Authenticator) ResetPassword(ctx context.Context, token, newPassword string) error {
+	if _, err := a.sessionLister(); err != nil {
+		return err
+	}
+	if err := a.take(ctx, "password.reset", addressThrottleKey(ctx, keyAccountAddress), a.cfg.RegisterAddressBackoff); err != nil {
+		return err
+	}
+	if msg := checkNewPassword(newPassword, "", a.cfg.MinPasswordLength); msg != "" {
+		return validationError(map[string]string{"newPassword": msg})
+	}
+	u, err := a.consumeOneTimeToken(ctx, token, PurposePasswordReset)
+	if err != nil {
+		return err
+	}
+	if msg := checkNewPassword(newPassword, u.Email, a.cfg.MinPasswordLength); msg != "" {
+		return validationError(map[string]string{"newPassword": msg})
+	}
+	if err := a.setPassword(ctx, u, newPassword); err != nil {
+		return err
+	}
+	n, err := a.revokeUserSessions(ctx, u.ID, "")
+	if err != nil {
+		return err
+	}
+	if a.limiter != nil {
+		if err := a.limiter.Reset(ctx, keyLoginAccount+u.Email); err != nil {
+			return fmt.Errorf("auth: reset throttle: %w", err)
+		}
+	}
+	if v, ok := a.users.(EmailVerifier); ok && u.EmailVerifiedAt.IsZero() {
+		if err := v.SetEmailVerified(ctx, u.ID, a.cfg.Now()); err != nil {
+			a.log.WarnContext(ctx, "auth: could not mark email verified after reset", "user_id", u.ID, "error", err)
+		}
+	}
+	a.audit(ctx, "auth.password.reset", "user_id", u.ID, "sessions_ended", n)
+	return nil
+}
+
+// RequestEmailVerification sends the user a new email-verification token
+// through the [Mailer], for example when the first one was lost. It needs
+// a Mailer, a TokenStore that implements [OneTimeTokenStore] and a
+// UserStore that implements [EmailVerifier]. Mail to one address is
+// throttled by [Config.MailBackoff].
+func (a *Authenticator) RequestEmailVerification(ctx context.Context, userID string) error {
+	if a.cfg.Mailer == nil {
+		return ErrNotImplemented
+	}
+	if _, ok := a.users.(EmailVerifier); !ok {
+		return ErrNotImplemented
+	}
+	u, err := a.User(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if err := a.take(ctx, "email.verification", keyMailTo+u.Email, a.cfg.MailBackoff); err != nil {
+		return err
+	}
+	return a.sendOneTimeToken(ctx, u, PurposeEmailVerification, a.cfg.EmailVerificationTTL, a.cfg.Mailer.SendEmailVerification)
+}
+
+// VerifyEmail marks the email address of the token's user verified and
+// spends the token. A token that is unknown or already spent is
+// [ErrInvalidToken]; an expired one [ErrTokenExpired].
+func (a *Authenticator) VerifyEmail(ctx context.Context, token string) error {
+	v, ok := a.users.(EmailVerifier)
+	if !ok {
+		return ErrNotImplemented
+	}
+	if err := a.take(ctx, "email.verify", addressThrottleKey(ctx, keyAccountAddress), a.cfg.RegisterAddressBackoff); err != nil {
+		return err
+	}
+	u, err := a.consumeOneTimeToken(ctx, token, PurposeEmailVerification)
+	if err != nil {
+		return err
+	}
+	if err := v.SetEmailVerified(ctx, u.ID, a.cfg.Now()); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return ErrInvalidToken
+		}
+		return fmt.Errorf("auth: mark email verified: %w", err)
+	}
+	a.audit(ctx, "auth.email.verified", "user_id", u.ID)
+	return nil
+}
+
+// DeleteAccount deletes the user after checking their password (throttled
+// and counted like a login), ending every session first so that all their
+// tokens stop working at once. The email can then be registered again. It
+// needs a TokenStore that implements [SessionLister].
+func (a *Authenticator) DeleteAccount(ctx context.Context, userID, password string) error {
+	if _, err := a.sessionLister(); err != nil {
+		return err
+	}
+	u, err := a.confirmPassword(ctx, userID, password)
+	if err != nil {
+		return err
+	}
+	if _, err := a.revokeUserSessions(ctx, u.ID, ""); err != nil {
+		return err
+	}
+	if err := a.users.DeleteUser(ctx, u.ID); err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("auth: delete user: %w", err)
+	}
+	a.audit(ctx, "auth.account.delete", "user_id", u.ID)
+	return nil
+}
