@@ -15,6 +15,10 @@
 //
 //	-addr ADDR   the address to listen on (default ":3000")
 //	-no-throttle turn throttling off (functional tests and benchmarks only)
+//	-verify-email
+//	             send a verification token on registration and require it
+//	-link-base URL
+//	             where the logged reset/verification links point
 //	-trusted-proxy CIDR
 //	             a reverse proxy whose X-Forwarded-For is believed (repeatable)
 //	-db STORE    where users and sessions live (default "sqlite:auth.db"):
@@ -63,6 +67,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -110,6 +115,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 	addr := fs.String("addr", ":3000", "the `address` to listen on")
 	dbFlag := fs.String("db", "sqlite:auth.db", "the `store`: memory, sqlite:PATH, postgres://... or mysql://user:pass@host:port/db")
 	noThrottle := fs.Bool("no-throttle", false, "turn off login, registration and refresh throttling (for functional tests and benchmarks only)")
+	verifyEmail := fs.Bool("verify-email", false, "send a verification token on registration and refuse logins until the email is verified")
+	linkBase := fs.String("link-base", "http://localhost:3000", "the `URL` the logged reset and verification links start with")
 	var proxies prefixList
 	fs.Var(&proxies, "trusted-proxy", "a reverse proxy `CIDR` whose X-Forwarded-For is believed (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -147,6 +154,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 		Logger:                    log,
 		InsecureDisableThrottling: *noThrottle,
 		TrustedProxies:            proxies,
+		Mailer:                    logMailer{log: log, base: strings.TrimRight(*linkBase, "/")},
+		SendVerificationEmail:     *verifyEmail,
+		RequireVerifiedEmail:      *verifyEmail,
 	})
 	if err != nil {
 		return err
@@ -298,5 +308,24 @@ func (l *prefixList) Set(v string) error {
 		p = netip.PrefixFrom(addr, addr.BitLen())
 	}
 	*l = append(*l, p.Masked())
+	return nil
+}
+
+// logMailer stands in for a mail provider: it logs the password-reset and
+// email-verification links instead of sending them. The links carry
+// single-use secrets, so this is for development only; a real deployment
+// implements auth.Mailer with its mail queue.
+type logMailer struct {
+	log  *slog.Logger
+	base string
+}
+
+func (m logMailer) SendPasswordReset(ctx context.Context, u *auth.User, token string) error {
+	m.log.InfoContext(ctx, "mail (development mailer): password reset", "to", u.Email, "link", m.base+"/reset-password?token="+token)
+	return nil
+}
+
+func (m logMailer) SendEmailVerification(ctx context.Context, u *auth.User, token string) error {
+	m.log.InfoContext(ctx, "mail (development mailer): verify your email", "to", u.Email, "link", m.base+"/verify-email?token="+token)
 	return nil
 }
