@@ -140,6 +140,9 @@ func validationError(fields map[string]string) *Error {
 // publicError returns the *Error to show a client for err: err itself when
 // it is an *Error, and [ErrInternal] for anything else.
 func publicError(err error) *Error {
+	if e, ok := err.(*Error); ok {
+		return e
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e

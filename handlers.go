@@ -424,35 +424,68 @@ type errorDetail struct {
 
 // writeError writes e as the contract's error body with its status.
 func writeError(w http.ResponseWriter, e *Error) {
+	h := w.Header()
 	if e.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(e.RetryAfter)))
+		h.Set("Retry-After", strconv.Itoa(retryAfterSeconds(e.RetryAfter)))
 	}
 	if e.Status == http.StatusUnauthorized {
-		switch e.Code {
-		case ErrInvalidToken.Code, ErrTokenExpired.Code:
-			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-		default:
-			w.Header().Set("WWW-Authenticate", "Bearer")
+		// Assigned under the canonical key, which "WWW-Authenticate" is not,
+		// to spare the rejection path a key canonicalization.
+		if e.Code == ErrInvalidToken.Code || e.Code == ErrTokenExpired.Code {
+			h["Www-Authenticate"] = []string{`Bearer error="invalid_token"`}
+		} else {
+			h["Www-Authenticate"] = []string{"Bearer"}
+		}
+	}
+	if e.Fields == nil {
+		if body, ok := errorBodies[e]; ok {
+			writeBody(w, e.Status, body)
+			return
 		}
 	}
 	writeJSON(w, e.Status, errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Fields: e.Fields}})
 }
+
+// errorBodies holds the encoded bodies of the sentinel errors, so that
+// rejecting a request costs no JSON encoding.
+var errorBodies = func() map[*Error][]byte {
+	m := map[*Error][]byte{}
+	for _, e := range []*Error{
+		ErrInvalidCredentials, ErrEmailExists, ErrTokenExpired, ErrInvalidToken, ErrUnauthorized,
+		ErrForbidden, ErrInvalidRequest, ErrUnsupportedMediaType, ErrPayloadTooLarge,
+		ErrMethodNotAllowed, ErrRouteNotFound, ErrEmailNotVerified, ErrSessionNotFound,
+		ErrNotImplemented, ErrInternal,
+	} {
+		b, err := json.Marshal(errorBody{Error: errorDetail{Code: e.Code, Message: e.Message}})
+		if err != nil {
+			panic(err)
+		}
+		m[e] = append(b, '\n')
+	}
+	return m
+}()
 
 // writeJSON writes v as the JSON body with the given status, with headers
 // that keep tokens and personal data out of caches and content sniffing.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
-		status = http.StatusInternalServerError
-		body = []byte(`{"error":{"code":"INTERNAL_ERROR","message":"Internal server error"}}`)
+		writeBody(w, http.StatusInternalServerError, errorBodies[ErrInternal])
+		return
 	}
+	writeBody(w, status, append(body, '\n'))
+}
+
+// writeBody writes an encoded JSON body with the headers every answer
+// carries.
+func writeBody(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
 	w.WriteHeader(status)
-	_, _ = w.Write(append(body, '\n'))
+	_, _ = w.Write(body)
 }
 
 // decode reads the request body into dst. The body must be sent as
@@ -605,11 +638,8 @@ func bearerToken(r *http.Request) (string, error) {
 // 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
 func isB64Token(s string) bool {
 	i := 0
-	for ; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~+/", c) >= 0) {
-			break
-		}
+	for i < len(s) && b64TokenChars[s[i]] {
+		i++
 	}
 	if i == 0 {
 		return false
@@ -621,3 +651,17 @@ func isB64Token(s string) bool {
 	}
 	return true
 }
+
+// b64TokenChars marks the bytes of RFC 6750's b64token, before any "=".
+var b64TokenChars = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for _, c := range "-._~+/" {
+		t[c] = true
+	}
+	return t
+}()
