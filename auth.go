@@ -142,6 +142,12 @@ type Config struct {
 	// default is runtime.GOMAXPROCS(0).
 	MaxConcurrentHashes int
 
+	// MaxHashWait bounds how long a call waits for a hashing slot when
+	// MaxConcurrentHashes are busy; past it the call fails with RATE_LIMITED
+	// (429, Retry-After: 1) instead of queueing until the client or the
+	// server's write timeout gives up. The default is 10 seconds.
+	MaxHashWait time.Duration
+
 	// MaxBodyBytes caps request bodies read by the handlers; larger bodies
 	// are answered 413 PAYLOAD_TOO_LARGE. The default is 64 KiB.
 	MaxBodyBytes int64
@@ -287,6 +293,7 @@ func New(cfg Config) (*Authenticator, error) {
 	setDefault(&cfg.MinPasswordLength, 8)
 	setDefault(&cfg.MaxConcurrentHashes, runtime.GOMAXPROCS(0))
 	setDefault(&cfg.MaxBodyBytes, DefaultMaxBodyBytes)
+	setDefault(&cfg.MaxHashWait, 10*time.Second)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -335,6 +342,8 @@ func New(cfg Config) (*Authenticator, error) {
 		return nil, errors.New("auth: Config.MaxConcurrentHashes must not be negative")
 	case cfg.SessionCacheTTL < 0 || cfg.SessionCacheTTL > maxSessionCacheTTL:
 		return nil, errors.New("auth: Config.SessionCacheTTL must be between 0 and one minute")
+	case cfg.MaxHashWait < 0:
+		return nil, errors.New("auth: Config.MaxHashWait must not be negative")
 	case cfg.MaxBodyBytes < 0:
 		return nil, errors.New("auth: Config.MaxBodyBytes must not be negative")
 	case cfg.Argon2.weakerThan(DefaultArgon2Params) && !cfg.InsecureAllowWeakHashing:
@@ -346,7 +355,7 @@ func New(cfg Config) (*Authenticator, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, err := newHasher(cfg.Argon2, cfg.MaxConcurrentHashes)
+	h, err := newHasher(cfg.Argon2, cfg.MaxConcurrentHashes, cfg.MaxHashWait)
 	if err != nil {
 		return nil, err
 	}

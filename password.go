@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -63,13 +64,14 @@ func (p Argon2Params) weakerThan(q Argon2Params) bool {
 // further callers wait for a slot, for as long as their context allows, so a
 // burst of logins queues instead of allocating 19 MiB per request.
 type hasher struct {
-	params Argon2Params
-	sem    chan struct{}
+	params  Argon2Params
+	maxWait time.Duration
+	sem     chan struct{}
 	dummy  string // a valid hash with the live parameters, for unknown emails
 }
 
-func newHasher(p Argon2Params, concurrency int) (*hasher, error) {
-	h := &hasher{params: p, sem: make(chan struct{}, concurrency)}
+func newHasher(p Argon2Params, concurrency int, maxWait time.Duration) (*hasher, error) {
+	h := &hasher{params: p, maxWait: maxWait, sem: make(chan struct{}, concurrency)}
 	pw := make([]byte, 32)
 	if _, err := rand.Read(pw); err != nil {
 		return nil, err
@@ -78,12 +80,25 @@ func newHasher(p Argon2Params, concurrency int) (*hasher, error) {
 	return h, nil
 }
 
+// acquire takes a hashing slot, waiting at most maxWait and no longer than
+// ctx allows. When the wait runs out it returns a RATE_LIMITED error, so a
+// burst larger than the server can hash in time is answered 429 rather
+// than left to time out.
 func (h *hasher) acquire(ctx context.Context) error {
+	select {
+	case h.sem <- struct{}{}:
+		return nil
+	default:
+	}
+	t := time.NewTimer(h.maxWait)
+	defer t.Stop()
 	select {
 	case h.sem <- struct{}{}:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-t.C:
+		return rateLimited(time.Second)
 	}
 }
 

@@ -403,3 +403,27 @@ func TestAuditLog(t *testing.T) {
 func (failingLimiter) Take(context.Context, string, auth.Backoff, time.Time) (time.Duration, error) {
 	return 0, errors.New("redis: connection refused")
 }
+
+// TestHashWaitBounded: when every hashing slot stays busy past
+// MaxHashWait, a login is answered 429 with Retry-After instead of queueing
+// until the client gives up.
+func TestHashWaitBounded(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *auth.Config) { c.MaxConcurrentHashes = 1; c.MaxHashWait = 20 * time.Millisecond })
+	e.registerHTTP(t, "slow@example.com")
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	e.store.lookup = func(string) {
+		once.Do(func() { close(entered); <-release })
+	}
+	done := make(chan *httpResult)
+	go func() { done <- e.loginFrom("slow@example.com", goodPassword, jsonHeaders) }()
+	<-entered // the first login holds the only slot
+	r := e.loginFrom("slow@example.com", goodPassword, jsonHeaders)
+	close(release)
+	checkErrorCode(t, r, http.StatusTooManyRequests, "RATE_LIMITED")
+	retryAfter(t, r)
+	if first := <-done; first.status != http.StatusOK {
+		t.Fatalf("the login holding the slot: %d %s", first.status, first.body)
+	}
+}
