@@ -37,7 +37,8 @@ type User struct {
 	CreatedAt time.Time `json:"createdAt"`
 	// EmailVerifiedAt is when the user proved they receive mail at Email,
 	// in UTC; the zero time means not (yet) verified. Set through
-	// [EmailVerifier].
+	// [EmailVerifier]; a store that implements it also stores the value
+	// CreateUser is given (imported users may arrive verified).
 	EmailVerifiedAt time.Time `json:"-"`
 }
 
@@ -72,16 +73,18 @@ type Session struct {
 	// reuse detection, in UTC; the zero time means the session is not
 	// revoked.
 	RevokedAt time.Time
-	// UserAgent is the User-Agent of the request that opened the session,
-	// at most 512 bytes; it may be empty.
+	// UserAgent is the User-Agent of the request that opened the session:
+	// valid UTF-8 without control characters, at most 512 bytes; it may be
+	// empty.
 	UserAgent string
 	// IPAddress is the client address of the request that opened the
-	// session; it may be empty.
+	// session, at most 64 bytes; it may be empty.
 	IPAddress string
 	// LastUsedAt is when a token of the session was last issued: when it was
 	// opened or last refreshed, in UTC. Stores fill it in when they return a
 	// session from [SessionLister.UserSessions] (the CreatedAt of the
-	// session's newest refresh token); it is ignored by CreateSession.
+	// session's newest stored refresh token, or the session's own CreatedAt
+	// when none is left); it is ignored by CreateSession.
 	LastUsedAt time.Time
 }
 
@@ -216,8 +219,10 @@ type TokenStore interface {
 // change and reset, email verification, account deletion) need three more
 // capabilities. They are optional interfaces, found by type assertion on
 // Config.Tokens (SessionLister, OneTimeTokenStore) and Config.Users
-// (EmailVerifier); without them those features return
-// [errors.ErrUnsupported] from the Go API and 501 NOT_IMPLEMENTED over HTTP.
+// (EmailVerifier); without them those features return [ErrNotImplemented]
+// (which matches [errors.ErrUnsupported]) from the Go API and 501
+// NOT_IMPLEMENTED over HTTP. DeleteUser also removes the user's one-time
+// tokens.
 // memstore and sqlstore implement all three, and storetest checks them when
 // a store has them.
 
@@ -252,8 +257,8 @@ type OneTimeTokenStore interface {
 
 // EmailVerifier records that a user's email address is verified.
 type EmailVerifier interface {
-	// SetEmailVerified sets the user's EmailVerifiedAt to at (keeping an
-	// earlier one). It must return [ErrNotFound] when there is no such user.
+	// SetEmailVerified sets the user's EmailVerifiedAt to at, unless it is
+	// set already. It must return [ErrNotFound] when there is no such user.
 	SetEmailVerified(ctx context.Context, userID string, at time.Time) error
 }
 

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Backoff is a throttling rule for one kind of attempt. Within each Window,
@@ -232,10 +234,16 @@ type client struct {
 const maxUserAgentBytes = 512
 
 func withClient(ctx context.Context, r *http.Request, trusted []netip.Prefix) context.Context {
-	ua := strings.ToValidUTF8(r.UserAgent(), "")
+	ua := r.UserAgent()
 	if len(ua) > maxUserAgentBytes {
-		ua = strings.ToValidUTF8(ua[:maxUserAgentBytes], "")
+		ua = ua[:maxUserAgentBytes]
 	}
+	ua = strings.Map(func(r rune) rune {
+		if r == utf8.RuneError || unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(ua, ""))
 	return context.WithValue(ctx, clientKey, client{ip: requestIP(r, trusted), userAgent: ua})
 }
 

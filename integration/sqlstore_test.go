@@ -158,7 +158,7 @@ func TestDefaultTablePrefix(t *testing.T) {
 		}
 		names = append(names, n)
 	}
-	want := "auth_refresh_tokens auth_schema_migrations auth_sessions auth_users"
+	want := "auth_one_time_tokens auth_refresh_tokens auth_schema_migrations auth_sessions auth_users"
 	if got := strings.Join(names, " "); got != want {
 		t.Errorf("tables = %s; want %s", got, want)
 	}
@@ -337,8 +337,8 @@ func TestRotateAcrossProcesses(t *testing.T) {
 }
 
 // TestDeleteExpiredBatches checks that DeleteExpired deletes in bounded
-// batches, also removes the tokens of expired sessions, and leaves live
-// rows alone.
+// batches, also removes the tokens of expired sessions and expired one-time
+// tokens, and leaves live rows alone.
 func TestDeleteExpiredBatches(t *testing.T) {
 	eachDB(t, func(t *testing.T, e *env) {
 		ctx := t.Context()
@@ -363,6 +363,19 @@ func TestDeleteExpiredBatches(t *testing.T) {
 			}
 			newSession(t, st, u, future, tokExp)
 		}
+		// 4 expired one-time tokens, 2 of them spent; 2 live ones.
+		for i := range 6 {
+			expires := future
+			if i < 4 {
+				expires = past
+			}
+			ott := newOneTimeToken(t, st, u, auth.PurposePasswordReset, expires)
+			if i < 2 {
+				if _, err := st.ConsumeOneTimeToken(ctx, ott.IDHash, ott.Purpose, base); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
 
 		var c counter
 		db := e.openCounting(t, &c)
@@ -373,18 +386,22 @@ func TestDeleteExpiredBatches(t *testing.T) {
 			t.Fatalf("DeleteExpired: %v", err)
 		}
 		// 9 expired tokens in batches of 3,3,3,0; 2 tokens of expired
-		// sessions in one batch; 7 sessions in batches of 3,3,1.
-		if n != 18 {
-			t.Errorf("DeleteExpired removed %d rows; want 18", n)
+		// sessions in one batch; 7 sessions in batches of 3,3,1; 4 one-time
+		// tokens in batches of 3,1.
+		if n != 22 {
+			t.Errorf("DeleteExpired removed %d rows; want 22", n)
 		}
-		if got := len(c.take()); got != 8 {
-			t.Errorf("DeleteExpired ran %d statements; want 8 (batches of 3)", got)
+		if got := len(c.take()); got != 10 {
+			t.Errorf("DeleteExpired ran %d statements; want 10 (batches of 3)", got)
 		}
 		if got := e.count(t, db, "sessions"); got != 4 {
 			t.Errorf("%d sessions left; want 4", got)
 		}
 		if got := e.count(t, db, "refresh_tokens"); got != 2 {
 			t.Errorf("%d refresh tokens left; want 2", got)
+		}
+		if got := e.count(t, db, "one_time_tokens"); got != 2 {
+			t.Errorf("%d one-time tokens left; want 2", got)
 		}
 		if n, err := counted.DeleteExpired(ctx, base); n != 0 || err != nil {
 			t.Errorf("second DeleteExpired = %d, %v; want 0, nil", n, err)
@@ -404,11 +421,13 @@ func TestSQLiteWithoutForeignKeys(t *testing.T) {
 	u := newUser(t, st, "alice@example.com")
 	newSession(t, st, u, base.Add(time.Hour), base.Add(time.Hour))
 	newSession(t, st, u, base.Add(time.Hour), base.Add(time.Hour))
+	newOneTimeToken(t, st, u, auth.PurposePasswordReset, base.Add(time.Hour))
+	newOneTimeToken(t, st, u, auth.PurposeEmailVerification, base.Add(time.Hour))
 	if err := st.DeleteUser(ctx, u.ID); err != nil {
 		t.Fatal(err)
 	}
-	if s, rt := e.count(t, db, "sessions"), e.count(t, db, "refresh_tokens"); s != 0 || rt != 0 {
-		t.Errorf("after DeleteUser: %d sessions, %d tokens; want 0, 0", s, rt)
+	if s, rt, ot := e.count(t, db, "sessions"), e.count(t, db, "refresh_tokens"), e.count(t, db, "one_time_tokens"); s != 0 || rt != 0 || ot != 0 {
+		t.Errorf("after DeleteUser: %d sessions, %d tokens, %d one-time tokens; want 0, 0, 0", s, rt, ot)
 	}
 
 	u = newUser(t, st, "bob@example.com")
@@ -454,7 +473,18 @@ func TestDatabaseErrors(t *testing.T) {
 				_, err := closed.RotateRefreshToken(ctx, rt.IDHash, nextToken(t, s, base), base)
 				return err
 			},
-			"DeleteExpired": func() error { _, err := closed.DeleteExpired(ctx, base); return err },
+			"DeleteExpired":      func() error { _, err := closed.DeleteExpired(ctx, base); return err },
+			"UserSessions":       func() error { _, err := closed.UserSessions(ctx, u.ID); return err },
+			"RevokeUserSessions": func() error { _, err := closed.RevokeUserSessions(ctx, u.ID, "", base); return err },
+			"CreateOneTimeToken": func() error {
+				return closed.CreateOneTimeToken(ctx, &auth.OneTimeToken{IDHash: randomHash(t), Purpose: auth.PurposePasswordReset, UserID: u.ID, CreatedAt: base, ExpiresAt: base})
+			},
+			"ConsumeOneTimeToken": func() error {
+				_, err := closed.ConsumeOneTimeToken(ctx, randomHash(t), auth.PurposePasswordReset, base)
+				return err
+			},
+			"SetEmailVerified": func() error { return closed.SetEmailVerified(ctx, u.ID, base) },
+			"MigrateTo":        func() error { return closed.MigrateTo(ctx, 1) },
 		}
 		for name, call := range calls {
 			err := call()

@@ -1,4 +1,6 @@
-// Package memstore is an in-memory [auth.UserStore] and [auth.TokenStore].
+// Package memstore is an in-memory [auth.UserStore] and [auth.TokenStore],
+// with the optional [auth.SessionLister], [auth.OneTimeTokenStore] and
+// [auth.EmailVerifier].
 //
 // A [Store] keeps everything in maps guarded by one mutex, so it suits
 // tests, examples and single-process services that can afford to lose their
@@ -8,32 +10,38 @@
 //	st := memstore.New()
 //	a, err := auth.New(auth.Config{Users: st, Tokens: st, Secret: secret})
 //
-// Like every store, it starts no goroutine: expired sessions and refresh
-// tokens stay until the application calls [Store.DeleteExpired].
+// Like every store, it starts no goroutine: expired sessions, refresh
+// tokens and one-time tokens stay until the application calls
+// [Store.DeleteExpired].
 package memstore
 
 import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/ingestiq/auth"
 )
 
-// Compile-time checks that *Store implements both store interfaces.
+// Compile-time checks that *Store implements the store interfaces and the
+// optional ones.
 var (
-	_ auth.UserStore  = (*Store)(nil)
-	_ auth.TokenStore = (*Store)(nil)
+	_ auth.UserStore         = (*Store)(nil)
+	_ auth.TokenStore        = (*Store)(nil)
+	_ auth.SessionLister     = (*Store)(nil)
+	_ auth.OneTimeTokenStore = (*Store)(nil)
+	_ auth.EmailVerifier     = (*Store)(nil)
 )
 
 // Errors for calls the Authenticator never makes. They keep the store's
 // records consistent when the package is driven directly.
 var (
 	// errNilRecord is returned by [Store.CreateUser],
-	// [Store.CreateSession] and [Store.RotateRefreshToken] when a record
-	// to insert is nil.
+	// [Store.CreateSession], [Store.RotateRefreshToken] and
+	// [Store.CreateOneTimeToken] when a record to insert is nil.
 	errNilRecord = errors.New("memstore: nil record")
 
 	// errDuplicateID is returned by [Store.CreateUser] and
@@ -46,6 +54,10 @@ var (
 	// is already stored.
 	errDuplicateHash = errors.New("memstore: refresh token hash already exists")
 
+	// errDuplicateOneTimeHash is returned by [Store.CreateOneTimeToken]
+	// when a one-time token with the same IDHash is already stored.
+	errDuplicateOneTimeHash = errors.New("memstore: one-time token hash already exists")
+
 	// errWrongSession is returned by [Store.CreateSession] when the first
 	// refresh token names another session, and by
 	// [Store.RotateRefreshToken] when the successor names a session other
@@ -53,11 +65,12 @@ var (
 	errWrongSession = errors.New("memstore: refresh token belongs to another session")
 )
 
-// Store is an in-memory [auth.UserStore] and [auth.TokenStore]. It is safe
-// for concurrent use. Records are copied in and out: the store never keeps
-// or hands out a pointer the caller holds, and it converts every time to
-// UTC, keeping its full precision. The zero value is not usable; call
-// [New].
+// Store is an in-memory [auth.UserStore] and [auth.TokenStore], and an
+// [auth.SessionLister], [auth.OneTimeTokenStore] and [auth.EmailVerifier].
+// It is safe for concurrent use. Records are copied in and out: the store
+// never keeps or hands out a pointer the caller holds, and it converts every
+// time to UTC, keeping its full precision. The zero value is not usable;
+// call [New].
 type Store struct {
 	mu sync.RWMutex
 
@@ -73,6 +86,17 @@ type Store struct {
 	// tokens holds the refresh tokens by IDHash. Every token belongs to a
 	// stored session and is listed in its hashes.
 	tokens map[string]*auth.RefreshToken
+
+	// byUser lists the sessions of each user id, in no particular order,
+	// for UserSessions and RevokeUserSessions. Every stored session is
+	// listed once, under its UserID; a user without sessions has no entry.
+	// It outlives the user: DeleteUser leaves sessions to expire.
+	byUser map[string][]*session
+
+	// oneTime holds the one-time tokens by IDHash. They are few and
+	// short-lived, so DeleteUser finds a user's by a scan rather than
+	// through an index of their own.
+	oneTime map[string]*auth.OneTimeToken
 }
 
 // session is a stored session and the index of its refresh tokens.
@@ -92,6 +116,8 @@ func New() *Store {
 		byEmail:  make(map[string]*auth.User),
 		sessions: make(map[string]*session),
 		tokens:   make(map[string]*auth.RefreshToken),
+		byUser:   make(map[string][]*session),
+		oneTime:  make(map[string]*auth.OneTimeToken),
 	}
 }
 
@@ -115,6 +141,7 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 	}
 	rec := *u
 	rec.CreatedAt = rec.CreatedAt.UTC()
+	rec.EmailVerifiedAt = rec.EmailVerifiedAt.UTC()
 	s.users[rec.ID] = &rec
 	s.byEmail[rec.Email] = &rec
 	return nil
@@ -168,9 +195,10 @@ func (s *Store) UpdatePasswordHash(ctx context.Context, id, hash string) error {
 	return nil
 }
 
-// DeleteUser removes the user with the given id, which frees its email. It
-// returns [auth.ErrNotFound] when there is no such user. Sessions and
-// refresh tokens of the user are left to expire.
+// DeleteUser removes the user with the given id, which frees its email,
+// and the user's one-time tokens. It returns [auth.ErrNotFound] when there
+// is no such user. Sessions and refresh tokens of the user are left to
+// expire: the Authenticator revokes them before it deletes an account.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -183,6 +211,30 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	}
 	delete(s.users, id)
 	delete(s.byEmail, rec.Email)
+	for h, tok := range s.oneTime {
+		if tok.UserID == id {
+			delete(s.oneTime, h)
+		}
+	}
+	return nil
+}
+
+// SetEmailVerified sets the EmailVerifiedAt of the user with the given id
+// to at, unless it is set already, in which case it keeps the first time
+// and succeeds. It returns [auth.ErrNotFound] when there is no such user.
+func (s *Store) SetEmailVerified(ctx context.Context, userID string, at time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.users[userID]
+	if !ok {
+		return auth.ErrNotFound
+	}
+	if rec.EmailVerifiedAt.IsZero() {
+		rec.EmailVerifiedAt = at.UTC()
+	}
 	return nil
 }
 
@@ -212,10 +264,12 @@ func (s *Store) CreateSession(ctx context.Context, sess *auth.Session, first *au
 	rec.CreatedAt = rec.CreatedAt.UTC()
 	rec.ExpiresAt = rec.ExpiresAt.UTC()
 	rec.RevokedAt = rec.RevokedAt.UTC()
+	rec.LastUsedAt = time.Time{} // derived from the tokens when read
 	if u, ok := s.users[rec.UserID]; ok {
 		rec.UserID = u.ID // share the user's string rather than keep another copy
 	}
 	s.sessions[rec.ID] = rec
+	s.byUser[rec.UserID] = append(s.byUser[rec.UserID], rec)
 	s.addToken(rec, first)
 	return nil
 }
@@ -239,7 +293,9 @@ func (s *Store) addToken(sess *session, tok *auth.RefreshToken) {
 }
 
 // Session returns a copy of the session with the given id, revoked or not,
-// or [auth.ErrNotFound].
+// or [auth.ErrNotFound]. Its LastUsedAt is left zero: only
+// [Store.UserSessions] computes it, so that the read behind every access
+// token's verification stays a map lookup.
 func (s *Store) Session(ctx context.Context, id string) (*auth.Session, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -320,11 +376,11 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next *au
 	return &tok, nil
 }
 
-// DeleteExpired removes the sessions and the refresh tokens whose ExpiresAt
-// is before the given time, and the refresh tokens of the sessions it
-// removes. It returns the number of sessions and tokens removed, counting
-// every token, whether it expired itself or went with its session. Users are
-// never removed.
+// DeleteExpired removes the sessions, the refresh tokens and the one-time
+// tokens whose ExpiresAt is before the given time, and the refresh tokens of
+// the sessions it removes. It returns the number of records removed,
+// counting every refresh token, whether it expired itself or went with its
+// session. Users are never removed.
 func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -332,6 +388,9 @@ func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int64, err
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var n int64
+	// Users some of whose sessions were removed, so that their entries in
+	// byUser are pruned once, after the walk.
+	var pruned map[string]bool
 	// Every token is listed under its session, so walking the sessions
 	// reaches every token once.
 	for id, sess := range s.sessions {
@@ -341,6 +400,10 @@ func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int64, err
 			}
 			n += int64(len(sess.hashes)) + 1
 			delete(s.sessions, id)
+			if pruned == nil {
+				pruned = make(map[string]bool)
+			}
+			pruned[sess.UserID] = true
 			continue
 		}
 		sess.hashes = slices.DeleteFunc(sess.hashes, func(h string) bool {
@@ -352,5 +415,123 @@ func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int64, err
 			return true
 		})
 	}
+	for userID := range pruned {
+		live := slices.DeleteFunc(s.byUser[userID], func(sess *session) bool {
+			return s.sessions[sess.ID] != sess
+		})
+		if len(live) == 0 {
+			delete(s.byUser, userID)
+		} else {
+			s.byUser[userID] = slices.Clip(live)
+		}
+	}
+	for h, tok := range s.oneTime {
+		if tok.ExpiresAt.Before(before) {
+			delete(s.oneTime, h)
+			n++
+		}
+	}
 	return n, nil
+}
+
+// UserSessions returns copies of the sessions of the user with the given id
+// that are not revoked, expired ones included, most recently created first
+// (sessions created at the same instant in descending order of ID). Each
+// has its LastUsedAt set to the latest CreatedAt of the session's stored
+// refresh tokens, or to the session's CreatedAt when it has none left. A
+// user without sessions, or an unknown user, gives an empty slice.
+func (s *Store) UserSessions(ctx context.Context, userID string) ([]*auth.Session, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	list := []*auth.Session{}
+	for _, rec := range s.byUser[userID] {
+		if !rec.RevokedAt.IsZero() {
+			continue
+		}
+		sess := rec.Session
+		for _, h := range rec.hashes {
+			if c := s.tokens[h].CreatedAt; c.After(sess.LastUsedAt) {
+				sess.LastUsedAt = c
+			}
+		}
+		if len(rec.hashes) == 0 {
+			sess.LastUsedAt = sess.CreatedAt
+		}
+		list = append(list, &sess)
+	}
+	slices.SortFunc(list, func(a, b *auth.Session) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+	return list, nil
+}
+
+// RevokeUserSessions marks every session of the user with the given id that
+// is not revoked yet revoked at the given time, except the session whose id
+// is except (none when except is ""), and returns how many it revoked.
+func (s *Store) RevokeUserSessions(ctx context.Context, userID, except string, at time.Time) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	at = at.UTC()
+	var n int64
+	for _, rec := range s.byUser[userID] {
+		if rec.RevokedAt.IsZero() && rec.ID != except {
+			rec.RevokedAt = at
+			n++
+		}
+	}
+	return n, nil
+}
+
+// CreateOneTimeToken stores a copy of t. It returns an error, and stores
+// nothing, when a one-time token with the same IDHash is stored.
+func (s *Store) CreateOneTimeToken(ctx context.Context, t *auth.OneTimeToken) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if t == nil {
+		return errNilRecord
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.oneTime[t.IDHash]; ok {
+		return errDuplicateOneTimeHash
+	}
+	rec := *t
+	if u, ok := s.users[rec.UserID]; ok {
+		rec.UserID = u.ID // share the user's string
+	}
+	rec.CreatedAt = rec.CreatedAt.UTC()
+	rec.ExpiresAt = rec.ExpiresAt.UTC()
+	rec.UsedAt = rec.UsedAt.UTC()
+	s.oneTime[rec.IDHash] = &rec
+	return nil
+}
+
+// ConsumeOneTimeToken spends the one-time token whose IDHash is hash and
+// whose Purpose is purpose, in one step under the store's lock, and returns
+// a copy of it with UsedAt set to at. It returns [auth.ErrNotFound] when
+// there is no such token, when its purpose is another, or when it was spent
+// already; the token is then unchanged. It does not check expiry.
+func (s *Store) ConsumeOneTimeToken(ctx context.Context, hash, purpose string, at time.Time) (*auth.OneTimeToken, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.oneTime[hash]
+	if !ok || rec.Purpose != purpose || !rec.UsedAt.IsZero() {
+		return nil, auth.ErrNotFound
+	}
+	rec.UsedAt = at.UTC()
+	tok := *rec
+	return &tok, nil
 }

@@ -137,6 +137,10 @@ func TestRejectsInconsistentRecords(t *testing.T) {
 	if err := s.CreateSession(ctx, otherSess, otherFirst); err != nil {
 		t.Fatal(err)
 	}
+	ott := &auth.OneTimeToken{IDHash: newHash(), Purpose: auth.PurposePasswordReset, UserID: u.ID, CreatedAt: base, ExpiresAt: base.Add(time.Hour)}
+	if err := s.CreateOneTimeToken(ctx, ott); err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name string
@@ -174,6 +178,10 @@ func TestRejectsInconsistentRecords(t *testing.T) {
 			_, err := s.RotateRefreshToken(ctx, first.IDHash, next, base)
 			return err
 		}},
+		{"CreateOneTimeToken(nil)", func() error { return s.CreateOneTimeToken(ctx, nil) }},
+		{"CreateOneTimeToken(duplicate hash)", func() error {
+			return s.CreateOneTimeToken(ctx, &auth.OneTimeToken{IDHash: ott.IDHash, Purpose: auth.PurposeEmailVerification, UserID: u.ID})
+		}},
 	}
 	for _, tt := range tests {
 		if err := tt.call(); err == nil {
@@ -194,5 +202,127 @@ func TestRejectsInconsistentRecords(t *testing.T) {
 	}
 	if got.SessionID != sess.ID {
 		t.Errorf("RotateRefreshToken(first token): SessionID = %s, want %s", got.SessionID, sess.ID)
+	}
+	// The one-time token keeps its purpose.
+	if _, err := s.ConsumeOneTimeToken(ctx, ott.IDHash, ott.Purpose, base); err != nil {
+		t.Errorf("ConsumeOneTimeToken after refused calls: %v", err)
+	}
+}
+
+// TestDeleteUserRemovesOneTimeTokens checks that DeleteUser removes the
+// user's one-time tokens only, and leaves its sessions to expire.
+func TestDeleteUserRemovesOneTimeTokens(t *testing.T) {
+	ctx := t.Context()
+	s := memstore.New()
+	var tokens []*auth.OneTimeToken
+	for _, email := range []string{"alice@example.com", "bob@example.com"} {
+		u := &auth.User{ID: uuid.NewString(), Email: email, CreatedAt: base}
+		if err := s.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		tok := &auth.OneTimeToken{IDHash: newHash(), Purpose: auth.PurposePasswordReset, UserID: u.ID, CreatedAt: base, ExpiresAt: base.Add(time.Hour)}
+		if err := s.CreateOneTimeToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		tokens = append(tokens, tok)
+	}
+	sess, first := newSession(tokens[0].UserID)
+	if err := s.CreateSession(ctx, sess, first); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteUser(ctx, tokens[0].UserID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ConsumeOneTimeToken(ctx, tokens[0].IDHash, tokens[0].Purpose, base); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("ConsumeOneTimeToken(token of a deleted user): error = %v, want %v", err, auth.ErrNotFound)
+	}
+	if _, err := s.ConsumeOneTimeToken(ctx, tokens[1].IDHash, tokens[1].Purpose, base); err != nil {
+		t.Errorf("ConsumeOneTimeToken(token of another user): %v", err)
+	}
+	if list, err := s.UserSessions(ctx, tokens[0].UserID); err != nil || len(list) != 1 {
+		t.Errorf("UserSessions(deleted user) = %d sessions, %v; want the session left to expire", len(list), err)
+	}
+}
+
+// TestSessionIndexAfterDeleteExpired checks that the per-user index of
+// sessions follows DeleteExpired: removed sessions are neither listed nor
+// counted by RevokeUserSessions, and the index takes new sessions again.
+func TestSessionIndexAfterDeleteExpired(t *testing.T) {
+	ctx := t.Context()
+	s := memstore.New()
+	cutoff := base.Add(time.Hour)
+	var live []*auth.Session
+	for i := range 6 {
+		sess, first := newSession("u1")
+		sess.CreatedAt = base.Add(time.Duration(i) * time.Minute)
+		if i%2 == 0 {
+			sess.ExpiresAt = cutoff.Add(-time.Millisecond)
+		} else {
+			live = append(live, sess)
+		}
+		if err := s.CreateSession(ctx, sess, first); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gone, goneFirst := newSession("u2")
+	gone.ExpiresAt = cutoff.Add(-time.Millisecond)
+	if err := s.CreateSession(ctx, gone, goneFirst); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.DeleteExpired(ctx, cutoff); err != nil || n != 8 {
+		t.Fatalf("DeleteExpired = %d, %v; want 8 (4 sessions with a token each)", n, err)
+	}
+	list, err := s.UserSessions(ctx, "u1")
+	if err != nil || len(list) != 3 {
+		t.Fatalf("UserSessions after DeleteExpired = %d sessions, %v; want 3", len(list), err)
+	}
+	for i, sess := range list {
+		if want := live[len(live)-1-i].ID; sess.ID != want {
+			t.Errorf("UserSessions #%d = %s, want %s", i, sess.ID, want)
+		}
+	}
+	if list, err := s.UserSessions(ctx, "u2"); err != nil || list == nil || len(list) != 0 {
+		t.Errorf("UserSessions(user whose sessions all expired) = %v, %v; want an empty slice", list, err)
+	}
+	again, againFirst := newSession("u2")
+	if err := s.CreateSession(ctx, again, againFirst); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.RevokeUserSessions(ctx, "u2", "", cutoff); err != nil || n != 1 {
+		t.Errorf("RevokeUserSessions(u2) = %d, %v; want 1", n, err)
+	}
+	if n, err := s.RevokeUserSessions(ctx, "u1", live[0].ID, cutoff); err != nil || n != 2 {
+		t.Errorf("RevokeUserSessions(u1, except one) = %d, %v; want 2", n, err)
+	}
+}
+
+// TestLastUsedAfterDeleteExpired checks that LastUsedAt comes from the
+// refresh tokens still stored: the newest one's CreatedAt, or the session's
+// when DeleteExpired removed them all.
+func TestLastUsedAfterDeleteExpired(t *testing.T) {
+	ctx := t.Context()
+	s := memstore.New()
+	sess, first := newSession("u1")
+	sess.CreatedAt = base.Add(-time.Hour)
+	first.ExpiresAt = base.Add(time.Minute)
+	if err := s.CreateSession(ctx, sess, first); err != nil {
+		t.Fatal(err)
+	}
+	lastUsed := func() time.Time {
+		t.Helper()
+		list, err := s.UserSessions(ctx, "u1")
+		if err != nil || len(list) != 1 {
+			t.Fatalf("UserSessions = %d sessions, %v; want 1", len(list), err)
+		}
+		return list[0].LastUsedAt
+	}
+	if got := lastUsed(); !got.Equal(base) {
+		t.Errorf("LastUsedAt = %v, want the first token's CreatedAt %v", got, base)
+	}
+	if _, err := s.DeleteExpired(ctx, base.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got := lastUsed(); !got.Equal(sess.CreatedAt) {
+		t.Errorf("LastUsedAt with no token left = %v, want the session's CreatedAt %v", got, sess.CreatedAt)
 	}
 }

@@ -121,7 +121,9 @@ func (s *Store) LatestVersion() int {
 // statements commit on their own, it is a named lock (GET_LOCK) held on one
 // connection for the whole run; each migration's statements are written to
 // be run again safely should a run be interrupted, and its version is
-// recorded after them.
+// recorded after them (an ALTER TABLE ... ADD COLUMN that fails with MySQL
+// error 1060, duplicate column name, is taken as done by the interrupted
+// run, since MySQL cannot add a column only if it is missing).
 //
 // Versions in the table that this package does not know, written by a newer
 // release, are left alone.
@@ -130,6 +132,38 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrate: %w", err)
 	}
+	return s.apply(ctx, ms)
+}
+
+// MigrateTo is [Store.Migrate] stopped at the given version: it applies, in
+// order and under the same lock, each embedded migration numbered at most
+// version that the database does not record yet. It never undoes a
+// migration, so a version below the database's does nothing. It fails for a
+// version below 1 or above [Store.LatestVersion].
+//
+// Operators use it to roll a schema change out in steps, such as the schema
+// of an earlier release on a new database, or one migration at a time with
+// checks in between; the store's methods need the latest schema, which
+// Migrate gives.
+func (s *Store) MigrateTo(ctx context.Context, version int) error {
+	ms, err := migrations(s.dialect, s.prefix)
+	if err != nil {
+		return fmt.Errorf("sqlstore: migrate: %w", err)
+	}
+	if version < 1 || len(ms) == 0 || version > ms[len(ms)-1].version {
+		return fmt.Errorf("sqlstore: migrate to version %d: this release knows versions 1 to %d", version, s.LatestVersion())
+	}
+	i := 0
+	for i < len(ms) && ms[i].version <= version {
+		i++
+	}
+	return s.apply(ctx, ms[:i])
+}
+
+// apply applies the migrations of ms that the database does not record yet,
+// under the dialect's migration lock.
+func (s *Store) apply(ctx context.Context, ms []migration) error {
+	var err error
 	switch s.dialect {
 	case SQLite:
 		err = s.migrateSQLite(ctx, ms)
@@ -166,7 +200,7 @@ func (s *Store) applyPending(ctx context.Context, x execer, ms []migration) erro
 			continue
 		}
 		for _, stmt := range m.statements {
-			if _, err := x.ExecContext(ctx, stmt); err != nil {
+			if _, err := x.ExecContext(ctx, stmt); err != nil && !s.isColumnAlreadyAdded(stmt, err) {
 				return fmt.Errorf("%s: %w", m.name, err)
 			}
 		}
@@ -192,6 +226,21 @@ func (s *Store) appliedVersions(ctx context.Context, x execer) (map[int]bool, er
 		applied[v] = true
 	}
 	return applied, rows.Err()
+}
+
+// isColumnAlreadyAdded reports whether err, returned by the migration
+// statement stmt, says that the column stmt adds exists already. Only on
+// MySQL, whose DDL statements commit one by one and which cannot add a column
+// conditionally, is that left behind by an interrupted run of the same
+// migration (see [Store.Migrate]); there the column is taken as added. The
+// error is recognised from its text, MySQL's and MariaDB's error 1060
+// (ER_DUP_FIELDNAME), so that the package needs no driver.
+func (s *Store) isColumnAlreadyAdded(stmt string, err error) bool {
+	if s.dialect != MySQL || !strings.HasPrefix(stmt, "ALTER TABLE ") || !strings.Contains(stmt, " ADD COLUMN ") {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "Error 1060") || strings.Contains(msg, "Duplicate column name")
 }
 
 // migrateSQLite applies the migrations in one BEGIN IMMEDIATE transaction on

@@ -17,7 +17,9 @@ type queries struct {
 	userExists      string
 	deleteUserToken string
 	deleteUserSess  string
+	deleteUserOnce  string // the user's one-time tokens
 	deleteUser      string
+	setVerified     string
 
 	insertSession  string
 	insertToken    string
@@ -31,6 +33,15 @@ type queries struct {
 	deleteTokens   string // one batch of expired tokens
 	deleteOrphans  string // one batch of tokens of expired sessions
 	deleteSessions string // one batch of expired sessions
+	deleteOnce     string // one batch of expired one-time tokens
+
+	userSessions       string
+	revokeUserSessions string
+
+	insertOnce       string
+	consumeReturning string // SQLite and PostgreSQL: UPDATE ... RETURNING
+	consumeLock      string // MySQL: SELECT ... FOR UPDATE
+	consumeSpend     string // MySQL: UPDATE of the locked row
 
 	migrationsTable string
 	appliedVersions string
@@ -39,23 +50,29 @@ type queries struct {
 	schemaVersion   string
 }
 
-const userColumns = "id, email, name, organization_id, role, password_hash, created_at"
+const (
+	userColumns    = "id, email, name, organization_id, role, password_hash, created_at, email_verified_at"
+	sessionColumns = "id, user_id, created_at, expires_at, revoked_at, user_agent, ip_address"
+)
 
 func buildQueries(d Dialect, prefix string, batch int) queries {
 	limit := strconv.Itoa(batch)
 	q := queries{
-		insertUser:      "INSERT INTO {p}users (" + userColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?)",
+		insertUser:      "INSERT INTO {p}users (" + userColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 		userByID:        "SELECT " + userColumns + " FROM {p}users WHERE id = ?",
 		userByEmail:     "SELECT " + userColumns + " FROM {p}users WHERE email = ?",
 		updatePassword:  "UPDATE {p}users SET password_hash = ? WHERE id = ?",
 		userExists:      "SELECT COUNT(*) FROM {p}users WHERE id = ?",
 		deleteUserToken: "DELETE FROM {p}refresh_tokens WHERE session_id IN (SELECT id FROM {p}sessions WHERE user_id = ?)",
 		deleteUserSess:  "DELETE FROM {p}sessions WHERE user_id = ?",
+		deleteUserOnce:  "DELETE FROM {p}one_time_tokens WHERE user_id = ?",
 		deleteUser:      "DELETE FROM {p}users WHERE id = ?",
+		// COALESCE keeps the first verification time.
+		setVerified: "UPDATE {p}users SET email_verified_at = COALESCE(email_verified_at, ?) WHERE id = ?",
 
-		insertSession: "INSERT INTO {p}sessions (id, user_id, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?)",
+		insertSession: "INSERT INTO {p}sessions (" + sessionColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?)",
 		insertToken:   "INSERT INTO {p}refresh_tokens (id_hash, session_id, user_id, created_at, expires_at, used_at) VALUES (?, ?, ?, ?, ?, ?)",
-		session:       "SELECT id, user_id, created_at, expires_at, revoked_at FROM {p}sessions WHERE id = ?",
+		session:       "SELECT " + sessionColumns + " FROM {p}sessions WHERE id = ?",
 		revokeSession: "UPDATE {p}sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
 		sessionExists: "SELECT COUNT(*) FROM {p}sessions WHERE id = ?",
 
@@ -80,6 +97,26 @@ func buildQueries(d Dialect, prefix string, batch int) queries {
 			"FROM {p}refresh_tokens t LEFT JOIN {p}sessions s ON s.id = t.session_id " +
 			"WHERE t.id_hash = ?",
 
+		// The last use is derived from the newest refresh token, so that a
+		// rotation writes nothing more to the session; the index on
+		// refresh_tokens.session_id serves the subquery.
+		userSessions: "SELECT s.id, s.user_id, s.created_at, s.expires_at, s.revoked_at, s.user_agent, s.ip_address, " +
+			"COALESCE((SELECT MAX(t.created_at) FROM {p}refresh_tokens t WHERE t.session_id = s.id), s.created_at) " +
+			"FROM {p}sessions s WHERE s.user_id = ? AND s.revoked_at IS NULL " +
+			"ORDER BY s.created_at DESC, s.id DESC",
+		revokeUserSessions: "UPDATE {p}sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND id <> ?",
+
+		insertOnce: "INSERT INTO {p}one_time_tokens (id_hash, purpose, user_id, created_at, expires_at, used_at) VALUES (?, ?, ?, ?, ?, ?)",
+		// As with rotation: under PostgreSQL's READ COMMITTED a concurrent
+		// consumption waits for the row lock, re-checks used_at IS NULL and
+		// matches nothing; SQLite runs writers one at a time.
+		consumeReturning: "UPDATE {p}one_time_tokens SET used_at = ? " +
+			"WHERE id_hash = ? AND purpose = ? AND used_at IS NULL " +
+			"RETURNING user_id, created_at, expires_at",
+		consumeLock: "SELECT user_id, created_at, expires_at, used_at FROM {p}one_time_tokens " +
+			"WHERE id_hash = ? AND purpose = ? FOR UPDATE",
+		consumeSpend: "UPDATE {p}one_time_tokens SET used_at = ? WHERE id_hash = ? AND used_at IS NULL",
+
 		migrationsTable: "CREATE TABLE IF NOT EXISTS {p}schema_migrations (version INTEGER NOT NULL PRIMARY KEY)",
 		appliedVersions: "SELECT version FROM {p}schema_migrations",
 		recordVersion:   "INSERT INTO {p}schema_migrations (version) VALUES (?)",
@@ -95,6 +132,7 @@ func buildQueries(d Dialect, prefix string, batch int) queries {
 		q.deleteOrphans = "DELETE FROM {p}refresh_tokens WHERE session_id IN (" +
 			"SELECT id FROM {p}sessions WHERE expires_at < ?) LIMIT " + limit
 		q.deleteSessions = "DELETE FROM {p}sessions WHERE expires_at < ? ORDER BY expires_at LIMIT " + limit
+		q.deleteOnce = "DELETE FROM {p}one_time_tokens WHERE expires_at < ? ORDER BY expires_at LIMIT " + limit
 		q.migrationsTable += " ENGINE=InnoDB"
 		q.tableExists = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?"
 	default:
@@ -105,6 +143,8 @@ func buildQueries(d Dialect, prefix string, batch int) queries {
 			"WHERE s.expires_at < ? LIMIT " + limit + ")"
 		q.deleteSessions = "DELETE FROM {p}sessions WHERE id IN (" +
 			"SELECT id FROM {p}sessions WHERE expires_at < ? LIMIT " + limit + ")"
+		q.deleteOnce = "DELETE FROM {p}one_time_tokens WHERE id_hash IN (" +
+			"SELECT id_hash FROM {p}one_time_tokens WHERE expires_at < ? LIMIT " + limit + ")"
 		if d == Postgres {
 			q.tableExists = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?"
 		} else {
@@ -126,10 +166,12 @@ func buildQueries(d Dialect, prefix string, batch int) queries {
 func (q *queries) all() []*string {
 	return []*string{
 		&q.insertUser, &q.userByID, &q.userByEmail, &q.updatePassword, &q.userExists,
-		&q.deleteUserToken, &q.deleteUserSess, &q.deleteUser,
+		&q.deleteUserToken, &q.deleteUserSess, &q.deleteUserOnce, &q.deleteUser, &q.setVerified,
 		&q.insertSession, &q.insertToken, &q.session, &q.revokeSession, &q.sessionExists,
 		&q.rotateReturn, &q.rotateLock, &q.rotateSpend, &q.tokenState,
-		&q.deleteTokens, &q.deleteOrphans, &q.deleteSessions,
+		&q.deleteTokens, &q.deleteOrphans, &q.deleteSessions, &q.deleteOnce,
+		&q.userSessions, &q.revokeUserSessions,
+		&q.insertOnce, &q.consumeReturning, &q.consumeLock, &q.consumeSpend,
 		&q.migrationsTable, &q.appliedVersions, &q.recordVersion, &q.tableExists, &q.schemaVersion,
 	}
 }

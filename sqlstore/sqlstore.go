@@ -1,6 +1,8 @@
-// Package sqlstore keeps users, sessions and refresh tokens in an SQL
-// database through database/sql. Its [Store] implements [auth.UserStore] and
-// [auth.TokenStore] on SQLite, PostgreSQL and MySQL/MariaDB.
+// Package sqlstore keeps users, sessions, refresh tokens and one-time tokens
+// in an SQL database through database/sql. Its [Store] implements
+// [auth.UserStore] and [auth.TokenStore], and the optional
+// [auth.SessionLister], [auth.OneTimeTokenStore] and [auth.EmailVerifier], on
+// SQLite, PostgreSQL and MySQL/MariaDB.
 //
 // The package imports no driver: the application imports the one it wants,
 // opens a *sql.DB and names the dialect explicitly (it is never guessed from
@@ -92,8 +94,8 @@ const DefaultTablePrefix = "auth_"
 const DefaultDeleteBatchSize = 1000
 
 // maxPrefixLen keeps every derived identifier (the longest is
-// "<prefix>refresh_tokens_expires_at_idx") within PostgreSQL's 63 and
-// MySQL's 64 characters.
+// "<prefix>one_time_tokens_expires_at_idx", 30 characters after the prefix)
+// within PostgreSQL's 63 and MySQL's 64 characters.
 const maxPrefixLen = 32
 
 // An Option configures a [Store] in [New].
@@ -106,7 +108,7 @@ type options struct {
 
 // WithTablePrefix sets the prefix of every table, index and constraint name
 // the store creates and uses, such as "auth_" for auth_users, auth_sessions,
-// auth_refresh_tokens and auth_schema_migrations. The prefix is written into
+// auth_refresh_tokens, auth_one_time_tokens and auth_schema_migrations. The prefix is written into
 // SQL statements, so it may hold only lower-case ASCII letters, digits and
 // underscores, must not start with a digit, and is at most 32 characters
 // long; [New] fails otherwise. The empty prefix gives the bare names. The
@@ -150,8 +152,9 @@ func validatePrefix(p string) error {
 	return nil
 }
 
-// Store is an [auth.UserStore] and [auth.TokenStore] backed by an SQL
-// database. It is safe for concurrent use, and its atomic steps hold across
+// Store is an [auth.UserStore] and [auth.TokenStore], and an
+// [auth.SessionLister], [auth.OneTimeTokenStore] and [auth.EmailVerifier],
+// backed by an SQL database. It is safe for concurrent use, and its atomic steps hold across
 // processes that share the database. Create one with [New] and call
 // [Store.Migrate] before first use.
 type Store struct {
@@ -163,8 +166,11 @@ type Store struct {
 }
 
 var (
-	_ auth.UserStore  = (*Store)(nil)
-	_ auth.TokenStore = (*Store)(nil)
+	_ auth.UserStore         = (*Store)(nil)
+	_ auth.TokenStore        = (*Store)(nil)
+	_ auth.SessionLister     = (*Store)(nil)
+	_ auth.OneTimeTokenStore = (*Store)(nil)
+	_ auth.EmailVerifier     = (*Store)(nil)
 )
 
 // New returns a Store that keeps its data in db, a database of dialect d. It

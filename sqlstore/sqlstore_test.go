@@ -265,3 +265,45 @@ func TestREADMESchema(t *testing.T) {
 		}
 	}
 }
+
+// TestMigrateToRange checks that MigrateTo refuses versions this release does
+// not know before it touches the database.
+func TestMigrateToRange(t *testing.T) {
+	for _, d := range []Dialect{SQLite, Postgres, MySQL} {
+		st := newTestStore(t, d)
+		for _, v := range []int{-1, 0, st.LatestVersion() + 1} {
+			err := st.MigrateTo(t.Context(), v)
+			if err == nil || !strings.Contains(err.Error(), "this release knows versions 1 to") {
+				t.Errorf("%v: MigrateTo(%d) = %v; want a range error", d, v, err)
+			}
+		}
+	}
+}
+
+// TestIsColumnAlreadyAdded checks which migration errors Migrate takes as
+// left behind by an interrupted run: only MySQL's duplicate column, from an
+// ALTER TABLE ... ADD COLUMN.
+func TestIsColumnAlreadyAdded(t *testing.T) {
+	const alter = "ALTER TABLE auth_users ADD COLUMN email_verified_at BIGINT NULL"
+	dup := errors.New("Error 1060 (42S21): Duplicate column name 'email_verified_at'")
+	tests := []struct {
+		dialect Dialect
+		stmt    string
+		err     error
+		want    bool
+	}{
+		{MySQL, alter, dup, true},
+		{MySQL, alter, errors.New("Duplicate column name 'email_verified_at'"), true},
+		{MySQL, "ALTER TABLE auth_sessions\n    ADD COLUMN user_agent VARCHAR(512) NOT NULL DEFAULT '',\n    ADD COLUMN ip_address VARCHAR(64)  NOT NULL DEFAULT ''", dup, true},
+		{MySQL, alter, errors.New("Error 1146 (42S02): Table 'test.auth_users' doesn't exist"), false},
+		{MySQL, alter, errors.New("invalid connection"), false},
+		{MySQL, "CREATE TABLE IF NOT EXISTS auth_x (id INT)", dup, false},
+		{SQLite, alter, errors.New("duplicate column name: email_verified_at"), false},
+		{Postgres, alter, &pgError{"42701", `column "email_verified_at" of relation "auth_users" already exists`}, false},
+	}
+	for _, tt := range tests {
+		if got := newTestStore(t, tt.dialect).isColumnAlreadyAdded(tt.stmt, tt.err); got != tt.want {
+			t.Errorf("%v: isColumnAlreadyAdded(%q, %v) = %v; want %v", tt.dialect, tt.stmt, tt.err, got, tt.want)
+		}
+	}
+}

@@ -12,14 +12,18 @@ import (
 
 // CreateSession inserts sess and first, the session's first refresh token, in
 // one transaction: either both are stored or neither is. A nil first stores
-// the session alone.
+// the session alone. UserAgent and IPAddress are stored as given; the
+// columns hold 512 and 64 characters (the Authenticator truncates the user
+// agent), and a longer value is the database's error (SQLite stores it
+// whole). LastUsedAt is ignored.
 func (s *Store) CreateSession(ctx context.Context, sess *auth.Session, first *auth.RefreshToken) error {
 	if sess == nil {
 		return errors.New("sqlstore: create session: nil session")
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, s.q.insertSession, sess.ID, sess.UserID,
-			millis(sess.CreatedAt), millis(sess.ExpiresAt), nullMillis(sess.RevokedAt)); err != nil {
+			millis(sess.CreatedAt), millis(sess.ExpiresAt), nullMillis(sess.RevokedAt),
+			sess.UserAgent, sess.IPAddress); err != nil {
 			return err
 		}
 		if first == nil {
@@ -40,24 +44,80 @@ func (s *Store) insertToken(ctx context.Context, tx *sql.Tx, t *auth.RefreshToke
 }
 
 // Session returns the session with the given id, revoked or not, or
-// [auth.ErrNotFound].
+// [auth.ErrNotFound]. Its LastUsedAt is left zero: only
+// [Store.UserSessions] computes it, so that the read behind every access
+// token's verification stays a primary-key lookup.
 func (s *Store) Session(ctx context.Context, id string) (*auth.Session, error) {
-	var (
-		sess             auth.Session
-		created, expires int64
-		revoked          sql.NullInt64
-	)
-	err := s.db.QueryRowContext(ctx, s.q.session, id).Scan(&sess.ID, &sess.UserID, &created, &expires, &revoked)
+	sess, err := scanSession(s.db.QueryRowContext(ctx, s.q.session, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = auth.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: session: %w", err)
 	}
+	return sess, nil
+}
+
+// scanSession scans the columns of sessionColumns, followed by the last use
+// when extra holds a destination for it.
+func scanSession(row interface{ Scan(...any) error }, extra ...any) (*auth.Session, error) {
+	var (
+		sess             auth.Session
+		created, expires int64
+		revoked          sql.NullInt64
+	)
+	dest := append([]any{&sess.ID, &sess.UserID, &created, &expires, &revoked, &sess.UserAgent, &sess.IPAddress}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
 	sess.CreatedAt = fromMillis(created)
 	sess.ExpiresAt = fromMillis(expires)
 	sess.RevokedAt = fromNullMillis(revoked)
 	return &sess, nil
+}
+
+// UserSessions returns the sessions of the user with the given id that are
+// not revoked, expired ones included, most recently created first (ties in
+// descending order of id), in one query. Each has its LastUsedAt set to the
+// latest CreatedAt of the session's stored refresh tokens, or to the
+// session's CreatedAt when it has none left. A user without sessions, or an
+// unknown user, gives an empty slice.
+func (s *Store) UserSessions(ctx context.Context, userID string) ([]*auth.Session, error) {
+	rows, err := s.db.QueryContext(ctx, s.q.userSessions, userID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: user sessions: %w", err)
+	}
+	defer rows.Close()
+	list := []*auth.Session{}
+	for rows.Next() {
+		var lastUsed int64
+		sess, err := scanSession(rows, &lastUsed)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: user sessions: %w", err)
+		}
+		sess.LastUsedAt = fromMillis(lastUsed)
+		list = append(list, sess)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: user sessions: %w", err)
+	}
+	return list, nil
+}
+
+// RevokeUserSessions marks every session of the user with the given id that
+// is not revoked yet revoked at the given time, except the session whose id
+// is except (none when except is ""), in one UPDATE, and returns how many it
+// revoked.
+func (s *Store) RevokeUserSessions(ctx context.Context, userID, except string, at time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, s.q.revokeUserSessions, millis(at), userID, except)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: revoke user sessions: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: revoke user sessions: %w", err)
+	}
+	return n, nil
 }
 
 // RevokeSession marks the session with the given id revoked at the given
@@ -68,14 +128,9 @@ func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) erro
 	if err != nil {
 		return fmt.Errorf("sqlstore: revoke session: %w", err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("sqlstore: revoke session: %w", err)
-	}
-	if n > 0 {
-		return nil
-	}
-	if err := s.exists(ctx, s.q.sessionExists, id); err != nil {
+	// A session revoked already matches nothing; tell it apart from a
+	// missing one.
+	if err := s.updatedOrExists(ctx, res, s.q.sessionExists, id); err != nil {
 		return fmt.Errorf("sqlstore: revoke session: %w", err)
 	}
 	return nil
@@ -207,17 +262,17 @@ func (s *Store) scanTokenState(row *sql.Row, oldHash string) (*auth.RefreshToken
 	return &t, nil
 }
 
-// DeleteExpired removes the refresh tokens and the sessions whose ExpiresAt
-// is before the given time, and the remaining tokens of those sessions, and
-// returns how many rows it removed. It deletes in batches of at most the
-// configured batch size (see [WithDeleteBatchSize]), each its own statement,
-// so that no lock is held for long; rows removed by batches that completed
-// before an error or a cancelled context stay removed, and the count
-// returned with the error includes them.
+// DeleteExpired removes the refresh tokens, the sessions and the one-time
+// tokens whose ExpiresAt is before the given time, and the remaining tokens
+// of those sessions, and returns how many rows it removed. It deletes in
+// batches of at most the configured batch size (see [WithDeleteBatchSize]),
+// each its own statement, so that no lock is held for long; rows removed by
+// batches that completed before an error or a cancelled context stay
+// removed, and the count returned with the error includes them.
 func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int64, error) {
 	cutoff := millis(before)
 	var total int64
-	for _, query := range []string{s.q.deleteTokens, s.q.deleteOrphans, s.q.deleteSessions} {
+	for _, query := range []string{s.q.deleteTokens, s.q.deleteOrphans, s.q.deleteSessions, s.q.deleteOnce} {
 		for {
 			res, err := s.db.ExecContext(ctx, query, cutoff)
 			if err != nil {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ingestiq/auth"
 )
@@ -17,7 +18,7 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 		return errors.New("sqlstore: create user: nil user")
 	}
 	_, err := s.db.ExecContext(ctx, s.q.insertUser,
-		u.ID, u.Email, u.Name, u.OrganizationID, u.Role, u.PasswordHash, millis(u.CreatedAt))
+		u.ID, u.Email, u.Name, u.OrganizationID, u.Role, u.PasswordHash, millis(u.CreatedAt), nullMillis(u.EmailVerifiedAt))
 	if err != nil {
 		if s.isEmailDuplicate(err) {
 			return auth.ErrEmailExists
@@ -48,10 +49,11 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (*auth.User, erro
 
 func (s *Store) scanUser(row *sql.Row) (*auth.User, error) {
 	var (
-		u       auth.User
-		created int64
+		u        auth.User
+		created  int64
+		verified sql.NullInt64
 	)
-	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.OrganizationID, &u.Role, &u.PasswordHash, &created)
+	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.OrganizationID, &u.Role, &u.PasswordHash, &created, &verified)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, auth.ErrNotFound
 	}
@@ -59,6 +61,7 @@ func (s *Store) scanUser(row *sql.Row) (*auth.User, error) {
 		return nil, err
 	}
 	u.CreatedAt = fromMillis(created)
+	u.EmailVerifiedAt = fromNullMillis(verified)
 	return &u, nil
 }
 
@@ -69,32 +72,53 @@ func (s *Store) UpdatePasswordHash(ctx context.Context, id, hash string) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: update password hash: %w", err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("sqlstore: update password hash: %w", err)
-	}
-	if n > 0 {
-		return nil
-	}
-	// MySQL counts changed rows, not matched ones: setting the same hash
-	// again affects none. Tell that apart from a missing user.
-	if err := s.exists(ctx, s.q.userExists, id); err != nil {
+	if err := s.updatedOrExists(ctx, res, s.q.userExists, id); err != nil {
 		return fmt.Errorf("sqlstore: update password hash: %w", err)
 	}
 	return nil
 }
 
+// SetEmailVerified sets the EmailVerifiedAt of the user with the given id to
+// at, unless it is set already, in which case it keeps the first time and
+// succeeds, in one conditional UPDATE. It returns [auth.ErrNotFound] when
+// there is no such user.
+func (s *Store) SetEmailVerified(ctx context.Context, userID string, at time.Time) error {
+	res, err := s.db.ExecContext(ctx, s.q.setVerified, millis(at), userID)
+	if err != nil {
+		return fmt.Errorf("sqlstore: set email verified: %w", err)
+	}
+	if err := s.updatedOrExists(ctx, res, s.q.userExists, userID); err != nil {
+		return fmt.Errorf("sqlstore: set email verified: %w", err)
+	}
+	return nil
+}
+
+// updatedOrExists returns nil when res, the result of an UPDATE of the row
+// with the given id, reports a row affected, or else when the row exists,
+// as query, a SELECT COUNT(*) by id, tells; and [auth.ErrNotFound] when it
+// does not. MySQL counts changed rows, not matched ones, so an UPDATE that
+// writes the values a row already holds affects none there.
+func (s *Store) updatedOrExists(ctx context.Context, res sql.Result, query, id string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	return s.exists(ctx, query, id)
+}
+
 // DeleteUser removes the user with the given id together with the user's
-// sessions and refresh tokens, in one transaction, or returns
-// [auth.ErrNotFound]. It deletes the children itself, so it behaves the same
-// whether or not the database enforces the foreign keys' cascades.
+// sessions, refresh tokens and one-time tokens, in one transaction, or
+// returns [auth.ErrNotFound]. It deletes the children itself, so it behaves
+// the same whether or not the database enforces the foreign keys' cascades.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q.deleteUserToken, id); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, s.q.deleteUserSess, id); err != nil {
-			return err
+		for _, query := range []string{s.q.deleteUserToken, s.q.deleteUserSess, s.q.deleteUserOnce} {
+			if _, err := tx.ExecContext(ctx, query, id); err != nil {
+				return err
+			}
 		}
 		res, err := tx.ExecContext(ctx, s.q.deleteUser, id)
 		if err != nil {

@@ -18,44 +18,70 @@ func testMissingRows(t *testing.T, f *fixture) {
 	// finds first fails.
 	u, s, tok := f.mustOpenSession(t)
 	missing := uuid.NewString()
+	// A one-time token of the user, so that a store answering with the
+	// first token it finds fails.
+	oneTime, hasOneTime := f.tokens.(auth.OneTimeTokenStore)
+	var ott *auth.OneTimeToken
+	if hasOneTime {
+		ott = newOneTimeToken(u.ID, auth.PurposePasswordReset)
+		f.mustCreateOneTimeToken(t, oneTime, ott)
+	}
+	verifier, hasVerifier := f.users.(auth.EmailVerifier)
 	tests := []struct {
 		name string
 		call func() error
+		// iface is the optional interface the method belongs to, and has
+		// whether the store implements it.
+		iface string
+		has   bool
 	}{
 		{"UserByID", func() error {
 			_, err := f.users.UserByID(f.ctx, missing)
 			return err
-		}},
+		}, "", true},
 		{"UserByEmail", func() error {
 			_, err := f.users.UserByEmail(f.ctx, "missing-"+u.Email)
 			return err
-		}},
+		}, "", true},
 		{"UpdatePasswordHash", func() error {
 			return f.users.UpdatePasswordHash(f.ctx, missing, "$2a$10$"+newHash()[:53])
-		}},
+		}, "", true},
 		{"DeleteUser", func() error {
 			return f.users.DeleteUser(f.ctx, missing)
-		}},
+		}, "", true},
 		{"Session", func() error {
 			_, err := f.tokens.Session(f.ctx, missing)
 			return err
-		}},
+		}, "", true},
 		{"RevokeSession", func() error {
 			return f.tokens.RevokeSession(f.ctx, missing, base)
-		}},
+		}, "", true},
 		{"RotateRefreshToken", func() error {
 			_, err := f.tokens.RotateRefreshToken(f.ctx, newHash(), successor(tok, base), base)
 			return err
-		}},
+		}, "", true},
+		{"ConsumeOneTimeToken", func() error {
+			_, err := oneTime.ConsumeOneTimeToken(f.ctx, newHash(), auth.PurposePasswordReset, base)
+			return err
+		}, "OneTimeTokenStore", hasOneTime},
+		{"SetEmailVerified", func() error {
+			return verifier.SetEmailVerified(f.ctx, missing, base)
+		}, "EmailVerifier", hasVerifier},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.iface != "" && !tt.has {
+				t.Skip(skipMessage(tt.iface))
+			}
 			checkErr(t, tt.name+"(missing row)", tt.call(), auth.ErrNotFound)
 		})
 	}
 	checkUser(t, "UserByID after calls on missing rows", f.mustUserByID(t, u.ID), u)
 	checkSession(t, "Session after calls on missing rows", f.mustSession(t, s.ID), s)
 	f.mustRotate(t, tok, successor(tok, base.Add(time.Minute)), base.Add(time.Minute))
+	if hasOneTime {
+		f.mustConsume(t, oneTime, ott, base.Add(time.Minute))
+	}
 }
 
 // testCancelledContext checks that every method called with a context that
@@ -75,6 +101,16 @@ func testCancelledContext(t *testing.T, f *fixture) {
 	at := base.Add(time.Minute)
 	next := successor(tok, at)
 
+	lister, hasLister := f.tokens.(auth.SessionLister)
+	oneTime, hasOneTime := f.tokens.(auth.OneTimeTokenStore)
+	verifier, hasVerifier := f.users.(auth.EmailVerifier)
+	var stored, newOTT *auth.OneTimeToken
+	if hasOneTime {
+		stored = newOneTimeToken(owner.ID, auth.PurposePasswordReset)
+		f.mustCreateOneTimeToken(t, oneTime, stored)
+		newOTT = newOneTimeToken(owner.ID, auth.PurposeEmailVerification)
+	}
+
 	ctx, cancel := context.WithCancel(f.ctx)
 	cancel()
 	tests := []struct {
@@ -82,6 +118,10 @@ func testCancelledContext(t *testing.T, f *fixture) {
 		call func() error
 		// unchanged checks that the call changed nothing; nil for reads.
 		unchanged func(t *testing.T)
+		// iface is the optional interface the method belongs to, and has
+		// whether the store implements it.
+		iface string
+		has   bool
 	}{
 		{
 			name: "CreateUser",
@@ -164,11 +204,69 @@ func testCancelledContext(t *testing.T, f *fixture) {
 			},
 			unchanged: func(t *testing.T) {
 				checkSession(t, "Session(expired session) after DeleteExpired with a cancelled context", f.mustSession(t, expired.ID), expired)
+				if hasOneTime {
+					// Unspent one-time tokens were not deleted either (the
+					// stored one expires before the cut-off).
+					f.mustConsume(t, oneTime, stored, at)
+					stored = newOneTimeToken(owner.ID, auth.PurposePasswordReset)
+					f.mustCreateOneTimeToken(t, oneTime, stored)
+				}
 			},
+		},
+		{
+			name: "UserSessions",
+			call: func() error {
+				_, err := lister.UserSessions(ctx, owner.ID)
+				return err
+			},
+			iface: "SessionLister", has: hasLister,
+		},
+		{
+			name: "RevokeUserSessions",
+			call: func() error {
+				_, err := lister.RevokeUserSessions(ctx, owner.ID, "", at)
+				return err
+			},
+			unchanged: func(t *testing.T) {
+				checkSession(t, "Session after RevokeUserSessions with a cancelled context", f.mustSession(t, s.ID), s)
+				checkSession(t, "Session after RevokeUserSessions with a cancelled context", f.mustSession(t, expired.ID), expired)
+			},
+			iface: "SessionLister", has: hasLister,
+		},
+		{
+			name: "CreateOneTimeToken",
+			call: func() error { return oneTime.CreateOneTimeToken(ctx, newOTT) },
+			unchanged: func(t *testing.T) {
+				f.checkNotConsumable(t, oneTime, "one-time token passed to CreateOneTimeToken with a cancelled context", newOTT)
+			},
+			iface: "OneTimeTokenStore", has: hasOneTime,
+		},
+		{
+			name: "ConsumeOneTimeToken",
+			call: func() error {
+				_, err := oneTime.ConsumeOneTimeToken(ctx, stored.IDHash, stored.Purpose, at)
+				return err
+			},
+			unchanged: func(t *testing.T) {
+				// It was not spent before.
+				f.mustConsume(t, oneTime, stored, at)
+			},
+			iface: "OneTimeTokenStore", has: hasOneTime,
+		},
+		{
+			name: "SetEmailVerified",
+			call: func() error { return verifier.SetEmailVerified(ctx, u.ID, at) },
+			unchanged: func(t *testing.T) {
+				checkUser(t, "UserByID after SetEmailVerified with a cancelled context", f.mustUserByID(t, u.ID), u)
+			},
+			iface: "EmailVerifier", has: hasVerifier,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.iface != "" && !tt.has {
+				t.Skip(skipMessage(tt.iface))
+			}
 			if err := tt.call(); !errors.Is(err, context.Canceled) {
 				t.Errorf("%s with a cancelled context: error = %v, want an error wrapping %v", tt.name, err, context.Canceled)
 			}

@@ -1,7 +1,8 @@
 // Package storetest is the conformance suite for implementations of
-// [auth.UserStore] and [auth.TokenStore]. Every store in this module runs it,
-// and so should any third-party store: call [Run] from a test, with a
-// function that opens a fresh, empty store.
+// [auth.UserStore] and [auth.TokenStore], and of the optional
+// [auth.SessionLister], [auth.OneTimeTokenStore] and [auth.EmailVerifier].
+// Every store in this module runs it, and so should any third-party store:
+// call [Run] from a test, with a function that opens a fresh, empty store.
 //
 //	func TestMyStore(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T) (auth.UserStore, auth.TokenStore) {
@@ -11,11 +12,17 @@
 //	}
 //
 // The suite is black-box: it uses only the exported API of package auth and
-// of the store, and it checks the contract documented on the two
-// interfaces, reporting each failure with the method, the record and the
+// of the store, and it checks the contract documented on the interfaces, reporting each failure with the method, the record and the
 // field at fault. It works through one store value, so the atomicity across
 // processes that the contract also demands is exercised only as far as that
 // value's connections to its database are independent of each other.
+//
+// The checks of an optional interface run when the store has it: the
+// [auth.TokenStore] for [auth.SessionLister] and [auth.OneTimeTokenStore],
+// the [auth.UserStore] for [auth.EmailVerifier], as the Authenticator finds
+// them. For a store without one, each of its subtests is skipped with the
+// message "store does not implement auth.<Interface>; skipping its checks",
+// so that go test -v shows what was not checked.
 //
 // # What a store can rely on
 //
@@ -25,13 +32,16 @@
 //   - ids are fresh UUIDs and IDHash values fresh 64-character hex strings,
 //     except where a check offers a taken IDHash on purpose; emails are
 //     canonical unless a check is about byte-for-byte comparison;
-//   - a session is created only for a stored user, and a refresh token
-//     always names its session and that session's user;
+//   - a session or a one-time token is created only for a stored user, and
+//     a refresh token always names its session and that session's user;
+//   - a one-time token's Purpose is [auth.PurposePasswordReset] or
+//     [auth.PurposeEmailVerification], and a session's UserAgent is at most
+//     512 bytes and its IPAddress a textual IPv4 or IPv6 address or empty;
 //   - a user is deleted only while it has no sessions;
 //   - times lie in 2026, in UTC and in other locations.
 //
 // Each subtest calls open once and uses the store it returns alone; subtests
-// do not run in parallel, but two checks call one store from up to 32
+// do not run in parallel, but three checks call one store from up to 32
 // goroutines at once. Open may register clean-up with t.Cleanup. Checks read rows
 // only through the store and never count rows they did not create, so a
 // store whose tables are shared with other data passes as long as each store
@@ -59,6 +69,22 @@
 //     (zero when its session is revoked) and the successor is not stored.
 //   - Values passed in are copied: changing them after the call, or changing
 //     values returned, leaves the stored records as they were.
+//   - CreateSession stores UserAgent and IPAddress and ignores LastUsedAt.
+//     Session may leave LastUsedAt zero; UserSessions sets it to the
+//     CreatedAt of the session's newest refresh token, which for a session
+//     that was never refreshed is its first token's, equal to the session's
+//     CreatedAt. Sessions that UserSessions returns with equal CreatedAt
+//     may come in any order.
+//   - RevokeUserSessions with an except that names no session of the user
+//     revokes all of the user's live sessions, and returns 0 for a user
+//     without live sessions, known or not.
+//   - CreateUser stores EmailVerifiedAt too (for a store that is an
+//     [auth.EmailVerifier]). SetEmailVerified on a verified user keeps the
+//     first time; the suite calls it again only with later times.
+//   - DeleteExpired removes one-time tokens whose ExpiresAt is before the
+//     cut-off, spent or not, and counts them; "before" is strict here too.
+//   - DeleteUser succeeds for a user with one-time tokens, spent or not
+//     (the Authenticator deletes accounts with a reset token outstanding).
 package storetest
 
 import (
@@ -117,6 +143,22 @@ func Run(t *testing.T, open func(t *testing.T) (auth.UserStore, auth.TokenStore)
 		{"DeleteExpired", testDeleteExpired},
 		{"Times", testTimes},
 		{"CancelledContext", testCancelledContext},
+
+		// SessionLister.
+		{"SessionMetadata", testSessionMetadata},
+		{"UserSessions", testUserSessions},
+		{"UserSessionsLastUsed", testUserSessionsLastUsed},
+		{"RevokeUserSessions", testRevokeUserSessions},
+
+		// OneTimeTokenStore.
+		{"OneTimeTokenConsume", testOneTimeTokenConsume},
+		{"OneTimeTokenPurpose", testOneTimeTokenPurpose},
+		{"ConcurrentOneTimeTokenConsume", testConcurrentOneTimeTokenConsume},
+		{"OneTimeTokenDeleteExpired", testOneTimeTokenDeleteExpired},
+		{"DeleteUserWithOneTimeTokens", testDeleteUserWithOneTimeTokens},
+
+		// EmailVerifier.
+		{"SetEmailVerified", testSetEmailVerified},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -316,6 +358,7 @@ func checkUser(t *testing.T, what string, got, want *auth.User) {
 	checkField(t, what, "Role", got.Role, want.Role)
 	checkField(t, what, "PasswordHash", got.PasswordHash, want.PasswordHash)
 	checkTime(t, what, "CreatedAt", got.CreatedAt, want.CreatedAt)
+	checkTime(t, what, "EmailVerifiedAt", got.EmailVerifiedAt, want.EmailVerifiedAt)
 }
 
 // checkSession reports every field in which got differs from want.
@@ -330,6 +373,8 @@ func checkSession(t *testing.T, what string, got, want *auth.Session) {
 	checkTime(t, what, "CreatedAt", got.CreatedAt, want.CreatedAt)
 	checkTime(t, what, "ExpiresAt", got.ExpiresAt, want.ExpiresAt)
 	checkTime(t, what, "RevokedAt", got.RevokedAt, want.RevokedAt)
+	checkField(t, what, "UserAgent", got.UserAgent, want.UserAgent)
+	checkField(t, what, "IPAddress", got.IPAddress, want.IPAddress)
 }
 
 // checkToken reports every field in which got differs from want.
@@ -341,6 +386,21 @@ func checkToken(t *testing.T, what string, got, want *auth.RefreshToken) {
 	}
 	checkField(t, what, "IDHash", got.IDHash, want.IDHash)
 	checkField(t, what, "SessionID", got.SessionID, want.SessionID)
+	checkField(t, what, "UserID", got.UserID, want.UserID)
+	checkTime(t, what, "CreatedAt", got.CreatedAt, want.CreatedAt)
+	checkTime(t, what, "ExpiresAt", got.ExpiresAt, want.ExpiresAt)
+	checkTime(t, what, "UsedAt", got.UsedAt, want.UsedAt)
+}
+
+// checkOneTimeToken reports every field in which got differs from want.
+func checkOneTimeToken(t *testing.T, what string, got, want *auth.OneTimeToken) {
+	t.Helper()
+	if got == nil {
+		t.Errorf("%s: got a nil one-time token", what)
+		return
+	}
+	checkField(t, what, "IDHash", got.IDHash, want.IDHash)
+	checkField(t, what, "Purpose", got.Purpose, want.Purpose)
 	checkField(t, what, "UserID", got.UserID, want.UserID)
 	checkTime(t, what, "CreatedAt", got.CreatedAt, want.CreatedAt)
 	checkTime(t, what, "ExpiresAt", got.ExpiresAt, want.ExpiresAt)

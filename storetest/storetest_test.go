@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -33,27 +34,44 @@ type store interface {
 // TestBrokenStore, since a failing suite fails its test.
 func TestSuiteCatchesBrokenStores(t *testing.T) {
 	var cancelled []string
-	for _, m := range []string{"CreateUser", "UserByID", "UserByEmail", "UpdatePasswordHash", "DeleteUser", "CreateSession", "Session", "RevokeSession", "RotateRefreshToken", "DeleteExpired"} {
+	for _, m := range []string{"CreateUser", "UserByID", "UserByEmail", "UpdatePasswordHash", "DeleteUser", "CreateSession", "Session", "RevokeSession", "RotateRefreshToken", "DeleteExpired",
+		"UserSessions", "RevokeUserSessions", "CreateOneTimeToken", "ConsumeOneTimeToken", "SetEmailVerified"} {
 		cancelled = append(cancelled, "CancelledContext/"+m)
+	}
+	optional := []string{
+		"SessionMetadata", "UserSessions", "UserSessionsLastUsed", "RevokeUserSessions",
+		"OneTimeTokenConsume", "OneTimeTokenPurpose", "ConcurrentOneTimeTokenConsume", "OneTimeTokenDeleteExpired", "DeleteUserWithOneTimeTokens",
+		"SetEmailVerified",
+		"MissingRows/ConsumeOneTimeToken", "MissingRows/SetEmailVerified",
+		"CancelledContext/UserSessions", "CancelledContext/RevokeUserSessions", "CancelledContext/CreateOneTimeToken", "CancelledContext/ConsumeOneTimeToken", "CancelledContext/SetEmailVerified",
 	}
 	tests := []struct {
 		fault   string
 		failing []string // subtests of Run that must fail; none: the suite passes
+		skipped []string // subtests of Run that must be skipped, saying why
 	}{
-		{"none", nil},
-		{"FoldsEmailCase", []string{"EmailsComparedByteForByte/Case"}},
-		{"AcceptsDuplicateEmail", []string{"DuplicateEmail", "ConcurrentCreateUser"}},
-		{"SharesReturnedUser", []string{"UserCopies"}},
-		{"TruncatesToSeconds", []string{"UserRoundTrip", "Times"}},
-		{"ReturnsLocalTimes", []string{"SessionRoundTrip", "RevokeSession", "Times"}},
-		{"WrapsNoNotFound", []string{"MissingRows/DeleteUser", "DeleteUser"}},
-		{"CreatesSessionWithoutToken", []string{"CreateSessionAtomic"}},
-		{"RotatesSpentToken", []string{"RotateUsedToken", "ConcurrentRotation"}},
-		{"StoresSuccessorOfSpentToken", []string{"RotateUsedToken", "ConcurrentRotation"}},
-		{"RotatesInRevokedSession", []string{"RotateRevokedSession/FirstToken", "RotateRevokedSession/LaterToken"}},
-		{"DeletesAtCutoff", []string{"DeleteExpired"}},
-		{"CountsNothing", []string{"DeleteExpired"}},
-		{"IgnoresCancellation", cancelled},
+		{"none", nil, nil},
+		{"NoOptionalInterfaces", nil, optional},
+		{"FoldsEmailCase", []string{"EmailsComparedByteForByte/Case"}, nil},
+		{"AcceptsDuplicateEmail", []string{"DuplicateEmail", "ConcurrentCreateUser"}, nil},
+		{"SharesReturnedUser", []string{"UserCopies"}, nil},
+		{"TruncatesToSeconds", []string{"UserRoundTrip", "Times"}, nil},
+		{"ReturnsLocalTimes", []string{"SessionRoundTrip", "RevokeSession", "Times"}, nil},
+		{"WrapsNoNotFound", []string{"MissingRows/DeleteUser", "DeleteUser"}, nil},
+		{"CreatesSessionWithoutToken", []string{"CreateSessionAtomic"}, nil},
+		{"RotatesSpentToken", []string{"RotateUsedToken", "ConcurrentRotation"}, nil},
+		{"StoresSuccessorOfSpentToken", []string{"RotateUsedToken", "ConcurrentRotation"}, nil},
+		{"RotatesInRevokedSession", []string{"RotateRevokedSession/FirstToken", "RotateRevokedSession/LaterToken"}, nil},
+		{"DeletesAtCutoff", []string{"DeleteExpired"}, nil},
+		{"CountsNothing", []string{"DeleteExpired"}, nil},
+		{"IgnoresCancellation", cancelled, nil},
+		{"ConsumesTwice", []string{"OneTimeTokenConsume", "ConcurrentOneTimeTokenConsume"}, nil},
+		{"IgnoresPurpose", []string{"OneTimeTokenPurpose/password_reset", "OneTimeTokenPurpose/email_verification"}, nil},
+		{"KeepsExpiredOneTimeTokens", []string{"OneTimeTokenDeleteExpired"}, nil},
+		{"RevokesExceptedSession", []string{"RevokeUserSessions"}, nil},
+		{"ListsOldestFirst", []string{"SessionMetadata", "UserSessions", "UserSessionsLastUsed"}, nil},
+		{"LastUsedIsCreation", []string{"UserSessionsLastUsed"}, nil},
+		{"OverwritesVerification", []string{"SetEmailVerified"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fault, func(t *testing.T) {
@@ -64,6 +82,17 @@ func TestSuiteCatchesBrokenStores(t *testing.T) {
 			if tt.failing == nil {
 				if err != nil {
 					t.Fatalf("the suite failed a correct store: %v\n%s", err, out)
+				}
+				for _, name := range tt.skipped {
+					if !bytes.Contains(out, []byte("--- SKIP: TestBrokenStore/"+name+" (")) {
+						t.Errorf("subtest %s was not skipped for fault %s", name, tt.fault)
+					}
+				}
+				if tt.skipped != nil && !bytes.Contains(out, []byte("store does not implement auth.SessionLister; skipping its checks")) {
+					t.Errorf("the suite does not say why it skipped the checks of auth.SessionLister")
+				}
+				if t.Failed() {
+					t.Logf("output:\n%s", out)
 				}
 				return
 			}
@@ -104,6 +133,22 @@ func faulty(fault string, s *memstore.Store) store {
 	switch fault {
 	case "none":
 		return s
+	case "NoOptionalInterfaces":
+		return baseOnly{s, s}
+	case "ConsumesTwice":
+		return &consumesTwice{Store: s, spent: make(map[string]*auth.OneTimeToken)}
+	case "IgnoresPurpose":
+		return ignoresPurpose{s}
+	case "KeepsExpiredOneTimeTokens":
+		return &keepsExpiredOneTimeTokens{Store: s, created: make(map[string]*auth.OneTimeToken)}
+	case "RevokesExceptedSession":
+		return revokesExceptedSession{s}
+	case "ListsOldestFirst":
+		return listsOldestFirst{s}
+	case "LastUsedIsCreation":
+		return lastUsedIsCreation{s}
+	case "OverwritesVerification":
+		return &overwritesVerification{Store: s, verified: make(map[string]time.Time)}
 	case "FoldsEmailCase":
 		return foldsEmailCase{s}
 	case "AcceptsDuplicateEmail":
@@ -327,4 +372,187 @@ func (s ignoresCancellation) RotateRefreshToken(ctx context.Context, oldHash str
 
 func (s ignoresCancellation) DeleteExpired(ctx context.Context, before time.Time) (int64, error) {
 	return s.Store.DeleteExpired(context.WithoutCancel(ctx), before)
+}
+
+func (s ignoresCancellation) UserSessions(ctx context.Context, userID string) ([]*auth.Session, error) {
+	return s.Store.UserSessions(context.WithoutCancel(ctx), userID)
+}
+
+func (s ignoresCancellation) RevokeUserSessions(ctx context.Context, userID, except string, at time.Time) (int64, error) {
+	return s.Store.RevokeUserSessions(context.WithoutCancel(ctx), userID, except, at)
+}
+
+func (s ignoresCancellation) CreateOneTimeToken(ctx context.Context, t *auth.OneTimeToken) error {
+	return s.Store.CreateOneTimeToken(context.WithoutCancel(ctx), t)
+}
+
+func (s ignoresCancellation) ConsumeOneTimeToken(ctx context.Context, hash, purpose string, at time.Time) (*auth.OneTimeToken, error) {
+	return s.Store.ConsumeOneTimeToken(context.WithoutCancel(ctx), hash, purpose, at)
+}
+
+func (s ignoresCancellation) SetEmailVerified(ctx context.Context, userID string, at time.Time) error {
+	return s.Store.SetEmailVerified(context.WithoutCancel(ctx), userID, at)
+}
+
+// baseOnly is a correct store that implements none of the optional
+// interfaces.
+type baseOnly struct {
+	auth.UserStore
+	auth.TokenStore
+}
+
+// consumesTwice lets a spent one-time token be consumed again, as a store
+// that reads the token and then writes it without a condition would.
+type consumesTwice struct {
+	*memstore.Store
+	mu    sync.Mutex // makes each call's consume-and-record one step
+	spent map[string]*auth.OneTimeToken
+}
+
+func (s *consumesTwice) ConsumeOneTimeToken(ctx context.Context, hash, purpose string, at time.Time) (*auth.OneTimeToken, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tok, err := s.Store.ConsumeOneTimeToken(ctx, hash, purpose, at)
+	if err == nil {
+		c := *tok
+		s.spent[hash] = &c
+		return tok, nil
+	}
+	if prev, ok := s.spent[hash]; ok && prev.Purpose == purpose && errors.Is(err, auth.ErrNotFound) {
+		c := *prev
+		c.UsedAt = at
+		return &c, nil
+	}
+	return tok, err
+}
+
+// ignoresPurpose spends a one-time token whatever purpose it is asked for.
+type ignoresPurpose struct{ *memstore.Store }
+
+func (s ignoresPurpose) ConsumeOneTimeToken(ctx context.Context, hash, purpose string, at time.Time) (*auth.OneTimeToken, error) {
+	tok, err := s.Store.ConsumeOneTimeToken(ctx, hash, purpose, at)
+	for _, p := range []string{auth.PurposePasswordReset, auth.PurposeEmailVerification} {
+		if !errors.Is(err, auth.ErrNotFound) {
+			break
+		}
+		tok, err = s.Store.ConsumeOneTimeToken(ctx, hash, p, at)
+	}
+	return tok, err
+}
+
+// keepsExpiredOneTimeTokens leaves one-time tokens out of DeleteExpired, as
+// a store that forgot their table would: it puts back, as they were, the
+// ones the memstore removed, and does not count them.
+type keepsExpiredOneTimeTokens struct {
+	*memstore.Store
+	mu      sync.Mutex
+	created map[string]*auth.OneTimeToken
+}
+
+func (s *keepsExpiredOneTimeTokens) CreateOneTimeToken(ctx context.Context, t *auth.OneTimeToken) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err := s.Store.CreateOneTimeToken(ctx, t)
+	if err == nil {
+		c := *t
+		s.created[t.IDHash] = &c
+	}
+	return err
+}
+
+func (s *keepsExpiredOneTimeTokens) ConsumeOneTimeToken(ctx context.Context, hash, purpose string, at time.Time) (*auth.OneTimeToken, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tok, err := s.Store.ConsumeOneTimeToken(ctx, hash, purpose, at)
+	if err == nil {
+		s.created[hash].UsedAt = at
+	}
+	return tok, err
+}
+
+func (s *keepsExpiredOneTimeTokens) DeleteExpired(ctx context.Context, before time.Time) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, err := s.Store.DeleteExpired(ctx, before)
+	if err != nil {
+		return n, err
+	}
+	for _, t := range s.created {
+		if t.ExpiresAt.Before(before) {
+			c := *t
+			if s.Store.CreateOneTimeToken(ctx, &c) == nil {
+				n--
+			}
+		}
+	}
+	return n, nil
+}
+
+// revokesExceptedSession ignores except, as a store whose UPDATE lacks the
+// condition on the id would.
+type revokesExceptedSession struct{ *memstore.Store }
+
+func (s revokesExceptedSession) RevokeUserSessions(ctx context.Context, userID, _ string, at time.Time) (int64, error) {
+	return s.Store.RevokeUserSessions(ctx, userID, "", at)
+}
+
+// listsOldestFirst lists sessions in the reverse of the contract's order.
+type listsOldestFirst struct{ *memstore.Store }
+
+func (s listsOldestFirst) UserSessions(ctx context.Context, userID string) ([]*auth.Session, error) {
+	list, err := s.Store.UserSessions(ctx, userID)
+	slices.Reverse(list)
+	return list, err
+}
+
+// lastUsedIsCreation reports every session as last used when it was
+// created, as a store that ignores the refresh tokens would.
+type lastUsedIsCreation struct{ *memstore.Store }
+
+func (s lastUsedIsCreation) UserSessions(ctx context.Context, userID string) ([]*auth.Session, error) {
+	list, err := s.Store.UserSessions(ctx, userID)
+	for _, sess := range list {
+		sess.LastUsedAt = sess.CreatedAt
+	}
+	return list, err
+}
+
+// overwritesVerification replaces EmailVerifiedAt on every SetEmailVerified
+// instead of keeping the first time.
+type overwritesVerification struct {
+	*memstore.Store
+	mu       sync.Mutex
+	verified map[string]time.Time
+}
+
+func (s *overwritesVerification) SetEmailVerified(ctx context.Context, userID string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err := s.Store.SetEmailVerified(ctx, userID, at)
+	if err == nil {
+		s.verified[userID] = at.UTC()
+	}
+	return err
+}
+
+func (s *overwritesVerification) UserByID(ctx context.Context, id string) (*auth.User, error) {
+	u, err := s.Store.UserByID(ctx, id)
+	return s.override(u), err
+}
+
+func (s *overwritesVerification) UserByEmail(ctx context.Context, email string) (*auth.User, error) {
+	u, err := s.Store.UserByEmail(ctx, email)
+	return s.override(u), err
+}
+
+func (s *overwritesVerification) override(u *auth.User) *auth.User {
+	if u == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if at, ok := s.verified[u.ID]; ok {
+		u.EmailVerifiedAt = at
+	}
+	return u
 }
