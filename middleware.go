@@ -43,6 +43,15 @@ func ClaimsFromContext(ctx context.Context) (*Claims, bool) {
 	return c, ok && c != nil
 }
 
+// ContextWithClaims returns a copy of ctx carrying c, where
+// [ClaimsFromContext] finds it. [Authenticator.Middleware] and the
+// middleware of package verifier store verified claims with it; so may
+// other middleware that verifies tokens itself, and tests. Claims put there
+// are trusted by [RequireRole], so store only claims of a verified token.
+func ContextWithClaims(ctx context.Context, c *Claims) context.Context {
+	return context.WithValue(ctx, claimsKey, c)
+}
+
 // RequireRole returns a middleware that lets a request through only when
 // the claims in its context (put there by [Authenticator.Middleware], which
 // must run first) carry one of the given roles. Others are answered 403

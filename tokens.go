@@ -1,12 +1,15 @@
 package auth
 
 import (
+	"crypto"
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -61,7 +64,9 @@ type registeredClaims struct {
 }
 
 // GetExpirationTime implements [jwt.Claims].
-func (c *registeredClaims) GetExpirationTime() (*jwt.NumericDate, error) { return c.ExpiresAt.get(), nil }
+func (c *registeredClaims) GetExpirationTime() (*jwt.NumericDate, error) {
+	return c.ExpiresAt.get(), nil
+}
 
 // GetIssuedAt implements [jwt.Claims].
 func (c *registeredClaims) GetIssuedAt() (*jwt.NumericDate, error) { return c.IssuedAt.get(), nil }
@@ -118,8 +123,13 @@ type refreshClaims struct {
 
 // tokens signs and verifies both kinds of token. It is immutable after
 // construction and safe for concurrent use.
+//
+// Access tokens are signed with Config.Secret (HS256, no kid) by default,
+// or with Config.SigningKey (EdDSA, ES256 or RS256, with the key's kid).
+// Refresh tokens are always HS256 with a key derived from the secret: they
+// never leave the auth service, so nothing gains from making them
+// asymmetric.
 type tokens struct {
-	accessKey  []byte
 	refreshKey []byte
 	issuer     string
 	audience   string
@@ -127,23 +137,46 @@ type tokens struct {
 	refreshTTL time.Duration
 	now        func() time.Time
 
-	accessParser  *jwt.Parser
+	// accessMethod, accessKey and accessKid sign access tokens: HS256 with
+	// the secret and no kid, or the SigningKey's algorithm, key and kid.
+	accessMethod jwt.SigningMethod
+	accessKey    any
+	accessKid    string
+
+	// hsParser and hsKeyFunc verify HS256 access tokens, those without a
+	// kid; both are nil when a SigningKey signs access tokens.
+	hsParser  *jwt.Parser
+	hsKeyFunc jwt.Keyfunc
+	// byKid holds the public keys that access tokens may be signed with:
+	// the SigningKey's and the VerifyKeys. It is nil when there are none,
+	// and then the header is not scanned for a kid at all.
+	byKid map[string]*publicKey
+	// jwks is the JSON of the public keys' JWK Set, served by JWKSHandler.
+	jwks []byte
+
 	refreshParser *jwt.Parser
-	accessKeyFunc jwt.Keyfunc
 	refreshKeyFn  jwt.Keyfunc
 }
 
+// publicKey is a key access tokens may be signed with, bound to the one
+// algorithm its type allows, with a parser that accepts only that
+// algorithm.
+type publicKey struct {
+	kid     string
+	method  jwt.SigningMethod
+	key     crypto.PublicKey
+	parser  *jwt.Parser
+	keyFunc jwt.Keyfunc
+}
+
 func newTokens(c *Config) (*tokens, error) {
-	// The access key is the secret itself, so services that share the
-	// secret can verify access tokens with any JWT library. The refresh key
-	// is derived apart from it: a refresh token can never verify as an
-	// access token, even if its typ header were ignored.
+	// The refresh key is derived apart from the secret: a refresh token can
+	// never verify as an access token, even if its typ header were ignored.
 	refreshKey, err := hkdf.Key(sha256.New, c.Secret, nil, "github.com/ingestiq/auth refresh-token key v1", 32)
 	if err != nil {
 		return nil, err
 	}
 	t := &tokens{
-		accessKey:  c.Secret,
 		refreshKey: refreshKey,
 		issuer:     c.Issuer,
 		audience:   c.Audience,
@@ -151,9 +184,9 @@ func newTokens(c *Config) (*tokens, error) {
 		refreshTTL: c.RefreshTokenTTL,
 		now:        c.Now,
 	}
-	opts := func() []jwt.ParserOption {
-		return []jwt.ParserOption{
-			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+	parser := func(alg string) *jwt.Parser {
+		return jwt.NewParser(
+			jwt.WithValidMethods([]string{alg}),
 			jwt.WithExpirationRequired(),
 			jwt.WithIssuedAt(),
 			jwt.WithIssuer(c.Issuer),
@@ -161,32 +194,113 @@ func newTokens(c *Config) (*tokens, error) {
 			jwt.WithLeeway(c.Leeway),
 			jwt.WithTimeFunc(c.Now),
 			jwt.WithStrictDecoding(),
-		}
+		)
 	}
-	t.accessParser = jwt.NewParser(opts()...)
-	t.refreshParser = jwt.NewParser(opts()...)
-	t.accessKeyFunc = keyFor(accessTokenType, t.accessKey)
-	t.refreshKeyFn = keyFor(refreshTokenType, t.refreshKey)
+	t.refreshParser = parser(jwt.SigningMethodHS256.Alg())
+	t.refreshKeyFn = keyFor(refreshTokenType, t.refreshKey, false)
+
+	var keys []*publicKey
+	if c.SigningKey == nil {
+		// The access key is the secret itself, so services that share the
+		// secret can verify access tokens with any JWT library.
+		t.accessMethod, t.accessKey = jwt.SigningMethodHS256, c.Secret
+		t.hsParser = parser(jwt.SigningMethodHS256.Alg())
+		// With public keys beside it, a token with a kid is theirs: the
+		// secret verifies only tokens without one.
+		t.hsKeyFunc = keyFor(accessTokenType, c.Secret, len(c.VerifyKeys) > 0)
+	} else {
+		sk, err := newSigningKey(c.SigningKey)
+		if err != nil {
+			return nil, err
+		}
+		t.accessMethod, t.accessKey, t.accessKid = sk.method, sk.key, sk.kid
+		keys = append(keys, &publicKey{kid: sk.kid, method: sk.method, key: sk.pub})
+	}
+	for i, pub := range c.VerifyKeys {
+		m, err := signingMethod(pub)
+		if err != nil {
+			return nil, fmt.Errorf("auth: Config.VerifyKeys[%d]: %w", i, err)
+		}
+		keys = append(keys, &publicKey{method: m, key: pub})
+	}
+
+	parsers := map[string]*jwt.Parser{}
+	set := struct {
+		Keys []*jwk `json:"keys"`
+	}{Keys: []*jwk{}}
+	for _, k := range keys {
+		kid, j, err := jwkOf(k.key, k.method)
+		if err != nil {
+			return nil, fmt.Errorf("auth: public key: %w", err)
+		}
+		if t.byKid == nil {
+			t.byKid = make(map[string]*publicKey, len(keys))
+		}
+		if _, dup := t.byKid[kid]; dup {
+			continue // the same key listed twice: its kid is its thumbprint
+		}
+		alg := k.method.Alg()
+		if parsers[alg] == nil {
+			parsers[alg] = parser(alg)
+		}
+		k.kid, k.parser = kid, parsers[alg]
+		k.keyFunc = k.check
+		t.byKid[kid] = k
+		set.Keys = append(set.Keys, j)
+	}
+	if t.jwks, err = json.Marshal(set); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 
-var errWrongKind = errors.New("auth: wrong token kind")
+var (
+	errWrongKind = errors.New("auth: wrong token kind")
+	errWrongKey  = errors.New("auth: token names another key or algorithm")
+)
 
 // keyFor returns a key function that hands out key only for tokens whose
-// typ header is typ and that name no key of their own. The algorithm is
-// pinned by the parser, never read from the token.
-func keyFor(typ string, key []byte) jwt.Keyfunc {
+// typ header is typ and that name no key of their own (and, with noKid, no
+// kid either). The algorithm is pinned by the parser, never read from the
+// token.
+func keyFor(typ string, key []byte, noKid bool) jwt.Keyfunc {
 	return func(t *jwt.Token) (any, error) {
-		if h, _ := t.Header["typ"].(string); h != typ {
-			return nil, errWrongKind
+		if err := checkHeader(t, typ); err != nil {
+			return nil, err
 		}
-		for _, name := range [...]string{"jku", "jwk", "x5u", "x5c", "crit"} {
-			if _, ok := t.Header[name]; ok {
-				return nil, errWrongKind
-			}
+		if _, ok := t.Header["kid"]; ok && noKid {
+			return nil, errWrongKey
 		}
 		return key, nil
 	}
+}
+
+// check is the key function of an asymmetric key: it hands out the key
+// only for access tokens that name it by its exact kid and use its one
+// algorithm (which the parser pins as well).
+func (k *publicKey) check(t *jwt.Token) (any, error) {
+	if err := checkHeader(t, accessTokenType); err != nil {
+		return nil, err
+	}
+	if kid, _ := t.Header["kid"].(string); kid != k.kid || t.Method != k.method {
+		return nil, errWrongKey
+	}
+	return k.key, nil
+}
+
+// checkHeader requires the typ header to be typ, and refuses tokens that
+// carry a key, a key's address or critical extensions of their own: keys
+// come only from the configuration.
+func checkHeader(t *jwt.Token, typ string) error {
+	if h, _ := t.Header["typ"].(string); h != typ {
+		return errWrongKind
+	}
+	for _, name := range [...]string{"jku", "jwk", "x5u", "x5c", "crit"} {
+		if _, ok := t.Header[name]; ok {
+			return errWrongKind
+		}
+	}
+	return nil
 }
 
 // newID returns n random bytes, base64url-encoded.
@@ -203,9 +317,14 @@ func hashTokenID(id string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func sign(typ string, key []byte, claims jwt.Claims) (string, error) {
-	t := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
+// sign signs claims as a token of kind typ with the given algorithm and
+// key, naming the key by kid unless kid is empty.
+func sign(typ string, m jwt.SigningMethod, key any, kid string, claims jwt.Claims) (string, error) {
+	t := jwt.NewWithClaims(m, claims)
 	t.Header["typ"] = typ
+	if kid != "" {
+		t.Header["kid"] = kid
+	}
 	return t.SignedString(key)
 }
 
@@ -216,7 +335,7 @@ func (k *tokens) issueAccess(u *User, s *Session, now time.Time) (string, error)
 	if s.ExpiresAt.Before(exp) {
 		exp = s.ExpiresAt
 	}
-	return sign(accessTokenType, k.accessKey, &accessClaims{
+	return sign(accessTokenType, k.accessMethod, k.accessKey, k.accessKid, &accessClaims{
 		registeredClaims: registeredClaims{
 			Issuer:    k.issuer,
 			Subject:   u.ID,
@@ -239,7 +358,7 @@ func (k *tokens) issueRefresh(userID, sessionID string, sessionExp, now time.Tim
 		exp = sessionExp
 	}
 	id := newID(32)
-	tok, err := sign(refreshTokenType, k.refreshKey, &refreshClaims{
+	tok, err := sign(refreshTokenType, jwt.SigningMethodHS256, k.refreshKey, "", &refreshClaims{
 		registeredClaims: registeredClaims{
 			Issuer:    k.issuer,
 			Subject:   userID,
@@ -271,8 +390,27 @@ func (k *tokens) parseAccess(token string) (*Claims, error) {
 	if len(token) == 0 || len(token) > MaxTokenLength {
 		return nil, ErrInvalidToken
 	}
+	p, keyFunc := k.hsParser, k.hsKeyFunc
+	if k.byKid != nil {
+		var buf [maxHeaderBytes]byte
+		kid, found, ok := headerKid(token, &buf)
+		switch {
+		case !ok:
+			return nil, ErrInvalidToken
+		case found:
+			// The kid alone picks the key, and with it the one algorithm
+			// and parser; an unknown kid is an invalid token.
+			pk := k.byKid[string(kid)]
+			if pk == nil {
+				return nil, ErrInvalidToken
+			}
+			p, keyFunc = pk.parser, pk.keyFunc
+		case p == nil:
+			return nil, ErrInvalidToken // no kid, and no HS256 key to try
+		}
+	}
 	var c accessClaims
-	if _, err := k.accessParser.ParseWithClaims(token, &c, k.accessKeyFunc); err != nil {
+	if _, err := p.ParseWithClaims(token, &c, keyFunc); err != nil {
 		return nil, classify(err)
 	}
 	if c.Subject == "" || c.SessionID == "" || c.ID == "" || c.IssuedAt == nil {

@@ -21,6 +21,15 @@
 //	             where the logged reset/verification links point
 //	-trusted-proxy CIDR
 //	             a reverse proxy whose X-Forwarded-For is believed (repeatable)
+//	-signing-key PATH
+//	             a PEM private key (PKCS#8: Ed25519, ECDSA P-256 or RSA of at
+//	             least 2048 bits) that signs access tokens, published at
+//	             /.well-known/jwks.json; without it they are HS256 with
+//	             AUTH_SECRET
+//	-verify-key PATH
+//	             a PEM public key whose access tokens are still accepted, and
+//	             published: the previous signing key during a rotation, or the
+//	             next one before it signs (repeatable)
 //	-db STORE    where users and sessions live (default "sqlite:auth.db"):
 //	             memory                          in memory, gone on exit
 //	             sqlite:PATH                     an SQLite file
@@ -32,7 +41,8 @@
 // and the tokens it issues stop working when it restarts.
 //
 // Besides the auth routes the server answers GET /healthz, which pings the
-// database, and GET /api/v2/whoami, an example of one of the application's
+// database, GET /.well-known/jwks.json, the public keys of -signing-key and
+// -verify-key as a JWK Set (empty without them), and GET /api/v2/whoami, an example of one of the application's
 // own routes protected by [auth.Authenticator.Middleware]. It logs one line
 // per request (never headers, bodies or tokens) and shuts down gracefully on
 // SIGINT or SIGTERM.
@@ -55,6 +65,7 @@ package main
 
 import (
 	"context"
+	"crypto"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -119,6 +130,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 	linkBase := fs.String("link-base", "http://localhost:3000", "the `URL` the logged reset and verification links start with")
 	var proxies prefixList
 	fs.Var(&proxies, "trusted-proxy", "a reverse proxy `CIDR` whose X-Forwarded-For is believed (repeatable)")
+	signingKey := fs.String("signing-key", "", "a PEM `file` with the private key (PKCS#8: Ed25519, ECDSA P-256 or RSA >= 2048 bits) that signs access tokens; without it they are HS256 with AUTH_SECRET")
+	var verifyKeys fileList
+	fs.Var(&verifyKeys, "verify-key", "a PEM `file` with a public key whose access tokens are still accepted (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -132,6 +146,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 
 	log := slog.New(slog.NewTextHandler(logw, nil))
 	secret, err := loadSecret(getenv, log)
+	if err != nil {
+		return err
+	}
+	signer, publicKeys, err := loadKeys(*signingKey, verifyKeys)
 	if err != nil {
 		return err
 	}
@@ -151,6 +169,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 		Users:                     st,
 		Tokens:                    st,
 		Secret:                    secret,
+		SigningKey:                signer,
+		VerifyKeys:                publicKeys,
 		Logger:                    log,
 		InsecureDisableThrottling: *noThrottle,
 		TrustedProxies:            proxies,
@@ -259,6 +279,7 @@ func sweep(ctx context.Context, st auth.TokenStore, now time.Time, log *slog.Log
 func routes(a *auth.Authenticator, st *storage, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/v2/auth/", http.StripPrefix("/api/v2/auth", a.Handler()))
+	mux.Handle("/.well-known/jwks.json", a.JWKSHandler()) // GET and HEAD; 405 otherwise
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
 		defer cancel()
@@ -270,6 +291,13 @@ func routes(a *auth.Authenticator, st *storage, log *slog.Logger) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.Handle("GET /api/v2/whoami", a.Middleware(http.HandlerFunc(whoami)))
+	// GET /api/v2/ping is the trivial baseline of scripts/me-throughput.sh:
+	// through the same mux and request log as the routes above, without
+	// authentication or a store, it answers a small JSON object the way
+	// whoami does.
+	mux.HandleFunc("GET /api/v2/ping", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]bool{"pong": true})
+	})
 	return mux
 }
 
@@ -327,5 +355,43 @@ func (m logMailer) SendPasswordReset(ctx context.Context, u *auth.User, token st
 
 func (m logMailer) SendEmailVerification(ctx context.Context, u *auth.User, token string) error {
 	m.log.InfoContext(ctx, "mail (development mailer): verify your email", "to", u.Email, "link", m.base+"/verify-email?token="+token)
+	return nil
+}
+
+// loadKeys reads the -signing-key and -verify-key files. Without
+// -signing-key the signer is nil and access tokens are HS256.
+func loadKeys(signingPath string, verifyPaths []string) (crypto.Signer, []crypto.PublicKey, error) {
+	var signer crypto.Signer
+	if signingPath != "" {
+		data, err := os.ReadFile(signingPath)
+		if err != nil {
+			return nil, nil, fmt.Errorf("-signing-key: %w", err)
+		}
+		if signer, err = auth.ParsePrivateKeyPEM(data); err != nil {
+			return nil, nil, fmt.Errorf("-signing-key %s: %w", signingPath, err)
+		}
+	}
+	var pubs []crypto.PublicKey
+	for _, path := range verifyPaths {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, nil, fmt.Errorf("-verify-key: %w", err)
+		}
+		pub, err := auth.ParsePublicKeyPEM(data)
+		if err != nil {
+			return nil, nil, fmt.Errorf("-verify-key %s: %w", path, err)
+		}
+		pubs = append(pubs, pub)
+	}
+	return signer, pubs, nil
+}
+
+// fileList is a repeatable flag of file paths.
+type fileList []string
+
+func (l *fileList) String() string { return strings.Join(*l, ",") }
+
+func (l *fileList) Set(v string) error {
+	*l = append(*l, v)
 	return nil
 }

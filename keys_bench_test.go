@@ -1,0 +1,141 @@
+package auth
+
+// Signing benchmarks of the asymmetric algorithms (G4 of
+// spec/performance.md), beside BenchmarkIssueAccessToken/HS256 in
+// bench_internal_test.go; the issuing method is unexported, hence package
+// auth. The verification side is in jwks_test.go.
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// keysBenchNoStore satisfies both store interfaces so that New accepts it;
+// issuing never reaches a store.
+type keysBenchNoStore struct {
+	UserStore
+	TokenStore
+}
+
+var keysBenchUser = &User{
+	ID:             "6f1d9c2e-3b4a-4c5d-8e6f-7a8b9c0d1e2f",
+	Email:          "bench@example.com",
+	Name:           "Bench User",
+	OrganizationID: "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+	Role:           RoleOwner,
+}
+
+const keysBenchSession = "b1c4b0a2-6d0e-4d55-9a57-3f2f0c1d9e88"
+
+// keysBenchKey generates a key of the algorithm.
+func keysBenchKey(b *testing.B, alg string) crypto.Signer {
+	b.Helper()
+	var (
+		k   crypto.Signer
+		err error
+	)
+	switch alg {
+	case "EdDSA":
+		_, k, err = ed25519.GenerateKey(rand.Reader)
+	case "ES256":
+		k, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case "RS256":
+		k, err = rsa.GenerateKey(rand.Reader, 2048)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	return k
+}
+
+// keysBenchID returns a jti as the library makes one: 16 random bytes,
+// base64url-encoded.
+func keysBenchID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+var keysBenchAlgs = []string{"EdDSA", "ES256", "RS256"}
+
+// BenchmarkIssueAccessTokenAsymmetric is the numerator of G4 per
+// algorithm: claims, jti, typ and kid headers, signature.
+func BenchmarkIssueAccessTokenAsymmetric(b *testing.B) {
+	for _, alg := range keysBenchAlgs {
+		b.Run(alg, func(b *testing.B) {
+			a, err := New(Config{
+				Users:                    keysBenchNoStore{},
+				Tokens:                   keysBenchNoStore{},
+				Secret:                   []byte("bench-secret-0123456789abcdefghij"),
+				SigningKey:               keysBenchKey(b, alg),
+				Logger:                   slog.New(slog.NewTextHandler(io.Discard, nil)),
+				Argon2:                   Argon2Params{Memory: 8, Iterations: 1, Parallelism: 1},
+				InsecureAllowWeakHashing: true,
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			s := &Session{ID: keysBenchSession, UserID: keysBenchUser.ID, ExpiresAt: time.Now().Add(DefaultSessionLifetime)}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := a.keys.issueAccess(keysBenchUser, s, time.Now()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// keysBaselineClaims has the shape of the library's access-token claims.
+type keysBaselineClaims struct {
+	jwt.RegisteredClaims
+	SessionID      string `json:"sid"`
+	OrganizationID string `json:"org,omitempty"`
+	Role           string `json:"role,omitempty"`
+}
+
+// BenchmarkBaselineGolangJWTSignAsymmetric is the denominator of G4 per
+// algorithm: golang-jwt's SignedString of the same claims and headers, jti
+// generation included, as an application would write it.
+func BenchmarkBaselineGolangJWTSignAsymmetric(b *testing.B) {
+	for _, alg := range keysBenchAlgs {
+		b.Run(alg, func(b *testing.B) {
+			key := keysBenchKey(b, alg)
+			method := jwt.GetSigningMethod(alg)
+			kid := "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs" // a thumbprint's length
+			b.ReportAllocs()
+			for b.Loop() {
+				now := time.Now()
+				t := jwt.NewWithClaims(method, &keysBaselineClaims{
+					RegisteredClaims: jwt.RegisteredClaims{
+						Issuer:    DefaultIssuer,
+						Subject:   keysBenchUser.ID,
+						Audience:  jwt.ClaimStrings{DefaultAudience},
+						ExpiresAt: jwt.NewNumericDate(now.Add(DefaultAccessTokenTTL)),
+						IssuedAt:  jwt.NewNumericDate(now),
+						ID:        keysBenchID(),
+					},
+					SessionID:      keysBenchSession,
+					OrganizationID: keysBenchUser.OrganizationID,
+					Role:           keysBenchUser.Role,
+				})
+				t.Header["typ"] = "at+jwt"
+				t.Header["kid"] = kid
+				if _, err := t.SignedString(key); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
