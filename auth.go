@@ -55,9 +55,10 @@ type Config struct {
 	// is often the same value as Users.
 	Tokens TokenStore
 
-	// Secret is the HS256 key that signs access tokens; the refresh-token
-	// key is derived from it. It must be at least 32 bytes of
-	// cryptographically random data, or New fails. It is required.
+	// Secret is the HS256 key that signs access tokens unless SigningKey is
+	// set; the refresh-token key is always derived from it. It must be at
+	// least 32 bytes of cryptographically random data, or New fails. It is
+	// required.
 	Secret []byte
 
 	// SigningKey, when set, signs access tokens in place of Secret, so that
@@ -466,15 +467,23 @@ func (a *Authenticator) Register(ctx context.Context, in RegisterInput) (*AuthRe
 		}
 		return nil, fmt.Errorf("auth: create user: %w", err)
 	}
-	res, s, err := a.startSession(ctx, u, now)
-	if err != nil {
-		// Undo the registration so that a failed call leaves nothing behind.
-		// A fresh context: the request's may be what failed.
+	// Undo the registration if the session cannot be opened, by error or
+	// by panic, so that a failed call leaves nothing behind. A fresh
+	// context: the request's may be what failed.
+	opened := false
+	defer func() {
+		if opened {
+			return
+		}
 		if derr := a.users.DeleteUser(context.WithoutCancel(ctx), u.ID); derr != nil {
 			a.log.ErrorContext(ctx, "auth: could not undo registration", "user_id", u.ID, "error", derr)
 		}
+	}()
+	res, s, err := a.startSession(ctx, u, now)
+	if err != nil {
 		return nil, err
 	}
+	opened = true
 	a.audit(ctx, "auth.register", "user_id", u.ID, "session_id", s.ID)
 	if a.cfg.SendVerificationEmail {
 		if err := a.sendOneTimeToken(ctx, u, PurposeEmailVerification, a.cfg.EmailVerificationTTL, a.cfg.Mailer.SendEmailVerification); err != nil {
@@ -728,7 +737,8 @@ func (a *Authenticator) revokeSession(ctx context.Context, id string, at time.Ti
 }
 
 // Verify checks an access token and returns its claims: the signature
-// (HS256 only), the token kind, issuer, audience and expiry, and, unless
+// (HS256 with the secret, or the algorithm of the key its kid names when
+// [Config.SigningKey] is used), the token kind, issuer, audience and expiry, and, unless
 // [Config.InsecureSkipSessionCheck] is set, that its session is live, which
 // costs one TokenStore read. An expired token is [ErrTokenExpired]; anything
 // else wrong is [ErrInvalidToken].

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -379,11 +381,27 @@ func (a *Authenticator) routes(methods map[string]routeFunc) http.Handler {
 			writeError(w, ErrMethodNotAllowed)
 			return
 		}
+		defer a.recoverPanic(w, r)
 		r = r.WithContext(withClient(r.Context(), r, a.cfg.TrustedProxies))
 		if err := fn(w, r); err != nil {
 			a.fail(w, r, err)
 		}
 	})
+}
+
+// recoverPanic turns a panic in a route (a store that panics, say) into a
+// logged cause and a generic 500, so that one bad request neither takes the
+// server's connection down nor shows a stack trace.
+func (a *Authenticator) recoverPanic(w http.ResponseWriter, r *http.Request) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if v == http.ErrAbortHandler {
+		panic(v)
+	}
+	a.log.ErrorContext(r.Context(), "auth: panic in handler", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	writeError(w, ErrInternal)
 }
 
 // authed wraps a route that needs a valid bearer access token, handing it

@@ -67,7 +67,7 @@ type hasher struct {
 	params  Argon2Params
 	maxWait time.Duration
 	sem     chan struct{}
-	dummy  string // a valid hash with the live parameters, for unknown emails
+	dummy   string // a valid hash with the live parameters, for unknown emails
 }
 
 func newHasher(p Argon2Params, concurrency int, maxWait time.Duration) (*hasher, error) {
