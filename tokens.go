@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -22,6 +23,11 @@ const (
 	accessTokenType  = "at+jwt"
 	refreshTokenType = "rt+jwt"
 )
+
+// hsAccessHeader is the encoded header segment, and its dot, of every
+// HS256 access token the library issues: {"alg":"HS256","typ":"at+jwt"}
+// (encoding/json writes map keys sorted).
+var hsAccessHeader = base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","typ":"at+jwt"}`)) + "."
 
 // MaxTokenLength is the longest token, in bytes, that is parsed at all.
 // Longer input is rejected as [ErrInvalidToken] before any decoding, so a
@@ -391,6 +397,11 @@ func (k *tokens) parseAccess(token string) (*Claims, error) {
 		return nil, ErrInvalidToken
 	}
 	p, keyFunc := k.hsParser, k.hsKeyFunc
+	if k.byKid == nil && !strings.HasPrefix(token, hsAccessHeader) {
+		// With HS256 alone every genuine access token starts with this exact
+		// header segment: anything else is refused before any decoding.
+		return nil, ErrInvalidToken
+	}
 	if k.byKid != nil {
 		var buf [maxHeaderBytes]byte
 		kid, found, ok := headerKid(token, &buf)
