@@ -3,7 +3,6 @@ package auth_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -149,22 +148,16 @@ func newEnv(t testing.TB, opts ...func(*auth.Config)) *testEnv {
 	return e
 }
 
-// logger returns a logger writing to the env's log, for a second
-// Authenticator on the same store.
-func (e *testEnv) logger() *slog.Logger { return slog.New(&captureHandler{sink: e.logs}) }
-
 // withThrottling restores the default throttling, for tests that check the
 // contract under the configuration a deployment runs.
 func withThrottling(c *auth.Config) { c.InsecureDisableThrottling = false }
 
-// hookStore wraps a memstore. It counts the users it holds, can be told to
-// fail any method with a given error, and can report UserByEmail calls.
+// hookStore wraps a memstore. It counts the users it creates and the
+// sessions it is asked to open, and can report UserByEmail calls.
 type hookStore struct {
 	*memstore.Store
 
 	mu       sync.Mutex
-	fail     map[string]error
-	users    int
 	created  int
 	sessions int // CreateSession calls, failed or not
 	// lookups and maxLookups count UserByEmail calls in progress now and
@@ -176,31 +169,7 @@ type hookStore struct {
 }
 
 func newHookStore(m *memstore.Store) *hookStore {
-	return &hookStore{Store: m, fail: map[string]error{}}
-}
-
-// setFail makes method return err from now on; a nil err restores it.
-func (s *hookStore) setFail(method string, err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err == nil {
-		delete(s.fail, method)
-		return
-	}
-	s.fail[method] = err
-}
-
-func (s *hookStore) failure(method string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.fail[method]
-}
-
-// userCount returns how many users the store holds.
-func (s *hookStore) userCount() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.users
+	return &hookStore{Store: m}
 }
 
 // createdCount returns how many CreateUser calls succeeded.
@@ -211,28 +180,11 @@ func (s *hookStore) createdCount() int {
 }
 
 func (s *hookStore) CreateUser(ctx context.Context, u *auth.User) error {
-	if err := s.failure("CreateUser"); err != nil {
-		return err
-	}
 	if err := s.Store.CreateUser(ctx, u); err != nil {
 		return err
 	}
 	s.mu.Lock()
-	s.users++
 	s.created++
-	s.mu.Unlock()
-	return nil
-}
-
-func (s *hookStore) DeleteUser(ctx context.Context, id string) error {
-	if err := s.failure("DeleteUser"); err != nil {
-		return err
-	}
-	if err := s.Store.DeleteUser(ctx, id); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	s.users--
 	s.mu.Unlock()
 	return nil
 }
@@ -250,24 +202,7 @@ func (s *hookStore) UserByEmail(ctx context.Context, email string) (*auth.User, 
 	if s.lookup != nil {
 		s.lookup(email)
 	}
-	if err := s.failure("UserByEmail"); err != nil {
-		return nil, err
-	}
 	return s.Store.UserByEmail(ctx, email)
-}
-
-func (s *hookStore) UserByID(ctx context.Context, id string) (*auth.User, error) {
-	if err := s.failure("UserByID"); err != nil {
-		return nil, err
-	}
-	return s.Store.UserByID(ctx, id)
-}
-
-func (s *hookStore) UpdatePasswordHash(ctx context.Context, id, hash string) error {
-	if err := s.failure("UpdatePasswordHash"); err != nil {
-		return err
-	}
-	return s.Store.UpdatePasswordHash(ctx, id, hash)
 }
 
 // maxConcurrentLookups returns the most UserByEmail calls that were ever
@@ -289,31 +224,7 @@ func (s *hookStore) CreateSession(ctx context.Context, sess *auth.Session, first
 	s.mu.Lock()
 	s.sessions++
 	s.mu.Unlock()
-	if err := s.failure("CreateSession"); err != nil {
-		return err
-	}
 	return s.Store.CreateSession(ctx, sess, first)
-}
-
-func (s *hookStore) Session(ctx context.Context, id string) (*auth.Session, error) {
-	if err := s.failure("Session"); err != nil {
-		return nil, err
-	}
-	return s.Store.Session(ctx, id)
-}
-
-func (s *hookStore) RevokeSession(ctx context.Context, id string, at time.Time) error {
-	if err := s.failure("RevokeSession"); err != nil {
-		return err
-	}
-	return s.Store.RevokeSession(ctx, id, at)
-}
-
-func (s *hookStore) RotateRefreshToken(ctx context.Context, oldHash string, next *auth.RefreshToken, at time.Time) (*auth.RefreshToken, error) {
-	if err := s.failure("RotateRefreshToken"); err != nil {
-		return nil, err
-	}
-	return s.Store.RotateRefreshToken(ctx, oldHash, next, at)
 }
 
 // httpResult is one answer of the handler.
@@ -395,14 +306,6 @@ func (e *testEnv) registerHTTP(t testing.TB, email string) session {
 	return mustSession(t, r, http.StatusCreated)
 }
 
-// loginHTTP logs in through the handler and fails the test unless it
-// answers 200.
-func (e *testEnv) loginHTTP(t testing.TB, email, password string) session {
-	t.Helper()
-	r := e.postJSON("/login", loginBody(email, password))
-	return mustSession(t, r, http.StatusOK)
-}
-
 // refreshHTTP refreshes through the handler and fails the test unless it
 // answers 200.
 func (e *testEnv) refreshHTTP(t testing.TB, refresh string) (access, next string) {
@@ -451,18 +354,6 @@ func checkCommonHeaders(t testing.TB, what string, h http.Header) {
 	}
 	if got := h.Get("X-Content-Type-Options"); got != "nosniff" {
 		t.Errorf("%s: X-Content-Type-Options = %q, want nosniff", what, got)
-	}
-}
-
-// checkTokenHeaders checks the headers of an answer carrying tokens.
-func checkTokenHeaders(t testing.TB, what string, h http.Header) {
-	t.Helper()
-	checkCommonHeaders(t, what, h)
-	if got := h.Get("Cache-Control"); got != "no-store" {
-		t.Errorf("%s: Cache-Control = %q, want no-store", what, got)
-	}
-	if got := h.Get("Pragma"); got != "no-cache" {
-		t.Errorf("%s: Pragma = %q, want no-cache", what, got)
 	}
 }
 
@@ -526,48 +417,6 @@ func checkError(t testing.TB, what string, r *httpResult, status int, code strin
 	return fields
 }
 
-// keysOf returns the sorted keys of a JSON object.
-func keysOf(t testing.TB, raw []byte) []string {
-	t.Helper()
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatalf("%s is not a JSON object: %v", raw, err)
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
-// jwtPart decodes the header (0) or payload (1) of a compact JWT.
-func jwtPart(t testing.TB, token string, i int) map[string]any {
-	t.Helper()
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		t.Fatalf("token %q does not have three parts", token)
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(parts[i])
-	if err != nil {
-		t.Fatalf("token part %d: %v", i, err)
-	}
-	var m map[string]any
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&m); err != nil {
-		t.Fatalf("token part %d %s: %v", i, raw, err)
-	}
-	return m
-}
-
-// claimString returns a string claim of a token's payload.
-func claimString(t testing.TB, token, name string) string {
-	t.Helper()
-	s, _ := jwtPart(t, token, 1)[name].(string)
-	return s
-}
-
 // uuidRE matches a canonical UUID.
 var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
@@ -586,12 +435,4 @@ func flipMiddle(s string, from, to int) string {
 func withSignatureFlipped(token string) string {
 	dot := strings.LastIndexByte(token, '.')
 	return flipMiddle(token, dot+1, len(token))
-}
-
-// withPayload returns token with its payload replaced by the JSON of
-// claims, keeping the original header and signature.
-func withPayload(t testing.TB, token string, claims map[string]any) string {
-	t.Helper()
-	parts := strings.Split(token, ".")
-	return parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(mustJSON(claims))) + "." + parts[2]
 }
