@@ -196,9 +196,9 @@ func (s *Store) UpdatePasswordHash(ctx context.Context, id, hash string) error {
 }
 
 // DeleteUser removes the user with the given id, which frees its email,
-// and the user's one-time tokens. It returns [auth.ErrNotFound] when there
-// is no such user. Sessions and refresh tokens of the user are left to
-// expire: the Authenticator revokes them before it deletes an account.
+// together with the user's sessions, refresh tokens and one-time tokens, as
+// sqlstore's foreign keys do. It returns [auth.ErrNotFound] when there is
+// no such user.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -211,6 +211,15 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	}
 	delete(s.users, id)
 	delete(s.byEmail, rec.Email)
+	// Like a database with ON DELETE CASCADE, the user's sessions and
+	// tokens go with it, so no token of a deleted user stays usable.
+	for _, sess := range s.byUser[id] {
+		for _, h := range sess.hashes {
+			delete(s.tokens, h)
+		}
+		delete(s.sessions, sess.ID)
+	}
+	delete(s.byUser, id)
 	for h, tok := range s.oneTime {
 		if tok.UserID == id {
 			delete(s.oneTime, h)
