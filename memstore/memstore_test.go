@@ -211,7 +211,7 @@ func TestRejectsInconsistentRecords(t *testing.T) {
 
 // TestDeleteUserRemovesOneTimeTokens checks that DeleteUser removes the
 // user's one-time tokens only, and leaves its sessions to expire.
-func TestDeleteUserRemovesOneTimeTokens(t *testing.T) {
+func TestDeleteUserRemovesSessionsAndOneTimeTokens(t *testing.T) {
 	ctx := t.Context()
 	s := memstore.New()
 	var tokens []*auth.OneTimeToken
@@ -239,8 +239,14 @@ func TestDeleteUserRemovesOneTimeTokens(t *testing.T) {
 	if _, err := s.ConsumeOneTimeToken(ctx, tokens[1].IDHash, tokens[1].Purpose, base); err != nil {
 		t.Errorf("ConsumeOneTimeToken(token of another user): %v", err)
 	}
-	if list, err := s.UserSessions(ctx, tokens[0].UserID); err != nil || len(list) != 1 {
-		t.Errorf("UserSessions(deleted user) = %d sessions, %v; want the session left to expire", len(list), err)
+	if list, err := s.UserSessions(ctx, tokens[0].UserID); err != nil || len(list) != 0 {
+		t.Errorf("UserSessions(deleted user) = %d sessions, %v; want none: sessions go with the user", len(list), err)
+	}
+	if _, err := s.Session(ctx, sess.ID); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("Session(session of a deleted user): error = %v, want %v", err, auth.ErrNotFound)
+	}
+	if _, err := s.RotateRefreshToken(ctx, first.IDHash, &auth.RefreshToken{IDHash: newHash(), SessionID: sess.ID, UserID: sess.UserID, CreatedAt: base, ExpiresAt: base.Add(time.Hour)}, base); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("RotateRefreshToken(token of a deleted user): error = %v, want %v", err, auth.ErrNotFound)
 	}
 }
 
