@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# Two reference servers on one PostgreSQL database behave as one: build
+# examples/server once, start two processes (A and B) on two loopback ports
+# with the same AUTH_SECRET and -no-throttle, and check that
+#
+#   - a user registered on A logs in on B, and B's access token works on A;
+#   - of 16 concurrent refreshes of one refresh token, split between A and
+#     B, exactly one gets 200 and fifteen get 401 (and the reuse revokes the
+#     session on both);
+#   - a logout on A ends the session on B at once.
+#
+# Each step is printed; the script exits non-zero on the first failure and
+# stops both servers whatever happens.
+#
+# Usage: scripts/two-servers.sh [POSTGRES_URL]
+#   POSTGRES_URL  the database, as a postgres:// URL; the default is
+#                 $AUTH_TEST_POSTGRES_DSN, else
+#                 postgres://postgres@127.0.0.1:5432/test?sslmode=disable.
+#                 The servers use the default table prefix "auth_" and
+#                 migrate it on start (both at once, on purpose); the script
+#                 registers a fresh, unique email each run.
+#   TWO_ADDR_A, TWO_ADDR_B  the servers' addresses (default 127.0.0.1:3911
+#                 and 127.0.0.1:3912).
+#
+# Needs go, curl and python3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+db="${1:-${AUTH_TEST_POSTGRES_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}}"
+addr_a="${TWO_ADDR_A:-127.0.0.1:3911}"
+addr_b="${TWO_ADDR_B:-127.0.0.1:3912}"
+base_a="http://$addr_a/api/v2/auth"
+base_b="http://$addr_b/api/v2/auth"
+racers=16
+tmp="$(mktemp -d)"
+email="two-servers-$(date +%s)-$RANDOM$RANDOM@example.com"
+password="correct horse battery staple"
+pid_a=""
+pid_b=""
+
+stop_server() { # pid
+  if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
+    kill -TERM "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true # the server shuts down gracefully
+  fi
+}
+
+cleanup() {
+  local status=$?
+  stop_server "$pid_a"
+  stop_server "$pid_b"
+  if [ "$status" -ne 0 ]; then
+    for n in a b; do
+      if [ -s "$tmp/server-$n.log" ]; then
+        echo "--- server $n log ---" >&2
+        cat "$tmp/server-$n.log" >&2
+      fi
+    done
+  fi
+  rm -rf "$tmp"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# call runs curl with the given arguments, keeping the body in $tmp/body and
+# the status in $status, and prints both (tokens shortened).
+call() {
+  status=$(curl -sS -o "$tmp/body" -w '%{http_code}' "$@") || fail "curl $*"
+  echo "    HTTP $status $(sed -E 's/(eyJ[A-Za-z0-9_-]{16})[A-Za-z0-9_.-]*/\1.../g' "$tmp/body" | head -c 300)"
+}
+
+expect_status() {
+  [ "$status" = "$1" ] || fail "HTTP $status, want $1"
+}
+
+# field prints a field of the last body, named by a dotted path.
+field() {
+  python3 - "$tmp/body" "$1" <<'EOF' || fail "the body has no field $1"
+import json, sys
+v = json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."):
+    v = v[k]
+print(v)
+EOF
+}
+
+# start_server starts the server in the background on an address, logging
+# to a file; $! is its pid. (It runs in this shell, not in a command
+# substitution, so that the server is this shell's child and can be waited
+# for.)
+start_server() { # addr log
+  AUTH_SECRET="$secret" "$tmp/server" -addr "$1" -db "$db" -no-throttle >"$2" 2>&1 &
+}
+
+# wait_ready polls GET /healthz until the server answers 200 (at most about
+# 30 seconds), failing early when the process has exited.
+wait_ready() { # name pid addr
+  for _ in $(seq 1 150); do
+    kill -0 "$2" 2>/dev/null || fail "server $1 exited at start"
+    if curl -fsS -o /dev/null "http://$3/healthz" 2>/dev/null; then
+      echo "    server $1 ($3, pid $2) is up"
+      return 0
+    fi
+    sleep 0.2
+  done
+  fail "server $1 did not answer GET /healthz within 30 seconds"
+}
+
+step "build the reference server"
+go build -o "$tmp/server" ./examples/server
+echo "    built"
+
+db_shown=$(printf '%s' "$db" | sed -E 's#(://[^:/@]*):[^@/]*@#\1:xxxxx@#')
+step "start A on $addr_a and B on $addr_b, one database ($db_shown), one secret, -no-throttle"
+for a in "$addr_a" "$addr_b"; do
+  if curl -s -o /dev/null "http://$a/healthz"; then
+    fail "something already listens on $a; set TWO_ADDR_A / TWO_ADDR_B"
+  fi
+done
+secret="$(head -c 48 /dev/urandom | base64 | tr -d '\n')"
+# Both start at once, so both run Migrate concurrently.
+start_server "$addr_a" "$tmp/server-a.log"
+pid_a=$!
+start_server "$addr_b" "$tmp/server-b.log"
+pid_b=$!
+wait_ready A "$pid_a" "$addr_a"
+wait_ready B "$pid_b" "$addr_b"
+
+step "register $email on A -> 201"
+call -X POST "$base_a/register" -H "Content-Type: application/json" \
+  -d '{"email": "'"$email"'", "password": "'"$password"'", "name": "Two Servers"}'
+expect_status 201
+user_id=$(field user.id)
+access_a=$(field accessToken)
+
+step "log in on B -> 200, same user"
+call -X POST "$base_b/login" -H "Content-Type: application/json" \
+  -d '{"email": "'"$email"'", "password": "'"$password"'"}'
+expect_status 200
+[ "$(field user.id)" = "$user_id" ] || fail "B's login found user $(field user.id), A registered $user_id"
+access_b=$(field accessToken)
+refresh_b=$(field refreshToken)
+
+step "GET /me on A with B's access token -> 200"
+call "$base_a/me" -H "Authorization: Bearer $access_b"
+expect_status 200
+[ "$(field user.id)" = "$user_id" ] || fail "/me on A returned user $(field user.id), want $user_id"
+
+step "$racers concurrent refreshes of B's refresh token, split between A and B -> one 200, $((racers - 1)) 401"
+python3 - "$base_a" "$base_b" "$refresh_b" "$racers" >"$tmp/race" <<'EOF' || fail "the race did not run"
+import json, sys, threading, urllib.error, urllib.request
+
+base_a, base_b, token, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+body = json.dumps({"refreshToken": token}).encode()
+start = threading.Barrier(n)
+results = [None] * n
+
+def race(i):
+    base = base_a if i % 2 == 0 else base_b
+    req = urllib.request.Request(base + "/refresh", data=body, method="POST",
+                                 headers={"Content-Type": "application/json"})
+    start.wait()  # all requests leave together
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            results[i] = (resp.status, "AB"[i % 2])
+    except urllib.error.HTTPError as e:
+        results[i] = (e.code, "AB"[i % 2])
+    except Exception as e:
+        results[i] = ("error: %s" % e, "AB"[i % 2])
+
+threads = [threading.Thread(target=race, args=(i,)) for i in range(n)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+for status, server in results:
+    print(server, status)
+EOF
+sed 's/^/    server /' "$tmp/race"
+ok=$(grep -c ' 200$' "$tmp/race" || true)
+unauthorized=$(grep -c ' 401$' "$tmp/race" || true)
+echo "    200: $ok, 401: $unauthorized, of $racers"
+[ "$ok" = 1 ] || fail "$ok refreshes succeeded, want exactly 1"
+[ "$unauthorized" = $((racers - 1)) ] || fail "$unauthorized refreshes got 401, want $((racers - 1))"
+
+step "the reuse revoked B's session on both servers: GET /me with its access token -> 401 on A and on B"
+call "$base_a/me" -H "Authorization: Bearer $access_b"
+expect_status 401
+call "$base_b/me" -H "Authorization: Bearer $access_b"
+expect_status 401
+
+step "GET /me on B with A's (registration) access token -> 200"
+call "$base_b/me" -H "Authorization: Bearer $access_a"
+expect_status 200
+
+step "log out on A -> 200"
+call -X POST "$base_a/logout" -H "Authorization: Bearer $access_a"
+expect_status 200
+
+step "GET /me on B with the logged-out token -> 401"
+call "$base_b/me" -H "Authorization: Bearer $access_a"
+expect_status 401
+
+step "stop both servers"
+stop_server "$pid_a"
+pid_a=""
+stop_server "$pid_b"
+pid_b=""
+echo "    stopped"
+
+printf '\nPASS: two servers on one PostgreSQL database behave as one\n'
