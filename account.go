@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/ingestiq/auth/internal/jose"
 )
 
 // Defaults of the account-lifecycle settings of [Config].
@@ -317,7 +319,7 @@ func (a *Authenticator) consumeOneTimeToken(ctx context.Context, token, purpose 
 	if !ok {
 		return nil, ErrNotImplemented
 	}
-	if token == "" || len(token) > 128 || !isB64Token(token) || strings.Contains(token, "=") {
+	if token == "" || len(token) > 128 || !jose.IsB64Token(token) || strings.Contains(token, "=") {
 		return nil, ErrInvalidToken
 	}
 	now := a.cfg.Now()

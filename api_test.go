@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ingestiq/auth"
+	"github.com/ingestiq/auth/internal/testutil"
 	"github.com/ingestiq/auth/memstore"
 )
 
@@ -88,7 +89,7 @@ func TestGoAPIFlow(t *testing.T) {
 		t.Fatalf("Register: %v", err)
 	}
 	u := res.User
-	if !uuidRE.MatchString(u.ID) || u.Email != "ada@example.com" || u.Name != "Ada" || u.Role != auth.RoleOwner || !uuidRE.MatchString(u.OrganizationID) {
+	if !testutil.UUIDRE.MatchString(u.ID) || u.Email != "ada@example.com" || u.Name != "Ada" || u.Role != auth.RoleOwner || !testutil.UUIDRE.MatchString(u.OrganizationID) {
 		t.Errorf("Register: user %+v", u)
 	}
 	if want := testStart.Truncate(time.Millisecond); !u.CreatedAt.Equal(want) || u.CreatedAt.Location() != time.UTC {
@@ -181,7 +182,7 @@ func TestGoAPISentinelErrors(t *testing.T) {
 		{"Verify garbage", second(e.a.Verify(ctx, "garbage")), auth.ErrInvalidToken},
 		{"Verify an empty token", second(e.a.Verify(ctx, "")), auth.ErrInvalidToken},
 		{"Verify a refresh token", second(e.a.Verify(ctx, res.RefreshToken)), auth.ErrInvalidToken},
-		{"Verify a forged token", second(e.a.Verify(ctx, withSignatureFlipped(res.AccessToken))), auth.ErrInvalidToken},
+		{"Verify a forged token", second(e.a.Verify(ctx, testutil.WithSignatureFlipped(res.AccessToken))), auth.ErrInvalidToken},
 		{"Refresh garbage", second(e.a.Refresh(ctx, "garbage")), auth.ErrInvalidToken},
 		{"Refresh with an access token", second(e.a.Refresh(ctx, res.AccessToken)), auth.ErrInvalidToken},
 		{"Logout with garbage", e.a.Logout(ctx, "garbage"), auth.ErrInvalidToken},
@@ -316,11 +317,11 @@ func TestOnRegisterErrorAbortsRegistration(t *testing.T) {
 	if _, err := e.a.Register(ctx, auth.RegisterInput{Email: "hook@example.com", Password: goodPassword, Name: "H"}); !errors.Is(err, hookErr) {
 		t.Errorf("Register with a failing hook: %v, want the hook's error", err)
 	}
-	r := e.postJSON("/register", registerBody("hook@example.com", goodPassword, "H"))
+	r := e.postJSON("/register", testutil.RegisterBody("hook@example.com", goodPassword, "H"))
 	checkError(t, "register with a failing hook", r, http.StatusInternalServerError, "INTERNAL_ERROR")
 
 	refuse.Store(2)
-	r = e.postJSON("/register", registerBody("hook@example.com", goodPassword, "H"))
+	r = e.postJSON("/register", testutil.RegisterBody("hook@example.com", goodPassword, "H"))
 	if fields := checkError(t, "register refused by the hook", r, http.StatusBadRequest, "VALIDATION_ERROR"); fields["email"] != "is not invited" {
 		t.Errorf("fields %v, want the hook's", fields)
 	}

@@ -86,6 +86,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/ingestiq/auth"
+	"github.com/ingestiq/auth/internal/testutil"
 	"github.com/ingestiq/auth/memstore"
 )
 
@@ -196,15 +197,6 @@ func (e *benchEnv) login(tb testing.TB) *auth.AuthResult {
 
 // --- golang-jwt baselines ---------------------------------------------------
 
-// baselineClaims has the shape of the library's access-token claims:
-// the registered claims plus sid, org and role.
-type baselineClaims struct {
-	jwt.RegisteredClaims
-	SessionID      string `json:"sid"`
-	OrganizationID string `json:"org,omitempty"`
-	Role           string `json:"role,omitempty"`
-}
-
 // baselineRefreshClaims has the shape of the library's refresh-token
 // claims: the registered claims plus sid and the session's end.
 type baselineRefreshClaims struct {
@@ -242,7 +234,7 @@ func baselineID(n int) string {
 // baselineSignAccess signs an access-token-shaped JWT the way an
 // application using golang-jwt directly would.
 func baselineSignAccess(key []byte, u *auth.User, sessionID string, now time.Time) (string, error) {
-	t := jwt.NewWithClaims(jwt.SigningMethodHS256, &baselineClaims{
+	t := jwt.NewWithClaims(jwt.SigningMethodHS256, &testutil.BaselineClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    auth.DefaultIssuer,
 			Subject:   u.ID,
@@ -290,7 +282,7 @@ func BenchmarkBaselineGolangJWTParse(b *testing.B) {
 		keyfunc := baselineKeyfunc(benchSecret)
 		b.ReportAllocs()
 		for b.Loop() {
-			c := new(baselineClaims)
+			c := new(testutil.BaselineClaims)
 			if _, err := p.ParseWithClaims(env.access, c, keyfunc); err != nil {
 				b.Fatal(err)
 			}
@@ -324,7 +316,7 @@ func BenchmarkBaselineGolangJWTReject(b *testing.B) {
 		keyfunc := baselineKeyfunc(benchSecret)
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := p.ParseWithClaims(benchGarbageToken, new(baselineClaims), keyfunc); err == nil {
+			if _, err := p.ParseWithClaims(benchGarbageToken, new(testutil.BaselineClaims), keyfunc); err == nil {
 				b.Fatal("garbage token accepted")
 			}
 		}

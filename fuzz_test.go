@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ingestiq/auth"
+	"github.com/ingestiq/auth/internal/testutil"
 )
 
 // The seed corpora below run in every `go test`; `go test -fuzz=FuzzX`
@@ -63,11 +64,11 @@ func FuzzRequestDecoding(f *testing.F) {
 	e := newEnv(f)
 	s := e.registerHTTP(f, "fuzz@example.com")
 	for _, body := range []string{
-		registerBody("new@example.com", goodPassword, "New"),
-		registerBody("fuzz@example.com", goodPassword, "Dup"),
-		refreshBody(s.refresh),
-		refreshBody(s.access),
-		loginBody("fuzz@example.com", goodPassword),
+		testutil.RegisterBody("new@example.com", goodPassword, "New"),
+		testutil.RegisterBody("fuzz@example.com", goodPassword, "Dup"),
+		testutil.RefreshBody(s.refresh),
+		testutil.RefreshBody(s.access),
+		testutil.LoginBody("fuzz@example.com", goodPassword),
 		`{}`, `null`, `[]`, `"x"`, `123`, ``, `{`, `{"email":`, `{"email":"a@x.io","email":"b@x.io"}`,
 		`{"email":"a@x.io","EMAIL":"b@x.io"}`, `{} {}`, `{}junk`, `{"email":123,"password":true,"name":null}`,
 		`{"refreshToken":null}`, `{"refreshToken":""}`, `{"refreshToken":["x"]}`, `{"email":"\ud800@x.io"}`,
@@ -112,7 +113,7 @@ func FuzzVerify(f *testing.F) {
 	dot := strings.LastIndexByte(genuine, '.')
 	for _, s := range []string{
 		genuine, res.RefreshToken, "", "abc", "a.b", "a.b.c", "..", genuine + "=", genuine + ".", "." + genuine,
-		withSignatureFlipped(genuine), genuine[:dot], genuine[:dot+1], genuine + genuine, strings.ToUpper(genuine),
+		testutil.WithSignatureFlipped(genuine), genuine[:dot], genuine[:dot+1], genuine + genuine, strings.ToUpper(genuine),
 		strings.Repeat(".", 5000), "eyJhbGciOiJub25lIn0.e30.", " " + genuine, genuine + " ",
 		// The last character's bit-twin, which lenient base64 decoding
 		// would map to the same signature bytes.

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/ingestiq/auth/internal/jose"
 )
 
 // Handler returns an http.Handler serving the routes of the HTTP contract
@@ -619,67 +621,6 @@ func required(fields map[string]*string) error {
 // Authorization header, or a token that is not an RFC 6750 b64token, is
 // [ErrInvalidToken]. The scheme is matched without regard to case.
 func bearerToken(r *http.Request) (string, error) {
-	values := r.Header.Values("Authorization")
-	switch len(values) {
-	case 0:
-		return "", ErrUnauthorized
-	case 1:
-	default:
-		return "", ErrInvalidToken
-	}
-	v := strings.TrimRight(values[0], " ")
-	if len(v) < len("Bearer") || !strings.EqualFold(v[:len("Bearer")], "Bearer") {
-		return "", ErrUnauthorized
-	}
-	rest := v[len("Bearer"):]
-	if rest == "" {
-		return "", ErrUnauthorized
-	}
-	if rest[0] != ' ' {
-		// "BearerX" is another scheme; "Bearer\tX" is malformed.
-		if rest[0] == '\t' {
-			return "", ErrInvalidToken
-		}
-		return "", ErrUnauthorized
-	}
-	token := strings.TrimLeft(rest, " ")
-	if token == "" {
-		return "", ErrUnauthorized
-	}
-	if len(token) > MaxTokenLength || !isB64Token(token) {
-		return "", ErrInvalidToken
-	}
-	return token, nil
+	token, f := jose.BearerToken(r.Header, MaxTokenLength)
+	return token, faultErrors[f]
 }
-
-// isB64Token reports whether s matches RFC 6750's b64token:
-// 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
-func isB64Token(s string) bool {
-	i := 0
-	for i < len(s) && b64TokenChars[s[i]] {
-		i++
-	}
-	if i == 0 {
-		return false
-	}
-	for ; i < len(s); i++ {
-		if s[i] != '=' {
-			return false
-		}
-	}
-	return true
-}
-
-// b64TokenChars marks the bytes of RFC 6750's b64token, before any "=".
-var b64TokenChars = func() (t [256]bool) {
-	for c := 'a'; c <= 'z'; c++ {
-		t[c], t[c-'a'+'A'] = true, true
-	}
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for _, c := range "-._~+/" {
-		t[c] = true
-	}
-	return t
-}()

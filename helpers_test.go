@@ -4,19 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ingestiq/auth"
+	"github.com/ingestiq/auth/internal/testutil"
 	"github.com/ingestiq/auth/memstore"
 )
 
@@ -36,75 +34,8 @@ var fastArgon2 = auth.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1}
 // is non-zero so that createdAt shows three meaningful fractional digits.
 var testStart = time.Date(2025, 1, 28, 12, 0, 0, 123_000_000, time.UTC)
 
-// testClock is a controllable clock for Config.Now: time moves only when a
-// test calls Advance. It is safe for concurrent use.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newTestClock() *testClock { return &testClock{now: testStart} }
-
-// Now returns the clock's current time.
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock forward by d.
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// logSink collects the records of a capturing slog handler.
-type logSink struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-// String returns every record collected so far, one per line.
-func (s *logSink) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.Join(s.lines, "\n")
-}
-
-// captureHandler is a slog.Handler that renders each record, with its
-// attributes, into a logSink.
-type captureHandler struct {
-	sink   *logSink
-	attrs  []slog.Attr
-	groups string
-}
-
-func (h *captureHandler) Enabled(context.Context, slog.Level) bool { return true }
-
-func (h *captureHandler) Handle(_ context.Context, r slog.Record) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s", r.Level, r.Message)
-	for _, a := range h.attrs {
-		fmt.Fprintf(&b, " %s=%q", a.Key, a.Value.String())
-	}
-	r.Attrs(func(a slog.Attr) bool {
-		fmt.Fprintf(&b, " %s%s=%q", h.groups, a.Key, a.Value.String())
-		return true
-	})
-	h.sink.mu.Lock()
-	h.sink.lines = append(h.sink.lines, b.String())
-	h.sink.mu.Unlock()
-	return nil
-}
-
-func (h *captureHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return &captureHandler{sink: h.sink, attrs: append(slices.Clone(h.attrs), attrs...), groups: h.groups}
-}
-
-func (h *captureHandler) WithGroup(name string) slog.Handler {
-	return &captureHandler{sink: h.sink, attrs: h.attrs, groups: h.groups + name + "."}
-}
+// newTestClock returns a controllable clock starting at testStart.
+func newTestClock() *testutil.Clock { return testutil.NewClock(testStart) }
 
 // testEnv is one Authenticator on a fresh memstore, with a controllable
 // clock, a captured log, and its routes mounted under mountPrefix.
@@ -112,8 +43,8 @@ type testEnv struct {
 	a     *auth.Authenticator
 	mem   *memstore.Store
 	store *hookStore
-	clock *testClock
-	logs  *logSink
+	clock *testutil.Clock
+	logs  *testutil.LogSink
 	mux   *http.ServeMux
 }
 
@@ -122,13 +53,13 @@ type testEnv struct {
 func newEnv(t testing.TB, opts ...func(*auth.Config)) *testEnv {
 	t.Helper()
 	mem := memstore.New()
-	e := &testEnv{mem: mem, store: newHookStore(mem), clock: newTestClock(), logs: &logSink{}}
+	e := &testEnv{mem: mem, store: newHookStore(mem), clock: newTestClock(), logs: &testutil.LogSink{}}
 	cfg := auth.Config{
 		Users:                    e.store,
 		Tokens:                   e.store,
 		Secret:                   testSecret,
 		Now:                      e.clock.Now,
-		Logger:                   slog.New(&captureHandler{sink: e.logs}),
+		Logger:                   slog.New(e.logs.Handler()),
 		Argon2:                   fastArgon2,
 		InsecureAllowWeakHashing: true,
 		// Throttling has tests of its own; these send many requests from
@@ -265,31 +196,6 @@ func (e *testEnv) postJSON(path, body string) *httpResult {
 	return e.do(http.MethodPost, path, strings.NewReader(body), jsonHeaders)
 }
 
-// mustJSON marshals v, which never fails for the maps and strings the tests
-// use.
-func mustJSON(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return string(b)
-}
-
-// registerBody returns a /register body.
-func registerBody(email, password, name string) string {
-	return mustJSON(map[string]string{"email": email, "password": password, "name": name})
-}
-
-// loginBody returns a /login body.
-func loginBody(email, password string) string {
-	return mustJSON(map[string]string{"email": email, "password": password})
-}
-
-// refreshBody returns a /refresh body.
-func refreshBody(token string) string {
-	return mustJSON(map[string]string{"refreshToken": token})
-}
-
 // session is what a successful register or login answered.
 type session struct {
 	userID, email, access, refresh string
@@ -302,7 +208,7 @@ const goodPassword = "correct horse battery staple"
 // answers 201.
 func (e *testEnv) registerHTTP(t testing.TB, email string) session {
 	t.Helper()
-	r := e.postJSON("/register", registerBody(email, goodPassword, "Test User"))
+	r := e.postJSON("/register", testutil.RegisterBody(email, goodPassword, "Test User"))
 	return mustSession(t, r, http.StatusCreated)
 }
 
@@ -310,7 +216,7 @@ func (e *testEnv) registerHTTP(t testing.TB, email string) session {
 // answers 200.
 func (e *testEnv) refreshHTTP(t testing.TB, refresh string) (access, next string) {
 	t.Helper()
-	r := e.postJSON("/refresh", refreshBody(refresh))
+	r := e.postJSON("/refresh", testutil.RefreshBody(refresh))
 	if r.status != http.StatusOK {
 		t.Fatalf("POST /refresh: status %d, body %s", r.status, r.body)
 	}
@@ -415,24 +321,4 @@ func checkError(t testing.TB, what string, r *httpResult, status int, code strin
 		}
 	}
 	return fields
-}
-
-// uuidRE matches a canonical UUID.
-var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-
-// flipMiddle returns s with the character in the middle of the segment
-// [from, to) changed, which always changes the decoded bytes.
-func flipMiddle(s string, from, to int) string {
-	i := from + (to-from)/2
-	c := byte('A')
-	if s[i] == 'A' {
-		c = 'B'
-	}
-	return s[:i] + string(c) + s[i+1:]
-}
-
-// withSignatureFlipped returns token with one signature character changed.
-func withSignatureFlipped(token string) string {
-	dot := strings.LastIndexByte(token, '.')
-	return flipMiddle(token, dot+1, len(token))
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/ingestiq/auth"
+	"github.com/ingestiq/auth/internal/testutil"
 	"github.com/ingestiq/auth/memstore"
 )
 
@@ -321,7 +322,7 @@ func TestJWKSIndependentVerification(t *testing.T) {
 // memstore, and the first access token of a registered user.
 func asymBenchEnv(b *testing.B, alg string) (*auth.Authenticator, string) {
 	b.Helper()
-	clock := &asymClock{now: time.Now()}
+	clock := testutil.NewClock(time.Now())
 	st := memstore.New()
 	cfg := asymConfig(st, clock, asymKey(alg))
 	cfg.Now = nil // the real clock: tokens stay valid throughout
@@ -330,14 +331,6 @@ func asymBenchEnv(b *testing.B, alg string) (*auth.Authenticator, string) {
 		b.Fatal(err)
 	}
 	return a, asymRegister(b, a).AccessToken
-}
-
-// asymBaselineClaims has the shape of the library's access-token claims.
-type asymBaselineClaims struct {
-	jwt.RegisteredClaims
-	SessionID      string `json:"sid"`
-	OrganizationID string `json:"org,omitempty"`
-	Role           string `json:"role,omitempty"`
 }
 
 func BenchmarkVerifyAsymmetric(b *testing.B) {
@@ -374,7 +367,7 @@ func BenchmarkBaselineGolangJWTParseAsymmetric(b *testing.B) {
 			keyfunc := func(*jwt.Token) (any, error) { return pub, nil }
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := p.ParseWithClaims(token, new(asymBaselineClaims), keyfunc); err != nil {
+				if _, err := p.ParseWithClaims(token, new(testutil.BaselineClaims), keyfunc); err != nil {
 					b.Fatal(err)
 				}
 			}

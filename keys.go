@@ -13,9 +13,10 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"strings"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/ingestiq/auth/internal/jose"
 )
 
 // Asymmetric keys for access tokens.
@@ -25,14 +26,6 @@ import (
 // token names its key by "kid", the key's RFC 7638 thumbprint; the
 // algorithm a token claims is never used to pick a key, only checked
 // against the key's.
-
-// Limits on RSA keys. Below 2048 bits RSA is too weak (NIST SP 800-57);
-// above 8192 bits verification gets slow enough to be a lever for denial of
-// service, and no deployment needs it.
-const (
-	minRSABits = 2048
-	maxRSABits = 8192
-)
 
 var errKeyMismatch = errors.New("auth: the private key does not match its public key")
 
@@ -71,7 +64,7 @@ func ParsePrivateKeyPEM(data []byte) (crypto.Signer, error) {
 	}
 	signer, ok := k.(crypto.Signer)
 	if !ok {
-		return nil, fmt.Errorf("auth: unsupported private key type %T; want Ed25519, ECDSA P-256 or RSA (at least %d bits)", k, minRSABits)
+		return nil, fmt.Errorf("auth: unsupported private key type %T; want Ed25519, ECDSA P-256 or RSA (at least %d bits)", k, jose.MinRSABits)
 	}
 	if _, err := signingMethod(signer.Public()); err != nil {
 		return nil, err
@@ -152,10 +145,10 @@ func signingMethod(pub crypto.PublicKey) (jwt.SigningMethod, error) {
 			return nil, errors.New("auth: empty RSA public key")
 		}
 		switch bits := k.N.BitLen(); {
-		case bits < minRSABits:
-			return nil, fmt.Errorf("auth: RSA key of %d bits is too weak; at least %d bits are required", bits, minRSABits)
-		case bits > maxRSABits:
-			return nil, fmt.Errorf("auth: RSA key of %d bits is larger than the %d bits supported", bits, maxRSABits)
+		case bits < jose.MinRSABits:
+			return nil, fmt.Errorf("auth: RSA key of %d bits is too weak; at least %d bits are required", bits, jose.MinRSABits)
+		case bits > jose.MaxRSABits:
+			return nil, fmt.Errorf("auth: RSA key of %d bits is larger than the %d bits supported", bits, jose.MaxRSABits)
 		}
 		if k.E < 3 || k.E%2 == 0 {
 			return nil, fmt.Errorf("auth: RSA public exponent %d is invalid", k.E)
@@ -164,7 +157,7 @@ func signingMethod(pub crypto.PublicKey) (jwt.SigningMethod, error) {
 	case nil:
 		return nil, errors.New("auth: nil public key")
 	default:
-		return nil, fmt.Errorf("auth: unsupported key type %T; want Ed25519, ECDSA P-256 or RSA (at least %d bits)", pub, minRSABits)
+		return nil, fmt.Errorf("auth: unsupported key type %T; want Ed25519, ECDSA P-256 or RSA (at least %d bits)", pub, jose.MinRSABits)
 	}
 }
 
@@ -285,143 +278,4 @@ func jwkOf(pub crypto.PublicKey, m jwt.SigningMethod) (string, *jwk, error) {
 	sum := sha256.Sum256([]byte(canonical))
 	j.Kid = b64(sum[:])
 	return j.Kid, j, nil
-}
-
-// maxHeaderBytes bounds the decoded JOSE header scanned for a kid. The
-// library's headers are under 100 bytes; a token with a longer one is
-// rejected.
-const maxHeaderBytes = 512
-
-// headerKid finds the "kid" member of a compact JWS's header without
-// allocating (buf holds the decoded header). found reports whether the
-// header has a kid; ok is false when the header cannot be read, or its kid
-// is not a plain string. It only chooses which key to try: the key
-// function then requires the kid golang-jwt decoded to be the key's own,
-// before any signature is checked. The kid is used as nothing but a map
-// key.
-func headerKid(token string, buf *[maxHeaderBytes]byte) (kid []byte, found, ok bool) {
-	seg, _, dotted := strings.Cut(token, ".")
-	if !dotted || base64.RawURLEncoding.DecodedLen(len(seg)) > len(buf) {
-		return nil, false, false
-	}
-	n, err := base64.RawURLEncoding.Decode(buf[:], []byte(seg))
-	if err != nil {
-		return nil, false, false
-	}
-	return jsonStringMember(buf[:n], "kid")
-}
-
-// jsonStringMember scans the JSON object obj for the top-level member name
-// and returns its value when that is a string without escapes. It is
-// lenient about what it skips, and never reads past obj.
-func jsonStringMember(obj []byte, name string) (val []byte, found, ok bool) {
-	i := skipSpace(obj, 0)
-	if i >= len(obj) || obj[i] != '{' {
-		return nil, false, false
-	}
-	i = skipSpace(obj, i+1)
-	if i < len(obj) && obj[i] == '}' {
-		return nil, false, true
-	}
-	for {
-		key, escaped, j := scanString(obj, i)
-		if j < 0 {
-			return nil, false, false
-		}
-		i = skipSpace(obj, j)
-		if i >= len(obj) || obj[i] != ':' {
-			return nil, false, false
-		}
-		i = skipSpace(obj, i+1)
-		if !escaped && string(key) == name {
-			v, vEscaped, j := scanString(obj, i)
-			if j < 0 || vEscaped {
-				return nil, true, false
-			}
-			return v, true, true
-		}
-		if i = skipValue(obj, i); i < 0 {
-			return nil, false, false
-		}
-		i = skipSpace(obj, i)
-		if i >= len(obj) {
-			return nil, false, false
-		}
-		switch obj[i] {
-		case '}':
-			return nil, false, true
-		case ',':
-			i = skipSpace(obj, i+1)
-		default:
-			return nil, false, false
-		}
-	}
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// scanString reads the JSON string starting at b[i] and returns its raw
-// contents, whether they hold an escape, and the index after its closing
-// quote, or -1.
-func scanString(b []byte, i int) (s []byte, escaped bool, next int) {
-	if i >= len(b) || b[i] != '"' {
-		return nil, false, -1
-	}
-	for j := i + 1; j < len(b); j++ {
-		switch c := b[j]; {
-		case c == '"':
-			return b[i+1 : j], escaped, j + 1
-		case c == '\\':
-			escaped = true
-			j++
-		case c < 0x20:
-			return nil, false, -1
-		}
-	}
-	return nil, false, -1
-}
-
-// skipValue returns the index after the JSON value starting at b[i], or -1.
-func skipValue(b []byte, i int) int {
-	if i >= len(b) {
-		return -1
-	}
-	switch b[i] {
-	case '"':
-		_, _, next := scanString(b, i)
-		return next
-	case '{', '[':
-		depth := 0
-		for j := i; j < len(b); j++ {
-			switch b[j] {
-			case '"':
-				_, _, next := scanString(b, j)
-				if next < 0 {
-					return -1
-				}
-				j = next - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return j + 1
-				}
-			}
-		}
-		return -1
-	default:
-		j := i
-		for j < len(b) && strings.IndexByte(",}] \t\r\n", b[j]) < 0 {
-			j++
-		}
-		if j == i {
-			return -1
-		}
-		return j
-	}
 }

@@ -6,12 +6,7 @@ package auth
 // auth. The verification side is in jwks_test.go.
 
 import (
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
 	"encoding/base64"
 	"io"
 	"log/slog"
@@ -19,14 +14,9 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-)
 
-// keysBenchNoStore satisfies both store interfaces so that New accepts it;
-// issuing never reaches a store.
-type keysBenchNoStore struct {
-	UserStore
-	TokenStore
-}
+	"github.com/ingestiq/auth/internal/testutil"
+)
 
 var keysBenchUser = &User{
 	ID:             "6f1d9c2e-3b4a-4c5d-8e6f-7a8b9c0d1e2f",
@@ -37,27 +27,6 @@ var keysBenchUser = &User{
 }
 
 const keysBenchSession = "b1c4b0a2-6d0e-4d55-9a57-3f2f0c1d9e88"
-
-// keysBenchKey generates a key of the algorithm.
-func keysBenchKey(b *testing.B, alg string) crypto.Signer {
-	b.Helper()
-	var (
-		k   crypto.Signer
-		err error
-	)
-	switch alg {
-	case "EdDSA":
-		_, k, err = ed25519.GenerateKey(rand.Reader)
-	case "ES256":
-		k, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case "RS256":
-		k, err = rsa.GenerateKey(rand.Reader, 2048)
-	}
-	if err != nil {
-		b.Fatal(err)
-	}
-	return k
-}
 
 // keysBenchID returns a jti as the library makes one: 16 random bytes,
 // base64url-encoded.
@@ -75,10 +44,10 @@ func BenchmarkIssueAccessTokenAsymmetric(b *testing.B) {
 	for _, alg := range keysBenchAlgs {
 		b.Run(alg, func(b *testing.B) {
 			a, err := New(Config{
-				Users:                    keysBenchNoStore{},
-				Tokens:                   keysBenchNoStore{},
+				Users:                    benchNoStore{},
+				Tokens:                   benchNoStore{},
 				Secret:                   []byte("bench-secret-0123456789abcdefghij"),
-				SigningKey:               keysBenchKey(b, alg),
+				SigningKey:               testutil.Key(alg),
 				Logger:                   slog.New(slog.NewTextHandler(io.Discard, nil)),
 				Argon2:                   Argon2Params{Memory: 8, Iterations: 1, Parallelism: 1},
 				InsecureAllowWeakHashing: true,
@@ -97,27 +66,19 @@ func BenchmarkIssueAccessTokenAsymmetric(b *testing.B) {
 	}
 }
 
-// keysBaselineClaims has the shape of the library's access-token claims.
-type keysBaselineClaims struct {
-	jwt.RegisteredClaims
-	SessionID      string `json:"sid"`
-	OrganizationID string `json:"org,omitempty"`
-	Role           string `json:"role,omitempty"`
-}
-
 // BenchmarkBaselineGolangJWTSignAsymmetric is the denominator of G4 per
 // algorithm: golang-jwt's SignedString of the same claims and headers, jti
 // generation included, as an application would write it.
 func BenchmarkBaselineGolangJWTSignAsymmetric(b *testing.B) {
 	for _, alg := range keysBenchAlgs {
 		b.Run(alg, func(b *testing.B) {
-			key := keysBenchKey(b, alg)
+			key := testutil.Key(alg)
 			method := jwt.GetSigningMethod(alg)
 			kid := "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs" // a thumbprint's length
 			b.ReportAllocs()
 			for b.Loop() {
 				now := time.Now()
-				t := jwt.NewWithClaims(method, &keysBaselineClaims{
+				t := jwt.NewWithClaims(method, &testutil.BaselineClaims{
 					RegisteredClaims: jwt.RegisteredClaims{
 						Issuer:    DefaultIssuer,
 						Subject:   keysBenchUser.ID,

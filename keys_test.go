@@ -25,67 +25,29 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/ingestiq/auth"
+	"github.com/ingestiq/auth/internal/testutil"
 	"github.com/ingestiq/auth/memstore"
 )
 
 // asymAlgs are the asymmetric algorithms, in the order tests run them.
 var asymAlgs = []string{"EdDSA", "ES256", "RS256"}
 
-// asymTestKeys holds two keys of each algorithm ("EdDSA", "EdDSA-2", ...),
-// generated once per test binary: RSA key generation is slow under -race.
-var asymTestKeys = sync.OnceValue(func() map[string]crypto.Signer {
-	keys := map[string]crypto.Signer{}
-	for _, suffix := range []string{"", "-2"} {
-		_, ed, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			panic(err)
-		}
-		ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			panic(err)
-		}
-		rs, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		keys["EdDSA"+suffix], keys["ES256"+suffix], keys["RS256"+suffix] = ed, ec, rs
-	}
-	return keys
-})
-
-func asymKey(name string) crypto.Signer { return asymTestKeys()[name] }
+// asymKey returns a test key: "EdDSA", "ES256" or "RS256", or a second one
+// of the algorithm, "EdDSA-2" and so on.
+func asymKey(name string) crypto.Signer { return testutil.Key(name) }
 
 // asymSecret is the HS256 secret of the authenticators in these tests.
 var asymSecret = []byte("asym-test-secret-0123456789abcdefghijklmnop")
 
-// asymClock is a settable clock, safe for concurrent use.
-type asymClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *asymClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *asymClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // asymNew returns an Authenticator on st with the given keys, cheap
 // hashing and no throttling.
-func asymNew(t testing.TB, st *memstore.Store, clock *asymClock, signing crypto.Signer, verify ...crypto.PublicKey) *auth.Authenticator {
+func asymNew(t testing.TB, st *memstore.Store, clock *testutil.Clock, signing crypto.Signer, verify ...crypto.PublicKey) *auth.Authenticator {
 	t.Helper()
 	a, err := auth.New(asymConfig(st, clock, signing, verify...))
 	if err != nil {
@@ -94,7 +56,7 @@ func asymNew(t testing.TB, st *memstore.Store, clock *asymClock, signing crypto.
 	return a
 }
 
-func asymConfig(st *memstore.Store, clock *asymClock, signing crypto.Signer, verify ...crypto.PublicKey) auth.Config {
+func asymConfig(st *memstore.Store, clock *testutil.Clock, signing crypto.Signer, verify ...crypto.PublicKey) auth.Config {
 	return auth.Config{
 		Users:                     st,
 		Tokens:                    st,
@@ -109,8 +71,8 @@ func asymConfig(st *memstore.Store, clock *asymClock, signing crypto.Signer, ver
 	}
 }
 
-func newAsymClock() *asymClock {
-	return &asymClock{now: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}
+func newAsymClock() *testutil.Clock {
+	return testutil.NewClock(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
 }
 
 // asymRegister registers a fresh user and returns its first tokens.
@@ -122,6 +84,23 @@ func asymRegister(t testing.TB, a *auth.Authenticator) *auth.AuthResult {
 		t.Fatal(err)
 	}
 	return res
+}
+
+// asymUnsupportedKeys generates keys of types and sizes the library
+// refuses: RSA of 1024 bits, ECDSA on P-384, and X25519.
+func asymUnsupportedKeys(t testing.TB) (rsa1024 *rsa.PrivateKey, p384 *ecdsa.PrivateKey, x25519 *ecdh.PrivateKey) {
+	t.Helper()
+	var err error
+	if rsa1024, err = rsa.GenerateKey(rand.Reader, 1024); err != nil {
+		t.Fatal(err)
+	}
+	if p384, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader); err != nil {
+		t.Fatal(err)
+	}
+	if x25519, err = ecdh.X25519().GenerateKey(rand.Reader); err != nil {
+		t.Fatal(err)
+	}
+	return rsa1024, p384, x25519
 }
 
 // asymHeader decodes a token's JOSE header.
@@ -644,18 +623,7 @@ func TestParseKeyPEM(t *testing.T) {
 		}
 	}
 
-	rsa1024, err := rsa.GenerateKey(rand.Reader, 1024)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x25519, err := ecdh.X25519().GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rsa1024, p384, x25519 := asymUnsupportedKeys(t)
 	ecKey := asymKey("ES256").(*ecdsa.PrivateKey)
 	sec1, err := x509.MarshalECPrivateKey(ecKey)
 	if err != nil {
@@ -744,18 +712,7 @@ type mismatchedSigner struct {
 func (m mismatchedSigner) Public() crypto.PublicKey { return m.pub }
 
 func TestNewRejectsBadKeys(t *testing.T) {
-	rsa1024, err := rsa.GenerateKey(rand.Reader, 1024)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x25519, err := ecdh.X25519().GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rsa1024, p384, x25519 := asymUnsupportedKeys(t)
 	ed := asymKey("EdDSA").(ed25519.PrivateKey)
 	// An Ed25519 private key whose public half is another key's.
 	edMismatch := append(ed25519.PrivateKey(nil), ed[:32]...)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ingestiq/auth"
+	"github.com/ingestiq/auth/internal/testutil"
 )
 
 // withXFF returns JSON request headers that also claim a client address
@@ -22,7 +23,7 @@ func withXFF(addr string) hdr {
 }
 
 func (e *testEnv) loginFrom(email, password string, h hdr) *httpResult {
-	return e.do(http.MethodPost, "/login", strings.NewReader(loginBody(email, password)), h)
+	return e.do(http.MethodPost, "/login", strings.NewReader(testutil.LoginBody(email, password)), h)
 }
 
 func retryAfter(t *testing.T, r *httpResult) time.Duration {
@@ -140,12 +141,12 @@ func (failingLimiter) Reset(context.Context, string) error {
 func TestLimiterFailureFailsClosed(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(c *auth.Config) { c.InsecureDisableThrottling = false; c.Limiter = failingLimiter{} })
-	r := e.postJSON("/register", registerBody("x@example.com", goodPassword, "X"))
+	r := e.postJSON("/register", testutil.RegisterBody("x@example.com", goodPassword, "X"))
 	checkErrorCode(t, r, http.StatusInternalServerError, "INTERNAL_ERROR")
 	if _, err := e.a.Login(context.Background(), "x@example.com", goodPassword); err == nil || errors.Is(err, auth.ErrInvalidCredentials) {
 		t.Fatalf("Login with the limiter down: %v, want an internal error", err)
 	}
-	r = e.postJSON("/login", loginBody("x@example.com", goodPassword))
+	r = e.postJSON("/login", testutil.LoginBody("x@example.com", goodPassword))
 	checkErrorCode(t, r, http.StatusInternalServerError, "INTERNAL_ERROR")
 	if strings.Contains(string(r.body), "redis") {
 		t.Fatalf("body leaks the cause: %s", r.body)

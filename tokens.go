@@ -8,19 +8,20 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/ingestiq/auth/internal/jose"
 )
 
 // Token kinds, carried in the JWT "typ" header. A token of one kind is never
 // accepted where the other is expected; the two kinds are also signed with
 // different keys.
 const (
-	accessTokenType  = "at+jwt"
+	accessTokenType  = jose.AccessTokenType
 	refreshTokenType = "rt+jwt"
 )
 
@@ -55,76 +56,12 @@ type Claims struct {
 	ExpiresAt time.Time
 }
 
-// registeredClaims are the registered JWT claims the library uses. It
-// stands in for jwt.RegisteredClaims to decode the time claims strictly:
-// golang-jwt accepts a numeric string such as "exp":"9999999999", which no
-// token of ours carries.
-type registeredClaims struct {
-	Issuer    string           `json:"iss,omitempty"`
-	Subject   string           `json:"sub,omitempty"`
-	Audience  jwt.ClaimStrings `json:"aud,omitempty"`
-	ExpiresAt *numericDate     `json:"exp,omitempty"`
-	NotBefore *numericDate     `json:"nbf,omitempty"`
-	IssuedAt  *numericDate     `json:"iat,omitempty"`
-	ID        string           `json:"jti,omitempty"`
-}
-
-// GetExpirationTime implements [jwt.Claims].
-func (c *registeredClaims) GetExpirationTime() (*jwt.NumericDate, error) {
-	return c.ExpiresAt.get(), nil
-}
-
-// GetIssuedAt implements [jwt.Claims].
-func (c *registeredClaims) GetIssuedAt() (*jwt.NumericDate, error) { return c.IssuedAt.get(), nil }
-
-// GetNotBefore implements [jwt.Claims].
-func (c *registeredClaims) GetNotBefore() (*jwt.NumericDate, error) { return c.NotBefore.get(), nil }
-
-// GetIssuer implements [jwt.Claims].
-func (c *registeredClaims) GetIssuer() (string, error) { return c.Issuer, nil }
-
-// GetSubject implements [jwt.Claims].
-func (c *registeredClaims) GetSubject() (string, error) { return c.Subject, nil }
-
-// GetAudience implements [jwt.Claims].
-func (c *registeredClaims) GetAudience() (jwt.ClaimStrings, error) { return c.Audience, nil }
-
-// numericDate is a JWT NumericDate that must be a JSON number.
-type numericDate struct{ jwt.NumericDate }
-
-var errNotNumber = errors.New("auth: time claim is not a number")
-
-// UnmarshalJSON accepts only a JSON number.
-func (d *numericDate) UnmarshalJSON(b []byte) error {
-	if len(b) == 0 || (b[0] != '-' && (b[0] < '0' || b[0] > '9')) {
-		return errNotNumber
-	}
-	return d.NumericDate.UnmarshalJSON(b)
-}
-
-func (d *numericDate) get() *jwt.NumericDate {
-	if d == nil {
-		return nil
-	}
-	return &d.NumericDate
-}
-
-func newDate(t time.Time) *numericDate { return &numericDate{*jwt.NewNumericDate(t)} }
-
-// accessClaims is the JWT payload of an access token.
-type accessClaims struct {
-	registeredClaims
-	SessionID      string `json:"sid"`
-	OrganizationID string `json:"org,omitempty"`
-	Role           string `json:"role,omitempty"`
-}
-
 // refreshClaims is the JWT payload of a refresh token. SessionExpiresAt
 // carries the session's absolute end so that a successor never outlives it.
 type refreshClaims struct {
-	registeredClaims
-	SessionID        string       `json:"sid"`
-	SessionExpiresAt *numericDate `json:"sxp"`
+	jose.RegisteredClaims
+	SessionID        string            `json:"sid"`
+	SessionExpiresAt *jose.NumericDate `json:"sxp"`
 }
 
 // tokens signs and verifies both kinds of token. It is immutable after
@@ -156,23 +93,12 @@ type tokens struct {
 	// byKid holds the public keys that access tokens may be signed with:
 	// the SigningKey's and the VerifyKeys. It is nil when there are none,
 	// and then the header is not scanned for a kid at all.
-	byKid map[string]*publicKey
+	byKid map[string]*jose.PublicKey
 	// jwks is the JSON of the public keys' JWK Set, served by JWKSHandler.
 	jwks []byte
 
 	refreshParser *jwt.Parser
 	refreshKeyFn  jwt.Keyfunc
-}
-
-// publicKey is a key access tokens may be signed with, bound to the one
-// algorithm its type allows, with a parser that accepts only that
-// algorithm.
-type publicKey struct {
-	kid     string
-	method  jwt.SigningMethod
-	key     crypto.PublicKey
-	parser  *jwt.Parser
-	keyFunc jwt.Keyfunc
 }
 
 func newTokens(c *Config) (*tokens, error) {
@@ -191,21 +117,18 @@ func newTokens(c *Config) (*tokens, error) {
 		now:        c.Now,
 	}
 	parser := func(alg string) *jwt.Parser {
-		return jwt.NewParser(
-			jwt.WithValidMethods([]string{alg}),
-			jwt.WithExpirationRequired(),
-			jwt.WithIssuedAt(),
-			jwt.WithIssuer(c.Issuer),
-			jwt.WithAudience(c.Audience),
-			jwt.WithLeeway(c.Leeway),
-			jwt.WithTimeFunc(c.Now),
-			jwt.WithStrictDecoding(),
-		)
+		return jose.NewParser(alg, c.Issuer, c.Audience, c.Leeway, c.Now)
 	}
 	t.refreshParser = parser(jwt.SigningMethodHS256.Alg())
 	t.refreshKeyFn = keyFor(refreshTokenType, t.refreshKey, false)
 
-	var keys []*publicKey
+	// keys are the public keys access tokens may be signed with, each with
+	// its one algorithm.
+	type methodKey struct {
+		method jwt.SigningMethod
+		key    crypto.PublicKey
+	}
+	var keys []methodKey
 	if c.SigningKey == nil {
 		// The access key is the secret itself, so services that share the
 		// secret can verify access tokens with any JWT library.
@@ -220,14 +143,14 @@ func newTokens(c *Config) (*tokens, error) {
 			return nil, err
 		}
 		t.accessMethod, t.accessKey, t.accessKid = sk.method, sk.key, sk.kid
-		keys = append(keys, &publicKey{kid: sk.kid, method: sk.method, key: sk.pub})
+		keys = append(keys, methodKey{sk.method, sk.pub})
 	}
 	for i, pub := range c.VerifyKeys {
 		m, err := signingMethod(pub)
 		if err != nil {
 			return nil, fmt.Errorf("auth: Config.VerifyKeys[%d]: %w", i, err)
 		}
-		keys = append(keys, &publicKey{method: m, key: pub})
+		keys = append(keys, methodKey{m, pub})
 	}
 
 	parsers := map[string]*jwt.Parser{}
@@ -240,7 +163,7 @@ func newTokens(c *Config) (*tokens, error) {
 			return nil, fmt.Errorf("auth: public key: %w", err)
 		}
 		if t.byKid == nil {
-			t.byKid = make(map[string]*publicKey, len(keys))
+			t.byKid = make(map[string]*jose.PublicKey, len(keys))
 		}
 		if _, dup := t.byKid[kid]; dup {
 			continue // the same key listed twice: its kid is its thumbprint
@@ -249,9 +172,7 @@ func newTokens(c *Config) (*tokens, error) {
 		if parsers[alg] == nil {
 			parsers[alg] = parser(alg)
 		}
-		k.kid, k.parser = kid, parsers[alg]
-		k.keyFunc = k.check
-		t.byKid[kid] = k
+		t.byKid[kid] = jose.NewPublicKey(kid, k.method, k.key, parsers[alg])
 		set.Keys = append(set.Keys, j)
 	}
 	if t.jwks, err = json.Marshal(set); err != nil {
@@ -260,53 +181,20 @@ func newTokens(c *Config) (*tokens, error) {
 	return t, nil
 }
 
-var (
-	errWrongKind = errors.New("auth: wrong token kind")
-	errWrongKey  = errors.New("auth: token names another key or algorithm")
-)
-
 // keyFor returns a key function that hands out key only for tokens whose
 // typ header is typ and that name no key of their own (and, with noKid, no
 // kid either). The algorithm is pinned by the parser, never read from the
 // token.
 func keyFor(typ string, key []byte, noKid bool) jwt.Keyfunc {
 	return func(t *jwt.Token) (any, error) {
-		if err := checkHeader(t, typ); err != nil {
+		if err := jose.CheckHeader(t, typ); err != nil {
 			return nil, err
 		}
 		if _, ok := t.Header["kid"]; ok && noKid {
-			return nil, errWrongKey
+			return nil, jose.ErrWrongKey
 		}
 		return key, nil
 	}
-}
-
-// check is the key function of an asymmetric key: it hands out the key
-// only for access tokens that name it by its exact kid and use its one
-// algorithm (which the parser pins as well).
-func (k *publicKey) check(t *jwt.Token) (any, error) {
-	if err := checkHeader(t, accessTokenType); err != nil {
-		return nil, err
-	}
-	if kid, _ := t.Header["kid"].(string); kid != k.kid || t.Method != k.method {
-		return nil, errWrongKey
-	}
-	return k.key, nil
-}
-
-// checkHeader requires the typ header to be typ, and refuses tokens that
-// carry a key, a key's address or critical extensions of their own: keys
-// come only from the configuration.
-func checkHeader(t *jwt.Token, typ string) error {
-	if h, _ := t.Header["typ"].(string); h != typ {
-		return errWrongKind
-	}
-	for _, name := range [...]string{"jku", "jwk", "x5u", "x5c", "crit"} {
-		if _, ok := t.Header[name]; ok {
-			return errWrongKind
-		}
-	}
-	return nil
 }
 
 // newID returns n random bytes, base64url-encoded.
@@ -341,13 +229,13 @@ func (k *tokens) issueAccess(u *User, s *Session, now time.Time) (string, error)
 	if s.ExpiresAt.Before(exp) {
 		exp = s.ExpiresAt
 	}
-	return sign(accessTokenType, k.accessMethod, k.accessKey, k.accessKid, &accessClaims{
-		registeredClaims: registeredClaims{
+	return sign(accessTokenType, k.accessMethod, k.accessKey, k.accessKid, &jose.AccessClaims{
+		RegisteredClaims: jose.RegisteredClaims{
 			Issuer:    k.issuer,
 			Subject:   u.ID,
 			Audience:  jwt.ClaimStrings{k.audience},
-			ExpiresAt: newDate(exp),
-			IssuedAt:  newDate(now),
+			ExpiresAt: jose.NewDate(exp),
+			IssuedAt:  jose.NewDate(now),
 			ID:        newID(16),
 		},
 		SessionID:      s.ID,
@@ -365,16 +253,16 @@ func (k *tokens) issueRefresh(userID, sessionID string, sessionExp, now time.Tim
 	}
 	id := newID(32)
 	tok, err := sign(refreshTokenType, jwt.SigningMethodHS256, k.refreshKey, "", &refreshClaims{
-		registeredClaims: registeredClaims{
+		RegisteredClaims: jose.RegisteredClaims{
 			Issuer:    k.issuer,
 			Subject:   userID,
 			Audience:  jwt.ClaimStrings{k.audience},
-			ExpiresAt: newDate(exp),
-			IssuedAt:  newDate(now),
+			ExpiresAt: jose.NewDate(exp),
+			IssuedAt:  jose.NewDate(now),
 			ID:        id,
 		},
 		SessionID:        sessionID,
-		SessionExpiresAt: newDate(sessionExp),
+		SessionExpiresAt: jose.NewDate(sessionExp),
 	})
 	if err != nil {
 		return "", nil, err
@@ -403,8 +291,8 @@ func (k *tokens) parseAccess(token string) (*Claims, error) {
 		return nil, ErrInvalidToken
 	}
 	if k.byKid != nil {
-		var buf [maxHeaderBytes]byte
-		kid, found, ok := headerKid(token, &buf)
+		var buf [jose.MaxHeaderBytes]byte
+		kid, found, ok := jose.HeaderKid(token, &buf)
 		switch {
 		case !ok:
 			return nil, ErrInvalidToken
@@ -415,27 +303,30 @@ func (k *tokens) parseAccess(token string) (*Claims, error) {
 			if pk == nil {
 				return nil, ErrInvalidToken
 			}
-			p, keyFunc = pk.parser, pk.keyFunc
+			return verified(pk.Verify(token))
 		case p == nil:
 			return nil, ErrInvalidToken // no kid, and no HS256 key to try
 		}
 	}
-	var c accessClaims
-	if _, err := p.ParseWithClaims(token, &c, keyFunc); err != nil {
-		return nil, classify(err)
+	return verified(jose.ParseAccess(p, keyFunc, token))
+}
+
+// verified returns the outcome of an access token's verification by
+// package jose in the contract's terms. jose.Claims has the fields of
+// Claims, so the one pointer converts to the other.
+func verified(c *jose.Claims, f jose.Fault) (*Claims, error) {
+	if f != jose.OK {
+		return nil, faultErrors[f]
 	}
-	if c.Subject == "" || c.SessionID == "" || c.ID == "" || c.IssuedAt == nil {
-		return nil, ErrInvalidToken
-	}
-	return &Claims{
-		UserID:         c.Subject,
-		SessionID:      c.SessionID,
-		OrganizationID: c.OrganizationID,
-		Role:           c.Role,
-		TokenID:        c.ID,
-		IssuedAt:       c.IssuedAt.Time,
-		ExpiresAt:      c.ExpiresAt.Time,
-	}, nil
+	return (*Claims)(c), nil
+}
+
+// faultErrors maps package jose's refusals to the contract's errors; the
+// entry of jose.OK is nil.
+var faultErrors = [...]error{
+	jose.Invalid: ErrInvalidToken,
+	jose.Expired: ErrTokenExpired,
+	jose.NoToken: ErrUnauthorized,
 }
 
 // parseRefresh verifies a refresh token, with the same error rules as
@@ -446,29 +337,10 @@ func (k *tokens) parseRefresh(token string) (*refreshClaims, error) {
 	}
 	var c refreshClaims
 	if _, err := k.refreshParser.ParseWithClaims(token, &c, k.refreshKeyFn); err != nil {
-		return nil, classify(err)
+		return nil, faultErrors[jose.Classify(err)]
 	}
 	if c.Subject == "" || c.SessionID == "" || c.ID == "" || c.SessionExpiresAt == nil {
 		return nil, ErrInvalidToken
 	}
 	return &c, nil
-}
-
-// classify maps a golang-jwt error to the contract's errors. golang-jwt
-// checks the signature before any claim, so an expiry error implies a
-// genuine token; TOKEN_EXPIRED is still given only when expiry is the sole
-// complaint.
-func classify(err error) error {
-	if errors.Is(err, jwt.ErrTokenExpired) &&
-		!errors.Is(err, jwt.ErrTokenSignatureInvalid) &&
-		!errors.Is(err, jwt.ErrTokenUnverifiable) &&
-		!errors.Is(err, jwt.ErrTokenMalformed) &&
-		!errors.Is(err, jwt.ErrTokenInvalidIssuer) &&
-		!errors.Is(err, jwt.ErrTokenInvalidAudience) &&
-		!errors.Is(err, jwt.ErrTokenNotValidYet) &&
-		!errors.Is(err, jwt.ErrTokenUsedBeforeIssued) &&
-		!errors.Is(err, jwt.ErrTokenRequiredClaimMissing) {
-		return ErrTokenExpired
-	}
-	return ErrInvalidToken
 }

@@ -20,20 +20,20 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/ingestiq/auth/internal/jose"
 )
 
 // Limits on what a key set may hold.
 const (
 	maxJWKSBytes = 1 << 20 // a JWK Set larger than this is refused
 	maxKidBytes  = 256
-	minRSABits   = 2048
-	maxRSABits   = 8192
 )
 
 // keySet is a fetched JWK Set: its usable keys by kid, and when it is due
 // for a refresh.
 type keySet struct {
-	keys    map[string]*publicKey
+	keys    map[string]*jose.PublicKey
 	expires time.Time
 }
 
@@ -114,21 +114,21 @@ type jwkJSON struct {
 // Keys of other types, algorithms or uses, and keys without a kid, are
 // skipped; a kid given twice makes the whole set unusable, since either
 // key could be meant.
-func (v *Verifier) parseSet(body []byte) (map[string]*publicKey, error) {
+func (v *Verifier) parseSet(body []byte) (map[string]*jose.PublicKey, error) {
 	var set struct {
 		Keys *[]json.RawMessage `json:"keys"`
 	}
 	if err := json.Unmarshal(body, &set); err != nil || set.Keys == nil {
 		return nil, errors.New("the response is not a JWK Set")
 	}
-	keys := make(map[string]*publicKey, len(*set.Keys))
+	keys := make(map[string]*jose.PublicKey, len(*set.Keys))
 	for i, raw := range *set.Keys {
 		var j jwkJSON
 		if err := json.Unmarshal(raw, &j); err != nil {
 			v.log.Warn("verifier: skipping a malformed key", "url", v.url, "index", i)
 			continue
 		}
-		k, err := parseKey(&j)
+		k, err := parseKey(&j, v.parsers)
 		if errors.Is(err, errPrivateJWK) {
 			v.log.Error("verifier: the key set publishes private or symmetric key material; skipping that key", "url", v.url, "index", i)
 			continue
@@ -138,12 +138,10 @@ func (v *Verifier) parseSet(body []byte) (map[string]*publicKey, error) {
 			v.log.Debug("verifier: skipping a key", "url", v.url, "index", i, "reason", err.Error())
 			continue
 		}
-		if _, dup := keys[k.kid]; dup {
-			return nil, fmt.Errorf("the kid %q is given to two keys", k.kid)
+		if _, dup := keys[k.Kid]; dup {
+			return nil, fmt.Errorf("the kid %q is given to two keys", k.Kid)
 		}
-		k.parser = v.parsers[k.method.Alg()]
-		k.keyFunc = k.check
-		keys[k.kid] = k
+		keys[k.Kid] = k
 	}
 	return keys, nil
 }
@@ -152,9 +150,9 @@ var b64 = base64.RawURLEncoding.Strict()
 
 var errPrivateJWK = errors.New("it holds private or symmetric material")
 
-// parseKey returns the key of a JWK, bound to its one algorithm, or why it
-// cannot be used.
-func parseKey(j *jwkJSON) (*publicKey, error) {
+// parseKey returns the key of a JWK, bound to its one algorithm and that
+// algorithm's parser, or why it cannot be used.
+func parseKey(j *jwkJSON, parsers map[string]*jwt.Parser) (*jose.PublicKey, error) {
 	switch {
 	case len(j.D) > 0 || len(j.K) > 0:
 		return nil, errPrivateJWK
@@ -194,7 +192,7 @@ func parseKey(j *jwkJSON) (*publicKey, error) {
 			return nil, errors.New("not an RSA key")
 		}
 		pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}
-		if bits := pub.N.BitLen(); bits < minRSABits || bits > maxRSABits {
+		if bits := pub.N.BitLen(); bits < jose.MinRSABits || bits > jose.MaxRSABits {
 			return nil, fmt.Errorf("an RSA key of %d bits", bits)
 		}
 		if pub.E < 3 || pub.E%2 == 0 {
@@ -207,5 +205,5 @@ func parseKey(j *jwkJSON) (*publicKey, error) {
 	if j.Alg != "" && j.Alg != m.Alg() {
 		return nil, fmt.Errorf("algorithm %q is not accepted for this key", j.Alg)
 	}
-	return &publicKey{kid: j.Kid, method: m, key: key}, nil
+	return jose.NewPublicKey(j.Kid, m, key, parsers[m.Alg()]), nil
 }

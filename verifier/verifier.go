@@ -60,6 +60,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/ingestiq/auth"
+	"github.com/ingestiq/auth/internal/jose"
 )
 
 // Defaults of [Config].
@@ -204,16 +205,7 @@ func New(cfg Config) (*Verifier, error) {
 		parsers:     map[string]*jwt.Parser{},
 	}
 	for _, alg := range []string{jwt.SigningMethodEdDSA.Alg(), jwt.SigningMethodES256.Alg(), jwt.SigningMethodRS256.Alg()} {
-		v.parsers[alg] = jwt.NewParser(
-			jwt.WithValidMethods([]string{alg}),
-			jwt.WithExpirationRequired(),
-			jwt.WithIssuedAt(),
-			jwt.WithIssuer(cfg.Issuer),
-			jwt.WithAudience(cfg.Audience),
-			jwt.WithLeeway(cfg.Leeway),
-			jwt.WithTimeFunc(cfg.Now),
-			jwt.WithStrictDecoding(),
-		)
+		v.parsers[alg] = jose.NewParser(alg, cfg.Issuer, cfg.Audience, cfg.Leeway, cfg.Now)
 	}
 	return v, nil
 }
@@ -229,8 +221,8 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*auth.Claims, erro
 	if len(token) == 0 || len(token) > auth.MaxTokenLength {
 		return nil, auth.ErrInvalidToken
 	}
-	var buf [maxHeaderBytes]byte
-	kid, found, ok := headerKid(token, &buf)
+	var buf [jose.MaxHeaderBytes]byte
+	kid, found, ok := jose.HeaderKid(token, &buf)
 	if !ok || !found {
 		return nil, auth.ErrInvalidToken
 	}
@@ -238,13 +230,13 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*auth.Claims, erro
 	if err != nil {
 		return nil, err
 	}
-	return k.verify(token)
+	return verify(k, token)
 }
 
 // key returns the key named kid, fetching the key set when it has none
 // yet, when its max-age has passed, or when it does not know kid; each
 // within the rate limit.
-func (v *Verifier) key(ctx context.Context, kid []byte) (*publicKey, error) {
+func (v *Verifier) key(ctx context.Context, kid []byte) (*jose.PublicKey, error) {
 	set := v.keys.Load()
 	if set != nil {
 		if k := set.keys[string(kid)]; k != nil {

@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -28,62 +25,29 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/ingestiq/auth"
+	"github.com/ingestiq/auth/internal/testutil"
 	"github.com/ingestiq/auth/memstore"
 	"github.com/ingestiq/auth/verifier"
 )
 
 var algs = []string{"EdDSA", "ES256", "RS256"}
 
-// testKeys holds two keys of each algorithm, generated once.
-var testKeys = sync.OnceValue(func() map[string]crypto.Signer {
-	keys := map[string]crypto.Signer{}
-	for _, suffix := range []string{"", "-2"} {
-		_, ed, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			panic(err)
-		}
-		ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			panic(err)
-		}
-		rs, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		keys["EdDSA"+suffix], keys["ES256"+suffix], keys["RS256"+suffix] = ed, ec, rs
-	}
-	return keys
-})
-
-func key(name string) crypto.Signer { return testKeys()[name] }
+// key returns a test key: "EdDSA", "ES256" or "RS256", or a second one of
+// the algorithm, "EdDSA-2" and so on.
+func key(name string) crypto.Signer { return testutil.Key(name) }
 
 var secret = []byte("verifier-test-secret-0123456789abcdefghij")
 
-// clock is a settable clock, safe for concurrent use.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+// newClock returns a settable clock, safe for concurrent use.
+func newClock() *testutil.Clock {
+	return testutil.NewClock(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
 }
 
 var discard = slog.New(slog.DiscardHandler)
 
 // newAuth returns an auth service on st signing with signing and also
 // accepting verify.
-func newAuth(t testing.TB, st *memstore.Store, c *clock, signing crypto.Signer, verify ...crypto.PublicKey) *auth.Authenticator {
+func newAuth(t testing.TB, st *memstore.Store, c *testutil.Clock, signing crypto.Signer, verify ...crypto.PublicKey) *auth.Authenticator {
 	t.Helper()
 	a, err := auth.New(auth.Config{
 		Users:                     st,
@@ -164,7 +128,7 @@ func (s *jwksServer) set(f func(s *jwksServer)) {
 	f(s)
 }
 
-func newVerifier(t testing.TB, url string, c *clock, opts ...func(*verifier.Config)) *verifier.Verifier {
+func newVerifier(t testing.TB, url string, c *testutil.Clock, opts ...func(*verifier.Config)) *verifier.Verifier {
 	t.Helper()
 	cfg := verifier.Config{JWKSURL: url, Now: c.Now, Logger: discard}
 	for _, o := range opts {

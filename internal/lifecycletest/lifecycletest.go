@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/ingestiq/auth"
+	"github.com/ingestiq/auth/internal/testutil"
 )
 
 const prefix = "/api/v2/auth"
@@ -101,36 +102,19 @@ func (m *mailer) count() int {
 	return n
 }
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 type env struct {
 	open  func(t *testing.T) (auth.UserStore, auth.TokenStore)
 	t     *testing.T
 	a     *auth.Authenticator
 	h     http.Handler
 	mail  *mailer
-	clock *clock
+	clock *testutil.Clock
 }
 
 func newEnv(t *testing.T, users auth.UserStore, tokens auth.TokenStore, tweak func(*auth.Config)) *env {
 	t.Helper()
 	e := &env{t: t, mail: &mailer{resets: map[string][]string{}, verify: map[string][]string{}},
-		clock: &clock{now: time.Date(2026, 3, 4, 5, 6, 7, 8_000_000, time.UTC)}}
+		clock: testutil.NewClock(time.Date(2026, 3, 4, 5, 6, 7, 8_000_000, time.UTC))}
 	cfg := auth.Config{
 		Users: users, Tokens: tokens, Secret: secret, Now: e.clock.Now,
 		Logger:                    slog.New(slog.DiscardHandler),

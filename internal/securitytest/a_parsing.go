@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ingestiq/auth/internal/testutil"
 )
 
 // Section A: request parsing and HTTP hygiene.
@@ -42,9 +44,9 @@ func testBodiesNotOneObject(t *testing.T, s *suite) {
 	// Each route gets a body that would succeed on its own, so that a
 	// decoder that reads only part of the input would answer 2xx.
 	routes := []struct{ path, valid, key string }{
-		{"/register", registerBody("fresh@example.com", goodPassword, "Fresh"), "email"},
-		{"/login", loginBody("body@example.com", goodPassword), "email"},
-		{"/refresh", refreshBody(sess.refresh), "refreshToken"},
+		{"/register", testutil.RegisterBody("fresh@example.com", goodPassword, "Fresh"), "email"},
+		{"/login", testutil.LoginBody("body@example.com", goodPassword), "email"},
+		{"/refresh", testutil.RefreshBody(sess.refresh), "refreshToken"},
 	}
 	for _, rt := range routes {
 		cases := []struct{ name, body string }{
@@ -168,12 +170,12 @@ func testMissingFields(t *testing.T, s *suite) {
 		{"/register", `{"email":"a@x.io","password":"correct horse battery staple"}`, []string{"name"}},
 		{"/register", `{"email":null,"password":null,"name":null}`, []string{"email", "password", "name"}},
 		{"/register", `{"email":"","password":"","name":""}`, []string{"email", "password", "name"}},
-		{"/register", registerBody("a@x.io", goodPassword, "   "), []string{"name"}},
-		{"/register", registerBody("a@x.io", goodPassword, strings.Repeat("é", 201)), []string{"name"}},
-		{"/register", registerBody("a@x.io", goodPassword, "Ada\x00Lovelace"), []string{"name"}},
-		{"/register", registerBody("a@x.io", goodPassword, "Ada\nLovelace"), []string{"name"}},
-		{"/register", registerBody("a@x.io", goodPassword, "Ada\x1b[31mLovelace"), []string{"name"}},
-		{"/register", registerBody("a@x.io", goodPassword, "Ada\x7f"), []string{"name"}},
+		{"/register", testutil.RegisterBody("a@x.io", goodPassword, "   "), []string{"name"}},
+		{"/register", testutil.RegisterBody("a@x.io", goodPassword, strings.Repeat("é", 201)), []string{"name"}},
+		{"/register", testutil.RegisterBody("a@x.io", goodPassword, "Ada\x00Lovelace"), []string{"name"}},
+		{"/register", testutil.RegisterBody("a@x.io", goodPassword, "Ada\nLovelace"), []string{"name"}},
+		{"/register", testutil.RegisterBody("a@x.io", goodPassword, "Ada\x1b[31mLovelace"), []string{"name"}},
+		{"/register", testutil.RegisterBody("a@x.io", goodPassword, "Ada\x7f"), []string{"name"}},
 		{"/login", `{"email":"a@x.io"}`, []string{"password"}},
 		{"/login", `{"password":"correct horse battery staple"}`, []string{"email"}},
 		{"/login", `{"email":null,"password":"x"}`, []string{"email"}},
@@ -192,14 +194,14 @@ func testMissingFields(t *testing.T, s *suite) {
 	}
 	// An empty email or password at login is a failed login, like any
 	// other wrong credentials.
-	for _, body := range []string{`{"email":"","password":""}`, loginBody("", goodPassword)} {
+	for _, body := range []string{`{"email":"","password":""}`, testutil.LoginBody("", goodPassword)} {
 		checkError(t, "/login "+body, e.postJSON("/login", body), http.StatusUnauthorized, "INVALID_CREDENTIALS")
 	}
 	if n := e.createdCount(); n != 0 {
 		t.Errorf("failed registrations created %d users, want 0", n)
 	}
 	// The boundary on the other side is accepted.
-	r := e.postJSON("/register", registerBody("name@example.com", goodPassword, strings.Repeat("é", 200)))
+	r := e.postJSON("/register", testutil.RegisterBody("name@example.com", goodPassword, strings.Repeat("é", 200)))
 	if r.status != http.StatusCreated {
 		t.Errorf("200-character name: status %d, want 201; body %s", r.status, r.body)
 	} else {
@@ -269,9 +271,9 @@ func testUnsupportedMediaType(t *testing.T, s *suite) {
 	e := s.env(t)
 	sess := e.registerHTTP(t, "media@example.com")
 	routes := []struct{ path, valid string }{
-		{"/register", registerBody("media2@example.com", goodPassword, "M")},
-		{"/login", loginBody("media@example.com", goodPassword)},
-		{"/refresh", refreshBody(sess.refresh)},
+		{"/register", testutil.RegisterBody("media2@example.com", goodPassword, "M")},
+		{"/login", testutil.LoginBody("media@example.com", goodPassword)},
+		{"/refresh", testutil.RefreshBody(sess.refresh)},
 	}
 	types := []string{"", "text/plain", "text/plain; charset=utf-8", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonx", "json", "application/json; charset=latin1"}
 	for _, rt := range routes {
@@ -299,11 +301,11 @@ func testMediaTypeCase(t *testing.T, s *suite) {
 	e := s.env(t)
 	for i, ct := range []string{"application/json; charset=utf-8", "Application/JSON", "application/json;charset=UTF-8", "APPLICATION/JSON; Charset=\"utf-8\""} {
 		email := fmt.Sprintf("accepted%d@example.com", i)
-		r := e.do(http.MethodPost, "/register", strings.NewReader(registerBody(email, goodPassword, "A")), hdr{{"Content-Type", ct}})
+		r := e.do(http.MethodPost, "/register", strings.NewReader(testutil.RegisterBody(email, goodPassword, "A")), hdr{{"Content-Type", ct}})
 		if r.status != http.StatusCreated {
 			t.Errorf("register with Content-Type %q: status %d, want 201; body %s", ct, r.status, r.body)
 		}
-		r = e.do(http.MethodPost, "/login", strings.NewReader(loginBody(email, goodPassword)), hdr{{"Content-Type", ct}})
+		r = e.do(http.MethodPost, "/login", strings.NewReader(testutil.LoginBody(email, goodPassword)), hdr{{"Content-Type", ct}})
 		if r.status != http.StatusOK {
 			t.Errorf("login with Content-Type %q: status %d, want 200; body %s", ct, r.status, r.body)
 		}
@@ -342,7 +344,7 @@ func testMethodNotAllowed(t *testing.T, s *suite) {
 	}
 	for _, c := range cases {
 		h := append(hdr{{"Authorization", "Bearer " + sess.access}}, jsonHeaders...)
-		r := e.do(c.method, c.path, strings.NewReader(loginBody("method@example.com", goodPassword)), h)
+		r := e.do(c.method, c.path, strings.NewReader(testutil.LoginBody("method@example.com", goodPassword)), h)
 		checkError(t, c.method+" "+c.path, r, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED")
 		if got := r.header.Get("Allow"); !strings.Contains(got, c.allow) {
 			t.Errorf("%s %s: Allow %q, want it to list %s", c.method, c.path, got, c.allow)
@@ -374,7 +376,7 @@ func testCORSPreflight(t *testing.T, s *suite) {
 	}
 	// Nor on actual requests with an Origin.
 	evil := hdr{{"Origin", "https://evil.example"}}
-	r := e.do(http.MethodPost, "/login", strings.NewReader(loginBody("cors@example.com", goodPassword)), append(evil, jsonHeaders...))
+	r := e.do(http.MethodPost, "/login", strings.NewReader(testutil.LoginBody("cors@example.com", goodPassword)), append(evil, jsonHeaders...))
 	mustSession(t, r, http.StatusOK)
 	checkNoCORS(t, "POST /login with an Origin", r.header)
 	r = e.do(http.MethodGet, "/me", nil, append(evil, bearer(sess.access)...))
@@ -410,7 +412,7 @@ func testPathVariantsNeverServe(t *testing.T, s *suite) {
 		"//api/v2/login",
 		"//login",
 	} {
-		r := e.do(http.MethodPost, p, strings.NewReader(loginBody("path@example.com", goodPassword)), jsonHeaders)
+		r := e.do(http.MethodPost, p, strings.NewReader(testutil.LoginBody("path@example.com", goodPassword)), jsonHeaders)
 		if r.status/100 == 2 || bytes.Contains(r.body, []byte("eyJ")) {
 			t.Errorf("POST %s: status %d, body %s; want no success on an alternate path", p[1:], r.status, r.body)
 		}
@@ -426,17 +428,17 @@ func testPathVariantsNeverServe(t *testing.T, s *suite) {
 // suite; this row makes sure each endpoint is seen both ways.
 func testHeadersOnEveryEndpoint(t *testing.T, s *suite) {
 	e := s.env(t)
-	r := e.postJSON("/register", registerBody("hdrs@example.com", goodPassword, "H"))
+	r := e.postJSON("/register", testutil.RegisterBody("hdrs@example.com", goodPassword, "H"))
 	checkTokenHeaders(t, "register 201", r.header)
 	reg := mustSession(t, r, http.StatusCreated)
-	checkCommonHeaders(t, "register 409", e.postJSON("/register", registerBody("hdrs@example.com", goodPassword, "H")).header)
-	r = e.postJSON("/login", loginBody("hdrs@example.com", goodPassword))
+	checkCommonHeaders(t, "register 409", e.postJSON("/register", testutil.RegisterBody("hdrs@example.com", goodPassword, "H")).header)
+	r = e.postJSON("/login", testutil.LoginBody("hdrs@example.com", goodPassword))
 	checkTokenHeaders(t, "login 200", r.header)
-	checkCommonHeaders(t, "login 401", e.postJSON("/login", loginBody("hdrs@example.com", "wrong password")).header)
-	r = e.postJSON("/refresh", refreshBody(reg.refresh))
+	checkCommonHeaders(t, "login 401", e.postJSON("/login", testutil.LoginBody("hdrs@example.com", "wrong password")).header)
+	r = e.postJSON("/refresh", testutil.RefreshBody(reg.refresh))
 	checkTokenHeaders(t, "refresh 200", r.header)
-	checkCommonHeaders(t, "refresh 401", e.postJSON("/refresh", refreshBody(reg.refresh)).header)
-	login := mustSession(t, e.postJSON("/login", loginBody("hdrs@example.com", goodPassword)), http.StatusOK)
+	checkCommonHeaders(t, "refresh 401", e.postJSON("/refresh", testutil.RefreshBody(reg.refresh)).header)
+	login := mustSession(t, e.postJSON("/login", testutil.LoginBody("hdrs@example.com", goodPassword)), http.StatusOK)
 	r = e.do(http.MethodGet, "/me", nil, bearer(login.access))
 	if r.status != http.StatusOK {
 		t.Fatalf("me: status %d", r.status)

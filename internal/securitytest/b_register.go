@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ingestiq/auth"
+	"github.com/ingestiq/auth/internal/testutil"
 )
 
 // Section B: registration and email canonicalization.
@@ -44,7 +45,7 @@ func testContractHappyPath(t *testing.T, s *suite) {
 	e := s.env(t)
 
 	// POST /register: 201 with exactly user{id,email,name} and two tokens.
-	r := e.postJSON("/register", registerBody("  Ada.Lovelace@Example.COM ", goodPassword, "  Ada Lovelace  "))
+	r := e.postJSON("/register", testutil.RegisterBody("  Ada.Lovelace@Example.COM ", goodPassword, "  Ada Lovelace  "))
 	if r.status != http.StatusCreated {
 		t.Fatalf("register: status %d, want 201; body %s", r.status, r.body)
 	}
@@ -70,7 +71,7 @@ func testContractHappyPath(t *testing.T, s *suite) {
 	if err := json.Unmarshal(reg.User, &regUser); err != nil {
 		t.Fatal(err)
 	}
-	if !uuidRE.MatchString(regUser.ID) {
+	if !testutil.UUIDRE.MatchString(regUser.ID) {
 		t.Errorf("register: user id %q is not a UUID", regUser.ID)
 	}
 	if regUser.Email != "ada.lovelace@example.com" {
@@ -90,7 +91,7 @@ func testContractHappyPath(t *testing.T, s *suite) {
 	}
 
 	// POST /login: 200, the same shape, the same user, in any letter case.
-	r = e.postJSON("/login", loginBody(" ADA.lovelace@EXAMPLE.com\t", goodPassword))
+	r = e.postJSON("/login", testutil.LoginBody(" ADA.lovelace@EXAMPLE.com\t", goodPassword))
 	if r.status != http.StatusOK {
 		t.Fatalf("login: status %d, want 200; body %s", r.status, r.body)
 	}
@@ -110,7 +111,7 @@ func testContractHappyPath(t *testing.T, s *suite) {
 	}
 
 	// POST /refresh: 200 with exactly two tokens, the refresh token rotated.
-	r = e.postJSON("/refresh", refreshBody(login.refresh))
+	r = e.postJSON("/refresh", testutil.RefreshBody(login.refresh))
 	if r.status != http.StatusOK {
 		t.Fatalf("refresh: status %d, want 200; body %s", r.status, r.body)
 	}
@@ -155,7 +156,7 @@ func testContractHappyPath(t *testing.T, s *suite) {
 	if prof.Role != "owner" {
 		t.Errorf("me: role %q, want owner", prof.Role)
 	}
-	if !uuidRE.MatchString(prof.OrganizationID) || prof.OrganizationID == prof.ID {
+	if !testutil.UUIDRE.MatchString(prof.OrganizationID) || prof.OrganizationID == prof.ID {
 		t.Errorf("me: organizationId %q, want a fresh UUID", prof.OrganizationID)
 	}
 	if !createdAtRE.MatchString(prof.CreatedAt) {
@@ -174,7 +175,7 @@ func testContractHappyPath(t *testing.T, s *suite) {
 	if err := json.Unmarshal(r.body, &me2); err != nil {
 		t.Fatal(err)
 	}
-	if me2.User.OrganizationID == prof.OrganizationID || !uuidRE.MatchString(me2.User.OrganizationID) {
+	if me2.User.OrganizationID == prof.OrganizationID || !testutil.UUIDRE.MatchString(me2.User.OrganizationID) {
 		t.Errorf("second user's organizationId %q, want a fresh UUID unlike %q", me2.User.OrganizationID, prof.OrganizationID)
 	}
 
@@ -209,7 +210,7 @@ func testEmailExistsInAnyCase(t *testing.T, s *suite) {
 	orig := e.registerHTTP(t, "grace@example.com")
 
 	for _, email := range []string{"grace@example.com", "GRACE@EXAMPLE.COM", "Grace@Example.Com", " grace@example.com\t", "gRaCe@eXaMpLe.cOm", "grace@example.com\r\n", "\tGRACE@example.com "} {
-		r := e.postJSON("/register", registerBody(email, "another fine password", "Imposter"))
+		r := e.postJSON("/register", testutil.RegisterBody(email, "another fine password", "Imposter"))
 		checkError(t, "register "+email, r, http.StatusConflict, "EMAIL_EXISTS")
 		if bytes.Contains(r.body, []byte(orig.userID)) {
 			t.Errorf("register %s: the 409 leaks the existing user's id: %s", email, r.body)
@@ -227,7 +228,7 @@ func testEmailExistsInAnyCase(t *testing.T, s *suite) {
 	if s := e.loginHTTP(t, "grace@example.com", goodPassword); s.userID != orig.userID {
 		t.Errorf("login answered user %q, want %q", s.userID, orig.userID)
 	}
-	r := e.postJSON("/login", loginBody("grace@example.com", "another fine password"))
+	r := e.postJSON("/login", testutil.LoginBody("grace@example.com", "another fine password"))
 	checkError(t, "login with the imposter's password", r, http.StatusUnauthorized, "INVALID_CREDENTIALS")
 	u, err := e.users.UserByEmail(context.Background(), "grace@example.com")
 	if err != nil || u.ID != orig.userID || u.Name != "Test User" {
@@ -262,7 +263,7 @@ type refusal struct {
 }
 
 func emailRefusal(email string) refusal {
-	return refusal{"email " + fmt.Sprintf("%q", email), registerBody(email, goodPassword, "A"), []string{"email"}}
+	return refusal{"email " + fmt.Sprintf("%q", email), testutil.RegisterBody(email, goodPassword, "A"), []string{"email"}}
 }
 
 // testDisplayNamesRefused: B05. Only a bare addr-spec is an email.
@@ -280,7 +281,7 @@ func testDisplayNamesRefused(t *testing.T, s *suite) {
 	// Nor do they log anyone in.
 	e.registerHTTP(t, "alice@example.com")
 	for _, email := range []string{"Alice <alice@example.com>", "alice@example.com (work)"} {
-		checkError(t, "login as "+email, e.postJSON("/login", loginBody(email, goodPassword)), http.StatusUnauthorized, "INVALID_CREDENTIALS")
+		checkError(t, "login as "+email, e.postJSON("/login", testutil.LoginBody(email, goodPassword)), http.StatusUnauthorized, "INVALID_CREDENTIALS")
 	}
 }
 
@@ -296,8 +297,8 @@ func testUnicodeCaseMappingsRefused(t *testing.T, s *suite) {
 	registerRefused(t, e, cases)
 	for _, pair := range [][2]string{{"kate@example.com", "\u212Aate@example.com"}, {"admin@example.com", "adm\u0130n@example.com"}, {"sam@example.com", "\u017Fam@example.com"}} {
 		e.registerHTTP(t, pair[0])
-		checkError(t, "register "+pair[1]+" after "+pair[0], e.postJSON("/register", registerBody(pair[1], goodPassword, "B")), http.StatusBadRequest, "VALIDATION_ERROR")
-		checkError(t, "login as "+pair[1], e.postJSON("/login", loginBody(pair[1], goodPassword)), http.StatusUnauthorized, "INVALID_CREDENTIALS")
+		checkError(t, "register "+pair[1]+" after "+pair[0], e.postJSON("/register", testutil.RegisterBody(pair[1], goodPassword, "B")), http.StatusBadRequest, "VALIDATION_ERROR")
+		checkError(t, "login as "+pair[1], e.postJSON("/login", testutil.LoginBody(pair[1], goodPassword)), http.StatusUnauthorized, "INVALID_CREDENTIALS")
 	}
 	if n := e.userCount(); n != 3 {
 		t.Errorf("store holds %d users, want 3", n)
@@ -312,7 +313,7 @@ func testAccentedVariant(t *testing.T, s *suite) {
 	e := s.env(t)
 	e.registerHTTP(t, "alice@example.com")
 	for _, email := range []string{"alicé@example.com", "ALICÉ@example.com", "alice@exámple.com", "alice\u0301@example.com"} {
-		r := e.postJSON("/register", registerBody(email, goodPassword, "A"))
+		r := e.postJSON("/register", testutil.RegisterBody(email, goodPassword, "A"))
 		fields := checkError(t, "register "+email, r, http.StatusBadRequest, "VALIDATION_ERROR")
 		if fields["email"] == "" {
 			t.Errorf("register %s: fields %v do not name email", email, fields)
@@ -332,7 +333,7 @@ func testHomographRefused(t *testing.T, s *suite) {
 	e := s.env(t)
 	e.registerHTTP(t, "alice@example.com")
 	for _, email := range []string{"аlice@example.com", "alice@ехample.com", "аlice@xn--example.com"} {
-		r := e.postJSON("/register", registerBody(email, goodPassword, "A"))
+		r := e.postJSON("/register", testutil.RegisterBody(email, goodPassword, "A"))
 		checkError(t, "register "+email, r, http.StatusBadRequest, "VALIDATION_ERROR")
 	}
 	if n := e.userCount(); n != 1 {
@@ -355,7 +356,7 @@ func testSQLLookingEmails(t *testing.T, s *suite) {
 	for _, email := range literal {
 		if strings.ContainsRune(email, ' ') {
 			// A space is not atext: refused, like the quoted form.
-			checkError(t, "register "+email, e.postJSON("/register", registerBody(email, goodPassword, "S")), http.StatusBadRequest, "VALIDATION_ERROR")
+			checkError(t, "register "+email, e.postJSON("/register", testutil.RegisterBody(email, goodPassword, "S")), http.StatusBadRequest, "VALIDATION_ERROR")
 			continue
 		}
 		reg := e.registerHTTP(t, email)
@@ -373,10 +374,10 @@ func testSQLLookingEmails(t *testing.T, s *suite) {
 		}
 	}
 	checkError(t, `register "'; DROP TABLE users;--"@example.com`,
-		e.postJSON("/register", registerBody(`"'; DROP TABLE users;--"@example.com`, goodPassword, "Q")), http.StatusBadRequest, "VALIDATION_ERROR")
+		e.postJSON("/register", testutil.RegisterBody(`"'; DROP TABLE users;--"@example.com`, goodPassword, "Q")), http.StatusBadRequest, "VALIDATION_ERROR")
 	// Wildcards match only themselves.
 	for _, email := range []string{"ab@example.com", "axb@example.com", "a@example.com", "aoops@example.com"} {
-		checkError(t, "login "+email, e.postJSON("/login", loginBody(email, goodPassword)), http.StatusUnauthorized, "INVALID_CREDENTIALS")
+		checkError(t, "login "+email, e.postJSON("/login", testutil.LoginBody(email, goodPassword)), http.StatusUnauthorized, "INVALID_CREDENTIALS")
 		if _, err := e.users.UserByEmail(context.Background(), email); !errors.Is(err, auth.ErrNotFound) {
 			t.Errorf("store: UserByEmail(%q) = %v, want ErrNotFound", email, err)
 		}
@@ -420,7 +421,7 @@ func testMalformedEmails(t *testing.T, s *suite) {
 	if err != nil || u.Email != long254 {
 		t.Errorf("store: UserByEmail(254 bytes) = %+v, %v", u, err)
 	}
-	checkError(t, "login with 255 bytes", e.postJSON("/login", loginBody(long254+"d", goodPassword)), http.StatusUnauthorized, "INVALID_CREDENTIALS")
+	checkError(t, "login with 255 bytes", e.postJSON("/login", testutil.LoginBody(long254+"d", goodPassword)), http.StatusUnauthorized, "INVALID_CREDENTIALS")
 }
 
 // testConcurrentRegistration: B11. Of concurrent registrations of one
@@ -442,7 +443,7 @@ func testConcurrentRegistration(t *testing.T, s *suite) {
 	t.Run("http", func(t *testing.T) {
 		e := s.env(t, throttling)
 		results := burst(t, 16, func(i int) (*result, error) {
-			return e.call(http.MethodPost, "/register", registerBody(spell(i), goodPassword, "C"), jsonHeaders)
+			return e.call(http.MethodPost, "/register", testutil.RegisterBody(spell(i), goodPassword, "C"), jsonHeaders)
 		})
 		created := 0
 		for _, r := range results {
@@ -519,7 +520,7 @@ func testRegisterThrottle(t *testing.T, s *suite) {
 			for i := range rule.Free {
 				e.registerHTTP(t, fmt.Sprintf("probe%d@example.com", i))
 			}
-			r := e.postJSON("/register", registerBody("probe999@example.com", goodPassword, "Probe"))
+			r := e.postJSON("/register", testutil.RegisterBody("probe999@example.com", goodPassword, "Probe"))
 			checkError(t, "registration over the limit", r, http.StatusTooManyRequests, "RATE_LIMITED")
 			if d := retryAfter(t, r); d != rule.Base {
 				t.Fatalf("Retry-After %v, want %v", d, rule.Base)
@@ -531,7 +532,7 @@ func testRegisterThrottle(t *testing.T, s *suite) {
 			// Another 30 attempts within the wait are all throttled, and
 			// do not lengthen it.
 			for i := range 30 {
-				r := e.postJSON("/register", registerBody(fmt.Sprintf("late%d@example.com", i), goodPassword, "Late"))
+				r := e.postJSON("/register", testutil.RegisterBody(fmt.Sprintf("late%d@example.com", i), goodPassword, "Late"))
 				checkError(t, "registration over the limit", r, http.StatusTooManyRequests, "RATE_LIMITED")
 			}
 			e.clock.Advance(rule.Base)
@@ -544,10 +545,10 @@ func testRegisterThrottle(t *testing.T, s *suite) {
 		e := s.env(t, throttling, func(cfg *auth.Config) { cfg.RegisterAddressBackoff = rule })
 		e.registerHTTP(t, "taken@example.com")
 		for range rule.Free - 1 {
-			r := e.postJSON("/register", registerBody("TAKEN@example.com", goodPassword, "Probe"))
+			r := e.postJSON("/register", testutil.RegisterBody("TAKEN@example.com", goodPassword, "Probe"))
 			checkError(t, "probe of a taken email", r, http.StatusConflict, "EMAIL_EXISTS")
 		}
-		r := e.postJSON("/register", registerBody("taken@example.com", goodPassword, "Probe"))
+		r := e.postJSON("/register", testutil.RegisterBody("taken@example.com", goodPassword, "Probe"))
 		checkError(t, "probe over the limit", r, http.StatusTooManyRequests, "RATE_LIMITED")
 	})
 }

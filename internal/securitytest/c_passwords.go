@@ -15,6 +15,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/ingestiq/auth"
+	"github.com/ingestiq/auth/internal/testutil"
 )
 
 // Section C: password policy and hashing.
@@ -47,7 +48,7 @@ func rowsC() []row {
 func passwordRefusals(email string, passwords ...string) []refusal {
 	var cases []refusal
 	for _, pw := range passwords {
-		cases = append(cases, refusal{fmt.Sprintf("password %q (%d bytes)", pw, len(pw)), registerBody(email, pw, "A"), []string{"password"}})
+		cases = append(cases, refusal{fmt.Sprintf("password %q (%d bytes)", pw, len(pw)), testutil.RegisterBody(email, pw, "A"), []string{"password"}})
 	}
 	return cases
 }
@@ -57,7 +58,7 @@ func passwordRefusals(email string, passwords ...string) []refusal {
 func registerAccepted(t *testing.T, e *env, cases [][2]string) {
 	t.Helper()
 	for _, c := range cases {
-		r := e.postJSON("/register", registerBody(c[0], c[1], "A"))
+		r := e.postJSON("/register", testutil.RegisterBody(c[0], c[1], "A"))
 		if r.status != http.StatusCreated {
 			t.Errorf("register %s with a password of %d bytes: status %d, want 201; body %s", c[0], len(c[1]), r.status, r.body)
 			continue
@@ -135,7 +136,7 @@ func testSeventyTwoBytes(t *testing.T, s *suite) {
 	e := s.env(t)
 	p72 := strings.Repeat("0123456789ab", 6)
 	registerAccepted(t, e, [][2]string{{"p72@example.com", p72}})
-	checkError(t, "login with the first 71 bytes", e.postJSON("/login", loginBody("p72@example.com", p72[:71])), http.StatusUnauthorized, "INVALID_CREDENTIALS")
+	checkError(t, "login with the first 71 bytes", e.postJSON("/login", testutil.LoginBody("p72@example.com", p72[:71])), http.StatusUnauthorized, "INVALID_CREDENTIALS")
 }
 
 // testSeventyThreeBytes: C10 with argon2id, which reads every byte: 73
@@ -145,8 +146,8 @@ func testSeventyThreeBytes(t *testing.T, s *suite) {
 	e := s.env(t)
 	p73 := strings.Repeat("0123456789ab", 6) + "Z"
 	registerAccepted(t, e, [][2]string{{"p73@example.com", p73}})
-	checkError(t, "login with the first 72 bytes", e.postJSON("/login", loginBody("p73@example.com", p73[:72])), http.StatusUnauthorized, "INVALID_CREDENTIALS")
-	checkError(t, "login with 74 bytes", e.postJSON("/login", loginBody("p73@example.com", p73+"x")), http.StatusUnauthorized, "INVALID_CREDENTIALS")
+	checkError(t, "login with the first 72 bytes", e.postJSON("/login", testutil.LoginBody("p73@example.com", p73[:72])), http.StatusUnauthorized, "INVALID_CREDENTIALS")
+	checkError(t, "login with 74 bytes", e.postJSON("/login", testutil.LoginBody("p73@example.com", p73+"x")), http.StatusUnauthorized, "INVALID_CREDENTIALS")
 	if h := e.storedHash(t, "p73@example.com"); !strings.HasPrefix(h, "$argon2id$") {
 		t.Errorf("stored hash %q, want argon2id", h)
 	}
@@ -171,7 +172,7 @@ func testBcryptLongPasswordNotTruncated(t *testing.T, s *suite) {
 		if _, err := e.login("long@example.com", pw); !errors.Is(err, auth.ErrInvalidCredentials) {
 			t.Errorf("Login with %d bytes whose first 72 match: %v, want ErrInvalidCredentials", len(pw), err)
 		}
-		r := e.postJSON("/login", loginBody("long@example.com", pw))
+		r := e.postJSON("/login", testutil.LoginBody("long@example.com", pw))
 		checkError(t, "login with a 72-byte prefix", r, http.StatusUnauthorized, "INVALID_CREDENTIALS")
 	}
 	if got := e.storedHash(t, "long@example.com"); got != string(h) {
@@ -211,7 +212,7 @@ func testLongPasswords(t *testing.T, s *suite) {
 	}()
 	<-held
 	register := func(password string, timeout time.Duration) *result {
-		body := registerBody("long@example.com", password, "L")
+		body := testutil.RegisterBody("long@example.com", password, "L")
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		req := httptest.NewRequestWithContext(ctx, http.MethodPost, target("/register"), strings.NewReader(body))
@@ -239,7 +240,7 @@ func testLongPasswords(t *testing.T, s *suite) {
 	e.probe.lookup = nil
 
 	// Over the body cap: 413 before anything else.
-	r = e.postJSON("/register", registerBody("huge@example.com", strings.Repeat("p", 800<<10), "H"))
+	r = e.postJSON("/register", testutil.RegisterBody("huge@example.com", strings.Repeat("p", 800<<10), "H"))
 	checkError(t, "register with an 800 KB password", r, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE")
 	if _, err := e.users.UserByEmail(context.Background(), "long@example.com"); !errors.Is(err, auth.ErrNotFound) {
 		t.Errorf("store: the refused registration was stored: %v", err)
@@ -251,7 +252,7 @@ func testNULPassword(t *testing.T, s *suite) {
 	e := s.env(t)
 	registerAccepted(t, e, [][2]string{{"nul@example.com", "abc\x00defghij"}})
 	for _, pw := range []string{"abc", "abc\x00", "abc\x00zzzzzzz", "abcdefghij"} {
-		checkError(t, fmt.Sprintf("login with %q", pw), e.postJSON("/login", loginBody("nul@example.com", pw)), http.StatusUnauthorized, "INVALID_CREDENTIALS")
+		checkError(t, fmt.Sprintf("login with %q", pw), e.postJSON("/login", testutil.LoginBody("nul@example.com", pw)), http.StatusUnauthorized, "INVALID_CREDENTIALS")
 	}
 }
 
@@ -259,11 +260,11 @@ func testNULPassword(t *testing.T, s *suite) {
 func testPasswordNotTrimmed(t *testing.T, s *suite) {
 	e := s.env(t)
 	const pw = "  pass phrase 9  "
-	if r := e.postJSON("/register", registerBody("trim@example.com", pw, "T")); r.status != http.StatusCreated {
+	if r := e.postJSON("/register", testutil.RegisterBody("trim@example.com", pw, "T")); r.status != http.StatusCreated {
 		t.Fatalf("register: status %d, body %s", r.status, r.body)
 	}
 	for _, other := range []string{"pass phrase 9", "  pass phrase 9", "pass phrase 9  ", "\tpass phrase 9\t"} {
-		checkError(t, fmt.Sprintf("login with %q", other), e.postJSON("/login", loginBody("trim@example.com", other)), http.StatusUnauthorized, "INVALID_CREDENTIALS")
+		checkError(t, fmt.Sprintf("login with %q", other), e.postJSON("/login", testutil.LoginBody("trim@example.com", other)), http.StatusUnauthorized, "INVALID_CREDENTIALS")
 	}
 	e.loginHTTP(t, "trim@example.com", pw)
 }
@@ -280,7 +281,7 @@ func testPasswordNotNormalized(t *testing.T, s *suite) {
 		{"nfd@example.com", nfd, nfc},
 	} {
 		registerAccepted(t, e, [][2]string{{c.email, c.registered}})
-		checkError(t, "login in the other normal form", e.postJSON("/login", loginBody(c.email, c.other)), http.StatusUnauthorized, "INVALID_CREDENTIALS")
+		checkError(t, "login in the other normal form", e.postJSON("/login", testutil.LoginBody(c.email, c.other)), http.StatusUnauthorized, "INVALID_CREDENTIALS")
 	}
 }
 
@@ -412,7 +413,7 @@ func testFailedRegisterLeavesNoUser(t *testing.T, s *suite) {
 	t.Run("http", func(t *testing.T) {
 		e := s.env(t)
 		e.probe.setFail("CreateSession", errors.New("disk full"))
-		r := e.postJSON("/register", registerBody("undo@example.com", goodPassword, "U"))
+		r := e.postJSON("/register", testutil.RegisterBody("undo@example.com", goodPassword, "U"))
 		checkError(t, "register with CreateSession failing", r, http.StatusInternalServerError, "INTERNAL_ERROR")
 		if e.createdCount() != 1 {
 			t.Fatalf("CreateUser succeeded %d times, want 1 (the test needs the undo path)", e.createdCount())
@@ -421,7 +422,7 @@ func testFailedRegisterLeavesNoUser(t *testing.T, s *suite) {
 			t.Errorf("after a failed registration the store holds %d users, want 0", n)
 		}
 		e.probe.setFail("CreateSession", nil)
-		checkError(t, "login after the failed registration", e.postJSON("/login", loginBody("undo@example.com", goodPassword)), http.StatusUnauthorized, "INVALID_CREDENTIALS")
+		checkError(t, "login after the failed registration", e.postJSON("/login", testutil.LoginBody("undo@example.com", goodPassword)), http.StatusUnauthorized, "INVALID_CREDENTIALS")
 		e.registerHTTP(t, "undo@example.com")
 	})
 	t.Run("go_api", func(t *testing.T) {
@@ -494,7 +495,7 @@ func testCorruptHashNeverVerifies(t *testing.T, s *suite) {
 		if _, err := e.a.Login(ctx, email, ""); !errors.Is(err, auth.ErrInvalidCredentials) {
 			t.Errorf("Login with an empty password against stored hash %q: %v, want ErrInvalidCredentials", hash, err)
 		}
-		r := e.postJSON("/login", loginBody(email, goodPassword))
+		r := e.postJSON("/login", testutil.LoginBody(email, goodPassword))
 		checkError(t, "login against a corrupt hash", r, http.StatusUnauthorized, "INVALID_CREDENTIALS")
 	}
 	if _, err := e.a.Login(ctx, good.User.Email, goodPassword); err != nil {

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/ingestiq/auth"
+	"github.com/ingestiq/auth/internal/testutil"
 )
 
 // Section D: login, enumeration, brute force.
@@ -46,7 +47,7 @@ func withXFF(addr string) hdr {
 }
 
 func (e *env) loginFrom(email, password string, h hdr) *result {
-	return e.do(http.MethodPost, "/login", strings.NewReader(loginBody(email, password)), h)
+	return e.do(http.MethodPost, "/login", strings.NewReader(testutil.LoginBody(email, password)), h)
 }
 
 func retryAfter(t *testing.T, r *result) time.Duration {
@@ -103,15 +104,15 @@ func testInvalidCredentialsIndistinguishable(t *testing.T, s *suite) {
 	}
 
 	cases := []struct{ name, body string }{
-		{"wrong password", loginBody("alice@example.com", "correct horse battery stapler")},
-		{"unknown email", loginBody("nobody@example.com", goodPassword)},
-		{"unknown email, wrong password", loginBody("nobody@example.com", "correct horse battery stapler")},
-		{"deleted account", loginBody("gone@example.com", goodPassword)},
-		{"password in another case", loginBody("alice@example.com", strings.ToUpper(goodPassword))},
-		{"password with surrounding spaces", loginBody("alice@example.com", " "+goodPassword+" ")},
-		{"empty password", loginBody("alice@example.com", "")},
-		{"malformed email", loginBody("not-an-email", goodPassword)},
-		{"password over 1024 bytes", loginBody("alice@example.com", strings.Repeat("p", 2000))},
+		{"wrong password", testutil.LoginBody("alice@example.com", "correct horse battery stapler")},
+		{"unknown email", testutil.LoginBody("nobody@example.com", goodPassword)},
+		{"unknown email, wrong password", testutil.LoginBody("nobody@example.com", "correct horse battery stapler")},
+		{"deleted account", testutil.LoginBody("gone@example.com", goodPassword)},
+		{"password in another case", testutil.LoginBody("alice@example.com", strings.ToUpper(goodPassword))},
+		{"password with surrounding spaces", testutil.LoginBody("alice@example.com", " "+goodPassword+" ")},
+		{"empty password", testutil.LoginBody("alice@example.com", "")},
+		{"malformed email", testutil.LoginBody("not-an-email", goodPassword)},
+		{"password over 1024 bytes", testutil.LoginBody("alice@example.com", strings.Repeat("p", 2000))},
 	}
 	var first *result
 	for _, c := range cases {
@@ -179,7 +180,7 @@ func testOlderPolicyPasswords(t *testing.T, s *suite) {
 	var first *result
 	for _, email := range []string{"old@example.com", "new@example.com", "nobody@example.com"} {
 		for _, pw := range []string{"short1!", "password", "12345678", "x"} {
-			r := e.postJSON("/login", loginBody(email, pw))
+			r := e.postJSON("/login", testutil.LoginBody(email, pw))
 			what := fmt.Sprintf("login %s with %q", email, pw)
 			checkError(t, what, r, http.StatusUnauthorized, "INVALID_CREDENTIALS")
 			if first == nil {
@@ -207,7 +208,7 @@ func testOverLongPasswordsNoOracle(t *testing.T, s *suite) {
 	var first *result
 	for _, pw := range []string{p72 + "x", p72 + strings.Repeat("y", 28), p72 + strings.Repeat("z", 928), strings.Repeat("p", 1025), strings.Repeat("q", 40<<10)} {
 		for _, email := range []string{"bcrypt@example.com", "argon@example.com", "nobody@example.com"} {
-			r := e.postJSON("/login", loginBody(email, pw))
+			r := e.postJSON("/login", testutil.LoginBody(email, pw))
 			what := fmt.Sprintf("login %s with %d bytes", email, len(pw))
 			checkError(t, what, r, http.StatusUnauthorized, "INVALID_CREDENTIALS")
 			if first == nil {
@@ -234,7 +235,7 @@ func testRateLimitedLogin(t *testing.T, s *suite) {
 	// the 429 answer.
 	failuresUntilThrottled := func(emails ...string) (int, *result) {
 		for i := range 100 {
-			r := e.postJSON("/login", loginBody(emails[i%len(emails)], "wrong password, attempt "+fmt.Sprint(i)))
+			r := e.postJSON("/login", testutil.LoginBody(emails[i%len(emails)], "wrong password, attempt "+fmt.Sprint(i)))
 			if r.status == http.StatusTooManyRequests {
 				return i, r
 			}
@@ -251,7 +252,7 @@ func testRateLimitedLogin(t *testing.T, s *suite) {
 	}
 	// While throttled, the right password gets the same answer as a wrong
 	// one: the throttle is no oracle.
-	right := e.postJSON("/login", loginBody("victim@example.com", goodPassword))
+	right := e.postJSON("/login", testutil.LoginBody("victim@example.com", goodPassword))
 	if d := sameAnswer(limited, right); d != "" {
 		t.Errorf("throttled login with the right password: %s (a wrong one's answer)", d)
 	}
@@ -271,7 +272,7 @@ func testRateLimitedLogin(t *testing.T, s *suite) {
 	// afresh.
 	e.clock.Advance(time.Duration(retry) * time.Second)
 	e.loginHTTP(t, "victim@example.com", goodPassword)
-	checkError(t, "one failure after a success", e.postJSON("/login", loginBody("victim@example.com", "wrong again")), http.StatusUnauthorized, "INVALID_CREDENTIALS")
+	checkError(t, "one failure after a success", e.postJSON("/login", testutil.LoginBody("victim@example.com", "wrong again")), http.StatusUnauthorized, "INVALID_CREDENTIALS")
 }
 
 // testParallelLoginsNotThrottled: D07's other side, from issue 4. Ordinary
@@ -284,7 +285,7 @@ func testParallelLoginsNotThrottled(t *testing.T, s *suite) {
 		e := s.env(t, throttling) // default MaxConcurrentHashes and throttling
 		e.registerHTTP(t, "busy@example.com")
 		results := burst(t, 64, func(int) (*result, error) {
-			return e.call(http.MethodPost, "/login", loginBody("Busy@Example.com", goodPassword), jsonHeaders)
+			return e.call(http.MethodPost, "/login", testutil.LoginBody("Busy@Example.com", goodPassword), jsonHeaders)
 		})
 		sids := map[string]bool{}
 		for i, r := range results {
@@ -401,7 +402,7 @@ func testLoginThrottlePerAddress(t *testing.T, s *suite) {
 
 	// Another client address (the recorder's peer is 192.0.2.1) still logs
 	// in.
-	body := loginBody("bystander@example.com", goodPassword)
+	body := testutil.LoginBody("bystander@example.com", goodPassword)
 	req := httptest.NewRequest(http.MethodPost, target("/login"), strings.NewReader(body))
 	req.RemoteAddr = "192.0.2.99:4000"
 	req.Header.Set("Content-Type", "application/json")
@@ -421,10 +422,10 @@ func testRefreshThrottle(t *testing.T, s *suite) {
 	for range rule.Free {
 		_, refresh = e.refreshHTTP(t, refresh)
 	}
-	r := e.postJSON("/refresh", refreshBody(refresh))
+	r := e.postJSON("/refresh", testutil.RefreshBody(refresh))
 	checkErrorCode(t, r, http.StatusTooManyRequests, "RATE_LIMITED")
 	// A spoofed X-Forwarded-For does not escape it.
-	r = e.do(http.MethodPost, "/refresh", strings.NewReader(refreshBody(refresh)), withXFF("203.0.113.9"))
+	r = e.do(http.MethodPost, "/refresh", strings.NewReader(testutil.RefreshBody(refresh)), withXFF("203.0.113.9"))
 	checkErrorCode(t, r, http.StatusTooManyRequests, "RATE_LIMITED")
 	e.clock.Advance(rule.Base)
 	// The throttled calls did not spend the token.
@@ -441,8 +442,8 @@ func testDeletedUserTokensRejected(t *testing.T, s *suite) {
 		t.Fatal(err)
 	}
 	checkError(t, "me of a deleted user", e.do(http.MethodGet, "/me", nil, bearer(sess.access)), http.StatusUnauthorized, "INVALID_TOKEN")
-	checkError(t, "refresh of a deleted user", e.postJSON("/refresh", refreshBody(sess.refresh)), http.StatusUnauthorized, "INVALID_TOKEN")
-	checkError(t, "login of a deleted user", e.postJSON("/login", loginBody("gone@example.com", goodPassword)), http.StatusUnauthorized, "INVALID_CREDENTIALS")
+	checkError(t, "refresh of a deleted user", e.postJSON("/refresh", testutil.RefreshBody(sess.refresh)), http.StatusUnauthorized, "INVALID_TOKEN")
+	checkError(t, "login of a deleted user", e.postJSON("/login", testutil.LoginBody("gone@example.com", goodPassword)), http.StatusUnauthorized, "INVALID_CREDENTIALS")
 	// The email is free again, and the new account is another user whose
 	// tokens the old ones do not reach.
 	again := e.registerHTTP(t, "gone@example.com")
@@ -450,7 +451,7 @@ func testDeletedUserTokensRejected(t *testing.T, s *suite) {
 		t.Errorf("re-registration got the deleted user's id %q", sess.userID)
 	}
 	checkError(t, "old access token after re-registration", e.do(http.MethodGet, "/me", nil, bearer(sess.access)), http.StatusUnauthorized, "INVALID_TOKEN")
-	checkError(t, "old refresh token after re-registration", e.postJSON("/refresh", refreshBody(sess.refresh)), http.StatusUnauthorized, "INVALID_TOKEN")
+	checkError(t, "old refresh token after re-registration", e.postJSON("/refresh", testutil.RefreshBody(sess.refresh)), http.StatusUnauthorized, "INVALID_TOKEN")
 }
 
 // testLoginsOpenDistinctSessions: D13 (and G11's uniqueness). 1000 logins

@@ -7,7 +7,6 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -17,7 +16,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,6 +23,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/ingestiq/auth"
+	"github.com/ingestiq/auth/internal/testutil"
 )
 
 // Section E: access-token verification.
@@ -110,7 +109,7 @@ func testInvalidTokenOverHTTP(t *testing.T, s *suite) {
 		{"padded", alice.access + "="},
 		{"signature removed", alice.access[:dot+1]},
 		{"no signature part", alice.access[:dot]},
-		{"signature flipped", withSignatureFlipped(alice.access)},
+		{"signature flipped", testutil.WithSignatureFlipped(alice.access)},
 		{"signature of another token", alice.access[:dot] + bob.access[strings.LastIndexByte(bob.access, '.'):]},
 		{"payload changed: sub is bob", withPayload(t, alice.access, edit(at, map[string]any{"sub": bob.userID}))},
 		{"payload changed: exp a day later", withPayload(t, alice.access, edit(at, map[string]any{"exp": exp + 86400}))},
@@ -161,7 +160,7 @@ func testInvalidTokenOverHTTP(t *testing.T, s *suite) {
 	refreshCases := []struct{ name, token string }{
 		{"empty", ""},
 		{"not a JWT", "abc"},
-		{"signature flipped", withSignatureFlipped(alice.refresh)},
+		{"signature flipped", testutil.WithSignatureFlipped(alice.refresh)},
 		{"payload changed: sub is bob", withPayload(t, alice.refresh, edit(rt, map[string]any{"sub": bob.userID}))},
 		{"payload changed: jti", withPayload(t, alice.refresh, edit(rt, map[string]any{"jti": "x"}))},
 		{"access token as refresh token", alice.access},
@@ -172,7 +171,7 @@ func testInvalidTokenOverHTTP(t *testing.T, s *suite) {
 		{"over-long", strings.Repeat("a", 10<<10)},
 	}
 	for _, c := range refreshCases {
-		r := e.postJSON("/refresh", refreshBody(c.token))
+		r := e.postJSON("/refresh", testutil.RefreshBody(c.token))
 		checkError(t, "refresh: "+c.name, r, http.StatusUnauthorized, "INVALID_TOKEN")
 	}
 
@@ -188,30 +187,22 @@ func testInvalidTokenOverHTTP(t *testing.T, s *suite) {
 		t.Fatalf("logout: status %d, body %s", r.status, r.body)
 	}
 	checkError(t, "me with a revoked session", e.do(http.MethodGet, "/me", nil, bearer(sess.access)), http.StatusUnauthorized, "INVALID_TOKEN")
-	checkError(t, "refresh with a revoked session", e.postJSON("/refresh", refreshBody(sess.refresh)), http.StatusUnauthorized, "INVALID_TOKEN")
+	checkError(t, "refresh with a revoked session", e.postJSON("/refresh", testutil.RefreshBody(sess.refresh)), http.StatusUnauthorized, "INVALID_TOKEN")
 	sess = e.loginHTTP(t, "bob@example.com", goodPassword)
 	e.refreshHTTP(t, sess.refresh)
-	checkError(t, "refresh with a spent refresh token", e.postJSON("/refresh", refreshBody(sess.refresh)), http.StatusUnauthorized, "INVALID_TOKEN")
+	checkError(t, "refresh with a spent refresh token", e.postJSON("/refresh", testutil.RefreshBody(sess.refresh)), http.StatusUnauthorized, "INVALID_TOKEN")
 }
 
 // attackerKeys are asymmetric keys of every algorithm the library knows,
-// none of them configured anywhere: generated once per test binary, since
-// RSA key generation is slow under the race detector.
-var attackerKeys = sync.OnceValue(func() map[string]crypto.Signer {
-	_, ed, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		panic(err)
+// none of them configured in any row's environment (PS256 signs with the
+// RSA key). They are the shared test keys, generated once per test binary,
+// since RSA key generation is slow under the race detector.
+func attackerKeys() map[string]crypto.Signer {
+	return map[string]crypto.Signer{
+		"EdDSA": testutil.Key("EdDSA"), "ES256": testutil.Key("ES256"),
+		"RS256": testutil.Key("RS256"), "PS256": testutil.Key("RS256"),
 	}
-	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		panic(err)
-	}
-	rs, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	return map[string]crypto.Signer{"EdDSA": ed, "ES256": ec, "RS256": rs, "PS256": rs}
-})
+}
 
 // testAsymmetricForgeries: E05. An HS256 deployment refuses tokens signed
 // with any asymmetric algorithm; a deployment that signs with a public-key
@@ -333,7 +324,7 @@ func testHostileKid(t *testing.T, s *suite) {
 	e := s.env(t)
 	sess := e.registerHTTP(t, "kid@example.com")
 	header := jwtPart(t, sess.access, 0)
-	payload := mustJSON(jwtPart(t, sess.access, 1))
+	payload := testutil.MustJSON(jwtPart(t, sess.access, 1))
 	cases := []struct {
 		name string
 		kid  string
@@ -347,7 +338,7 @@ func testHostileKid(t *testing.T, s *suite) {
 	}
 	for _, c := range cases {
 		h := edit(header, map[string]any{"kid": c.kid})
-		tok := hs256Sign(t, mustJSON(h), payload, c.key)
+		tok := hs256Sign(t, testutil.MustJSON(h), payload, c.key)
 		checkError(t, "kid "+c.name, e.do(http.MethodGet, "/me", nil, bearer(tok)), http.StatusUnauthorized, "INVALID_TOKEN")
 		if _, err := e.a.Verify(context.Background(), tok); !errors.Is(err, auth.ErrInvalidToken) {
 			t.Errorf("Verify with kid %s: %v, want ErrInvalidToken", c.name, err)
@@ -375,7 +366,7 @@ func testTokenExpiredOverHTTP(t *testing.T, s *suite) {
 	r = e.do(http.MethodPost, "/logout", nil, bearer(sess.access))
 	checkError(t, "logout with an access token past 15 minutes", r, http.StatusUnauthorized, "TOKEN_EXPIRED")
 	// Expired and forged: never TOKEN_EXPIRED.
-	r = e.do(http.MethodGet, "/me", nil, bearer(withSignatureFlipped(sess.access)))
+	r = e.do(http.MethodGet, "/me", nil, bearer(testutil.WithSignatureFlipped(sess.access)))
 	checkError(t, "me with an expired token with a bad signature", r, http.StatusUnauthorized, "INVALID_TOKEN")
 	r = e.do(http.MethodGet, "/me", nil, bearer(withPayload(t, sess.access, edit(jwtPart(t, sess.access, 1), map[string]any{"sub": other.userID + "x"}))))
 	checkError(t, "me with an expired token with an altered payload", r, http.StatusUnauthorized, "INVALID_TOKEN")
@@ -383,9 +374,9 @@ func testTokenExpiredOverHTTP(t *testing.T, s *suite) {
 	// A refresh token within its 7 days works; past them it has expired.
 	e.refreshHTTP(t, other.refresh)
 	e.clock.Advance(7*24*time.Hour - 15*time.Minute)
-	r = e.postJSON("/refresh", refreshBody(sess.refresh))
+	r = e.postJSON("/refresh", testutil.RefreshBody(sess.refresh))
 	checkError(t, "refresh with a refresh token past 7 days", r, http.StatusUnauthorized, "TOKEN_EXPIRED")
-	r = e.postJSON("/refresh", refreshBody(withSignatureFlipped(sess.refresh)))
+	r = e.postJSON("/refresh", testutil.RefreshBody(testutil.WithSignatureFlipped(sess.refresh)))
 	checkError(t, "refresh with an expired refresh token with a bad signature", r, http.StatusUnauthorized, "INVALID_TOKEN")
 }
 
@@ -514,7 +505,7 @@ func testMalformedTokens(t *testing.T, s *suite) {
 	for _, c := range cases {
 		checkError(t, "me: "+c.name, e.do(http.MethodGet, "/me", nil, bearer(c.token)), http.StatusUnauthorized, "INVALID_TOKEN")
 		checkError(t, "logout: "+c.name, e.do(http.MethodPost, "/logout", nil, bearer(c.token)), http.StatusUnauthorized, "INVALID_TOKEN")
-		checkError(t, "refresh: "+c.name, e.postJSON("/refresh", refreshBody(c.token)), http.StatusUnauthorized, "INVALID_TOKEN")
+		checkError(t, "refresh: "+c.name, e.postJSON("/refresh", testutil.RefreshBody(c.token)), http.StatusUnauthorized, "INVALID_TOKEN")
 		if _, err := e.a.Verify(context.Background(), c.token); !errors.Is(err, auth.ErrInvalidToken) {
 			t.Errorf("Verify: %s: %v, want ErrInvalidToken", c.name, err)
 		}
@@ -553,7 +544,7 @@ func testAccessTokenExpiry(t *testing.T, s *suite) {
 			}
 			if st.want != nil {
 				// A forged token is never reported as merely expired.
-				if _, err := e.a.Verify(context.Background(), withSignatureFlipped(res.AccessToken)); !errors.Is(err, auth.ErrInvalidToken) {
+				if _, err := e.a.Verify(context.Background(), testutil.WithSignatureFlipped(res.AccessToken)); !errors.Is(err, auth.ErrInvalidToken) {
 					t.Errorf("%s: forged token at +%v: %v, want ErrInvalidToken", c.name, st.at, err)
 				}
 				if err := e.a.Logout(context.Background(), res.AccessToken); !errors.Is(err, auth.ErrTokenExpired) {

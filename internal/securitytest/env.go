@@ -2,13 +2,11 @@ package securitytest
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ingestiq/auth"
+	"github.com/ingestiq/auth/internal/testutil"
 )
 
 // mountPrefix is where the rows mount the library's routes, as the
@@ -34,74 +33,6 @@ var fastArgon2 = auth.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1}
 // testStart is the instant every clock starts at. Its millisecond part is
 // non-zero so that createdAt shows three meaningful fractional digits.
 var testStart = time.Date(2025, 1, 28, 12, 0, 0, 123_000_000, time.UTC)
-
-// clock is a controllable clock for Config.Now: time moves only when a row
-// calls Advance. It is safe for concurrent use.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-// Now returns the clock's current time.
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock forward by d.
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// logSink collects the records of a capturing slog handler.
-type logSink struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-// String returns every record collected so far, one per line.
-func (s *logSink) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.Join(s.lines, "\n")
-}
-
-// captureHandler is a slog.Handler that renders each record, with its
-// attributes, into a logSink.
-type captureHandler struct {
-	sink   *logSink
-	attrs  []slog.Attr
-	groups string
-}
-
-func (h *captureHandler) Enabled(context.Context, slog.Level) bool { return true }
-
-func (h *captureHandler) Handle(_ context.Context, r slog.Record) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s", r.Level, r.Message)
-	for _, a := range h.attrs {
-		fmt.Fprintf(&b, " %s=%q", a.Key, a.Value.String())
-	}
-	r.Attrs(func(a slog.Attr) bool {
-		fmt.Fprintf(&b, " %s%s=%q", h.groups, a.Key, a.Value.String())
-		return true
-	})
-	h.sink.mu.Lock()
-	h.sink.lines = append(h.sink.lines, b.String())
-	h.sink.mu.Unlock()
-	return nil
-}
-
-func (h *captureHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return &captureHandler{sink: h.sink, attrs: append(slices.Clone(h.attrs), attrs...), groups: h.groups}
-}
-
-func (h *captureHandler) WithGroup(name string) slog.Handler {
-	return &captureHandler{sink: h.sink, attrs: h.attrs, groups: h.groups + name + "."}
-}
 
 // option changes the Config of a row's Authenticator before New.
 type option func(*auth.Config)
@@ -125,8 +56,8 @@ type env struct {
 	tokens auth.TokenStore
 	// probe is what the Authenticator sees of the stores.
 	probe *probe
-	clock *clock
-	logs  *logSink
+	clock *testutil.Clock
+	logs  *testutil.LogSink
 	mux   *http.ServeMux
 	seen  *seen
 
@@ -149,14 +80,14 @@ func (s *suite) env(t *testing.T, opts ...option) *env {
 	}
 	e := &env{
 		t: t, users: users, tokens: tokens, probe: newProbe(users, tokens),
-		clock: &clock{now: testStart}, logs: &logSink{}, seen: newSeen(),
+		clock: testutil.NewClock(testStart), logs: &testutil.LogSink{}, seen: newSeen(),
 	}
 	e.cfg = auth.Config{
 		Users:                    e.probe,
 		Tokens:                   e.probe,
 		Secret:                   testSecret,
 		Now:                      e.clock.Now,
-		Logger:                   slog.New(&captureHandler{sink: e.logs}),
+		Logger:                   slog.New(e.logs.Handler()),
 		Argon2:                   fastArgon2,
 		InsecureAllowWeakHashing: true,
 		// Rows send many requests from one address; the rows about

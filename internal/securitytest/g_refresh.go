@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ingestiq/auth"
+	"github.com/ingestiq/auth/internal/testutil"
 	"github.com/ingestiq/auth/memstore"
 )
 
@@ -95,11 +96,11 @@ func testRefreshReuseRevokesSession(t *testing.T, s *suite) {
 		t.Fatalf("me with the newest access token: status %d", r.status)
 	}
 	// Replaying the first refresh token is theft: the session ends.
-	checkError(t, "replay of RT1", e.postJSON("/refresh", refreshBody(sess.refresh)), http.StatusUnauthorized, "INVALID_TOKEN")
-	checkError(t, "RT4 after the replay", e.postJSON("/refresh", refreshBody(rt4)), http.StatusUnauthorized, "INVALID_TOKEN")
-	checkError(t, "RT3 after the replay", e.postJSON("/refresh", refreshBody(rt3)), http.StatusUnauthorized, "INVALID_TOKEN")
-	checkError(t, "RT2 after the replay", e.postJSON("/refresh", refreshBody(rt2)), http.StatusUnauthorized, "INVALID_TOKEN")
-	checkError(t, "RT1 again", e.postJSON("/refresh", refreshBody(sess.refresh)), http.StatusUnauthorized, "INVALID_TOKEN")
+	checkError(t, "replay of RT1", e.postJSON("/refresh", testutil.RefreshBody(sess.refresh)), http.StatusUnauthorized, "INVALID_TOKEN")
+	checkError(t, "RT4 after the replay", e.postJSON("/refresh", testutil.RefreshBody(rt4)), http.StatusUnauthorized, "INVALID_TOKEN")
+	checkError(t, "RT3 after the replay", e.postJSON("/refresh", testutil.RefreshBody(rt3)), http.StatusUnauthorized, "INVALID_TOKEN")
+	checkError(t, "RT2 after the replay", e.postJSON("/refresh", testutil.RefreshBody(rt2)), http.StatusUnauthorized, "INVALID_TOKEN")
+	checkError(t, "RT1 again", e.postJSON("/refresh", testutil.RefreshBody(sess.refresh)), http.StatusUnauthorized, "INVALID_TOKEN")
 	for name, at := range map[string]string{"AT1": sess.access, "AT2": at2, "AT3": at3, "AT4": at4} {
 		checkError(t, name+" after the replay", e.do(http.MethodGet, "/me", nil, bearer(at)), http.StatusUnauthorized, "INVALID_TOKEN")
 	}
@@ -124,7 +125,7 @@ func testRevocationPersisted(t *testing.T, s *suite) {
 	sess := e.registerHTTP(t, "persist@example.com")
 	_, rt2 := e.refreshHTTP(t, sess.refresh)
 	e.clock.Advance(time.Second)
-	checkError(t, "replay of RT1", e.postJSON("/refresh", refreshBody(sess.refresh)), http.StatusUnauthorized, "INVALID_TOKEN")
+	checkError(t, "replay of RT1", e.postJSON("/refresh", testutil.RefreshBody(sess.refresh)), http.StatusUnauthorized, "INVALID_TOKEN")
 	sid := claimString(t, sess.access, "sid")
 	got, err := e.tokens.Session(context.Background(), sid)
 	if err != nil {
@@ -158,13 +159,13 @@ func testConcurrentRefresh(t *testing.T, s *suite) {
 	t.Run("http", func(t *testing.T) {
 		e := s.env(t, throttling)
 		for round := range 3 {
-			r, err := e.call(http.MethodPost, "/register", registerBody(fmt.Sprintf("race%d@example.com", round), goodPassword, "R"), jsonHeaders)
+			r, err := e.call(http.MethodPost, "/register", testutil.RegisterBody(fmt.Sprintf("race%d@example.com", round), goodPassword, "R"), jsonHeaders)
 			if err != nil {
 				t.Fatal(err)
 			}
 			sess := mustSession(t, r, http.StatusCreated)
 			results := burst(t, n, func(int) (*result, error) {
-				return e.call(http.MethodPost, "/refresh", refreshBody(sess.refresh), jsonHeaders)
+				return e.call(http.MethodPost, "/refresh", testutil.RefreshBody(sess.refresh), jsonHeaders)
 			})
 			ok := 0
 			var winner struct{ AccessToken, RefreshToken string }
@@ -185,7 +186,7 @@ func testConcurrentRefresh(t *testing.T, s *suite) {
 			if rot := e.probe.counts().rotations; rot != round+1 {
 				t.Errorf("round %d: the store holds %d rotated tokens in all, want %d", round, rot, round+1)
 			}
-			checkError(t, "the winner's successor", e.postJSON("/refresh", refreshBody(winner.RefreshToken)), http.StatusUnauthorized, "INVALID_TOKEN")
+			checkError(t, "the winner's successor", e.postJSON("/refresh", testutil.RefreshBody(winner.RefreshToken)), http.StatusUnauthorized, "INVALID_TOKEN")
 			checkError(t, "the winner's access token", e.do(http.MethodGet, "/me", nil, bearer(winner.AccessToken)), http.StatusUnauthorized, "INVALID_TOKEN")
 			if got, err := e.tokens.Session(context.Background(), claimString(t, sess.access, "sid")); err != nil || got.RevokedAt.IsZero() {
 				t.Errorf("round %d: store: session %+v, %v; want it revoked", round, got, err)
@@ -249,7 +250,7 @@ func testRefreshTokenExpiry(t *testing.T, s *suite) {
 		t.Errorf("Refresh at 6d23h: %v, want success", err)
 	}
 	e.clock.Advance(time.Hour + time.Second)
-	if _, err := e.a.Refresh(ctx, withSignatureFlipped(b.RefreshToken)); !errors.Is(err, auth.ErrInvalidToken) {
+	if _, err := e.a.Refresh(ctx, testutil.WithSignatureFlipped(b.RefreshToken)); !errors.Is(err, auth.ErrInvalidToken) {
 		t.Errorf("Refresh of a forged expired token: %v, want ErrInvalidToken", err)
 	}
 	before := e.probe.counts().rotations
@@ -298,7 +299,7 @@ func testSessionLifetimeCapsRefresh(t *testing.T, s *suite) {
 	if _, err := e.a.Verify(ctx, at); err == nil {
 		t.Error("Verify after the session lifetime succeeded; want an error")
 	}
-	r := e.postJSON("/refresh", refreshBody(rt))
+	r := e.postJSON("/refresh", testutil.RefreshBody(rt))
 	if r.status != http.StatusUnauthorized {
 		t.Errorf("POST /refresh after the session lifetime: status %d, want 401", r.status)
 	}
@@ -328,19 +329,19 @@ func testUnknownRefreshTokens(t *testing.T, s *suite) {
 		status     int
 		code       string
 	}{
-		{"genuine but unknown to the store", refreshBody(foreign.RefreshToken), http.StatusUnauthorized, "INVALID_TOKEN"},
-		{"empty", refreshBody(""), http.StatusUnauthorized, "INVALID_TOKEN"},
-		{"one character", refreshBody("x"), http.StatusUnauthorized, "INVALID_TOKEN"},
-		{"truncated", refreshBody(sess.refresh[:len(sess.refresh)-1]), http.StatusUnauthorized, "INVALID_TOKEN"},
-		{"signature doubled", refreshBody(sess.refresh + parts[2]), http.StatusUnauthorized, "INVALID_TOKEN"},
-		{"4 KiB", refreshBody(strings.Repeat("a", 4096)), http.StatusUnauthorized, "INVALID_TOKEN"},
-		{"60 KB", refreshBody(strings.Repeat("a", 60<<10)), http.StatusUnauthorized, "INVALID_TOKEN"},
-		{"a UUID", refreshBody(uuid.NewString()), http.StatusUnauthorized, "INVALID_TOKEN"},
-		{"base64 of 32 bytes", refreshBody(base64.RawURLEncoding.EncodeToString(make([]byte, 32))), http.StatusUnauthorized, "INVALID_TOKEN"},
-		{"SQL", refreshBody("' OR '1'='1"), http.StatusUnauthorized, "INVALID_TOKEN"},
+		{"genuine but unknown to the store", testutil.RefreshBody(foreign.RefreshToken), http.StatusUnauthorized, "INVALID_TOKEN"},
+		{"empty", testutil.RefreshBody(""), http.StatusUnauthorized, "INVALID_TOKEN"},
+		{"one character", testutil.RefreshBody("x"), http.StatusUnauthorized, "INVALID_TOKEN"},
+		{"truncated", testutil.RefreshBody(sess.refresh[:len(sess.refresh)-1]), http.StatusUnauthorized, "INVALID_TOKEN"},
+		{"signature doubled", testutil.RefreshBody(sess.refresh + parts[2]), http.StatusUnauthorized, "INVALID_TOKEN"},
+		{"4 KiB", testutil.RefreshBody(strings.Repeat("a", 4096)), http.StatusUnauthorized, "INVALID_TOKEN"},
+		{"60 KB", testutil.RefreshBody(strings.Repeat("a", 60<<10)), http.StatusUnauthorized, "INVALID_TOKEN"},
+		{"a UUID", testutil.RefreshBody(uuid.NewString()), http.StatusUnauthorized, "INVALID_TOKEN"},
+		{"base64 of 32 bytes", testutil.RefreshBody(base64.RawURLEncoding.EncodeToString(make([]byte, 32))), http.StatusUnauthorized, "INVALID_TOKEN"},
+		{"SQL", testutil.RefreshBody("' OR '1'='1"), http.StatusUnauthorized, "INVALID_TOKEN"},
 		{"null", `{"refreshToken":null}`, http.StatusBadRequest, "VALIDATION_ERROR"},
 		{"number", `{"refreshToken":123}`, http.StatusBadRequest, "VALIDATION_ERROR"},
-		{"1 MiB", refreshBody(strings.Repeat("a", 1<<20)), http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE"},
+		{"1 MiB", testutil.RefreshBody(strings.Repeat("a", 1<<20)), http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE"},
 	}
 	for _, c := range cases {
 		checkError(t, c.name, e.postJSON("/refresh", c.body), c.status, c.code)
@@ -377,7 +378,7 @@ func testOnlyHashStored(t *testing.T, s *suite) {
 	if _, err := e.probeRecord(hashOf(jti), sid, sess.userID); err != nil {
 		t.Fatalf("store: the record keyed by the SHA-256 of the id: %v", err)
 	}
-	checkError(t, "refresh of the token spent through the store", e.postJSON("/refresh", refreshBody(sess.refresh)), http.StatusUnauthorized, "INVALID_TOKEN")
+	checkError(t, "refresh of the token spent through the store", e.postJSON("/refresh", testutil.RefreshBody(sess.refresh)), http.StatusUnauthorized, "INVALID_TOKEN")
 }
 
 // testTokensOfTheWrongKind: G12. An access token is no refresh token, and a
@@ -386,7 +387,7 @@ func testOnlyHashStored(t *testing.T, s *suite) {
 func testTokensOfTheWrongKind(t *testing.T, s *suite) {
 	e := s.env(t)
 	sess := e.registerHTTP(t, "kind@example.com")
-	checkError(t, "access token in refreshToken", e.postJSON("/refresh", refreshBody(sess.access)), http.StatusUnauthorized, "INVALID_TOKEN")
+	checkError(t, "access token in refreshToken", e.postJSON("/refresh", testutil.RefreshBody(sess.access)), http.StatusUnauthorized, "INVALID_TOKEN")
 	r := e.do(http.MethodPost, "/refresh", strings.NewReader(`{}`), append(bearer(sess.refresh), jsonHeaders...))
 	checkError(t, "refresh token in the Authorization header only", r, http.StatusBadRequest, "VALIDATION_ERROR")
 	r = e.do(http.MethodPost, "/refresh?refreshToken="+sess.refresh, strings.NewReader(`{}`), jsonHeaders)
@@ -409,7 +410,7 @@ func testRefreshKeepsSubject(t *testing.T, s *suite) {
 	bob := e.registerHTTP(t, "bob@example.com")
 	e.clock.Advance(time.Minute)
 	for _, sess := range []session{alice, bob} {
-		r := e.postJSON("/refresh", refreshBody(sess.refresh))
+		r := e.postJSON("/refresh", testutil.RefreshBody(sess.refresh))
 		checkTokenHeaders(t, "refresh", r.header)
 		if r.status != http.StatusOK {
 			t.Fatalf("refresh: status %d, body %s", r.status, r.body)

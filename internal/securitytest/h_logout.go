@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ingestiq/auth"
+	"github.com/ingestiq/auth/internal/testutil"
 )
 
 // Section H: logout and session termination.
@@ -36,7 +37,7 @@ func testLogoutRevokesOnlyItsSession(t *testing.T, s *suite) {
 		t.Fatalf("logout: status %d, body %s", r.status, r.body)
 	}
 	checkError(t, "me after logout", e.do(http.MethodGet, "/me", nil, bearer(first.access)), http.StatusUnauthorized, "INVALID_TOKEN")
-	checkError(t, "refresh after logout", e.postJSON("/refresh", refreshBody(first.refresh)), http.StatusUnauthorized, "INVALID_TOKEN")
+	checkError(t, "refresh after logout", e.postJSON("/refresh", testutil.RefreshBody(first.refresh)), http.StatusUnauthorized, "INVALID_TOKEN")
 	checkError(t, "second logout", e.do(http.MethodPost, "/logout", nil, bearer(first.access)), http.StatusUnauthorized, "INVALID_TOKEN")
 	if got, err := e.tokens.Session(context.Background(), claimString(t, first.access, "sid")); err != nil || got.RevokedAt.IsZero() {
 		t.Errorf("store: the logged-out session %+v, %v; want it revoked", got, err)
@@ -67,7 +68,7 @@ func testOlderRefreshTokensAfterLogout(t *testing.T, s *suite) {
 	}
 	var first *result
 	for name, rt := range map[string]string{"RT1 (spent)": sess.refresh, "RT2 (spent)": rt2, "RT3 (live)": rt3} {
-		r := e.postJSON("/refresh", refreshBody(rt))
+		r := e.postJSON("/refresh", testutil.RefreshBody(rt))
 		checkError(t, name+" after logout", r, http.StatusUnauthorized, "INVALID_TOKEN")
 		if first == nil {
 			first = r
@@ -119,7 +120,7 @@ func testLogoutTwice(t *testing.T, s *suite) {
 		{"second logout", sess.access},
 		{"third logout", sess.access},
 		{"garbage", "garbage"},
-		{"forged", withSignatureFlipped(other.access)},
+		{"forged", testutil.WithSignatureFlipped(other.access)},
 		{"refresh token", other.refresh},
 		{"altered signature", sess.access[:strings.LastIndexByte(sess.access, '.')] + "." + strings.Repeat("A", 43)},
 	} {
@@ -144,7 +145,7 @@ func testLogoutOtherUser(t *testing.T, s *suite) {
 	e := s.env(t)
 	alice := e.registerHTTP(t, "alice@example.com")
 	bob := e.registerHTTP(t, "bob@example.com")
-	r := e.do(http.MethodPost, "/logout", strings.NewReader(refreshBody(bob.refresh)), append(bearer(alice.access), jsonHeaders...))
+	r := e.do(http.MethodPost, "/logout", strings.NewReader(testutil.RefreshBody(bob.refresh)), append(bearer(alice.access), jsonHeaders...))
 	if r.status != http.StatusOK {
 		t.Fatalf("alice's logout with bob's refresh token in the body: status %d, body %s", r.status, r.body)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ingestiq/auth"
+	"github.com/ingestiq/auth/internal/testutil"
 )
 
 // result is one answer of the handler.
@@ -354,31 +355,6 @@ func checkError(t testing.TB, what string, r *result, status int, code string) m
 	return fields
 }
 
-// mustJSON marshals v, which never fails for the maps and strings the rows
-// use.
-func mustJSON(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return string(b)
-}
-
-// registerBody returns a /register body.
-func registerBody(email, password, name string) string {
-	return mustJSON(map[string]string{"email": email, "password": password, "name": name})
-}
-
-// loginBody returns a /login body.
-func loginBody(email, password string) string {
-	return mustJSON(map[string]string{"email": email, "password": password})
-}
-
-// refreshBody returns a /refresh body.
-func refreshBody(token string) string {
-	return mustJSON(map[string]string{"refreshToken": token})
-}
-
 // session is what a successful register or login answered.
 type session struct {
 	userID, email, access, refresh string
@@ -391,7 +367,7 @@ const goodPassword = "correct horse battery staple"
 // answers 201.
 func (e *env) registerHTTP(t testing.TB, email string) session {
 	t.Helper()
-	r := e.postJSON("/register", registerBody(email, goodPassword, "Test User"))
+	r := e.postJSON("/register", testutil.RegisterBody(email, goodPassword, "Test User"))
 	return mustSession(t, r, http.StatusCreated)
 }
 
@@ -399,7 +375,7 @@ func (e *env) registerHTTP(t testing.TB, email string) session {
 // answers 200.
 func (e *env) loginHTTP(t testing.TB, email, password string) session {
 	t.Helper()
-	r := e.postJSON("/login", loginBody(email, password))
+	r := e.postJSON("/login", testutil.LoginBody(email, password))
 	return mustSession(t, r, http.StatusOK)
 }
 
@@ -407,7 +383,7 @@ func (e *env) loginHTTP(t testing.TB, email, password string) session {
 // answers 200.
 func (e *env) refreshHTTP(t testing.TB, refresh string) (access, next string) {
 	t.Helper()
-	r := e.postJSON("/refresh", refreshBody(refresh))
+	r := e.postJSON("/refresh", testutil.RefreshBody(refresh))
 	if r.status != http.StatusOK {
 		t.Fatalf("POST /refresh: status %d, body %s", r.status, r.body)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ingestiq/auth"
+	"github.com/ingestiq/auth/internal/testutil"
 )
 
 // Section I: Go-level invariants, stores, leaks.
@@ -48,18 +49,18 @@ type storeCall struct {
 
 var storeCalls = []storeCall{
 	{"CreateUser", func(session) request {
-		return request{http.MethodPost, "/register", registerBody("new@example.com", goodPassword, "N"), jsonHeaders}
+		return request{http.MethodPost, "/register", testutil.RegisterBody("new@example.com", goodPassword, "N"), jsonHeaders}
 	}},
 	{"CreateSession", func(session) request {
-		return request{http.MethodPost, "/register", registerBody("new@example.com", goodPassword, "N"), jsonHeaders}
+		return request{http.MethodPost, "/register", testutil.RegisterBody("new@example.com", goodPassword, "N"), jsonHeaders}
 	}},
 	{"UserByEmail", func(session) request {
-		return request{http.MethodPost, "/login", loginBody("int@example.com", goodPassword), jsonHeaders}
+		return request{http.MethodPost, "/login", testutil.LoginBody("int@example.com", goodPassword), jsonHeaders}
 	}},
 	{"UserByID", func(s session) request { return request{http.MethodGet, "/me", "", bearer(s.access)} }},
 	{"Session", func(s session) request { return request{http.MethodGet, "/me", "", bearer(s.access)} }},
 	{"RotateRefreshToken", func(s session) request {
-		return request{http.MethodPost, "/refresh", refreshBody(s.refresh), jsonHeaders}
+		return request{http.MethodPost, "/refresh", testutil.RefreshBody(s.refresh), jsonHeaders}
 	}},
 	{"RevokeSession", func(s session) request { return request{http.MethodPost, "/logout", "", bearer(s.access)} }},
 }
@@ -186,7 +187,7 @@ func testAuditLog(t *testing.T, s *suite) {
 	e.loginFrom("evil\n\x1b[31m@example.com", "wrong password", jsonHeaders)
 	l := e.loginHTTP(t, "audit@example.com", goodPassword)
 	_, next := e.refreshHTTP(t, l.refresh)
-	e.postJSON("/refresh", refreshBody(l.refresh)) // reuse
+	e.postJSON("/refresh", testutil.RefreshBody(l.refresh)) // reuse
 	e.do(http.MethodPost, "/logout", nil, bearer(sess.access))
 
 	logs := e.logs.String()

@@ -5,12 +5,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/ingestiq/auth/internal/testutil"
 )
 
 // keysOf returns the sorted keys of a JSON object.
@@ -84,26 +85,6 @@ func claimInt(t testing.TB, token, name string) int64 {
 	return v
 }
 
-// uuidRE matches a canonical UUID.
-var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-
-// flipMiddle returns s with the character in the middle of the segment
-// [from, to) changed, which always changes the decoded bytes.
-func flipMiddle(s string, from, to int) string {
-	i := from + (to-from)/2
-	c := byte('A')
-	if s[i] == 'A' {
-		c = 'B'
-	}
-	return s[:i] + string(c) + s[i+1:]
-}
-
-// withSignatureFlipped returns token with one signature character changed.
-func withSignatureFlipped(token string) string {
-	dot := strings.LastIndexByte(token, '.')
-	return flipMiddle(token, dot+1, len(token))
-}
-
 // bitTwin returns token with the base64url value of its last character
 // changed in its lowest bit. The 43rd character of an HS256 signature
 // carries only two bits of the signature, so a lenient decoder maps the
@@ -119,7 +100,7 @@ func bitTwin(token string) string {
 func withPayload(t testing.TB, token string, claims map[string]any) string {
 	t.Helper()
 	parts := strings.Split(token, ".")
-	return parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(mustJSON(claims))) + "." + parts[2]
+	return parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(testutil.MustJSON(claims))) + "." + parts[2]
 }
 
 // withHeader returns token with its header replaced by the JSON of h,
@@ -127,7 +108,7 @@ func withPayload(t testing.TB, token string, claims map[string]any) string {
 func withHeader(t testing.TB, token string, h map[string]any) string {
 	t.Helper()
 	parts := strings.Split(token, ".")
-	return base64.RawURLEncoding.EncodeToString([]byte(mustJSON(h))) + "." + parts[1] + "." + parts[2]
+	return base64.RawURLEncoding.EncodeToString([]byte(testutil.MustJSON(h))) + "." + parts[1] + "." + parts[2]
 }
 
 // signWith signs claims with the given method and key and sets the given
@@ -157,7 +138,7 @@ func signWith(t testing.TB, m jwt.SigningMethod, key any, header map[string]any,
 // an empty signature.
 func unsignedToken(header, claims map[string]any) string {
 	enc := base64.RawURLEncoding.EncodeToString
-	return enc([]byte(mustJSON(header))) + "." + enc([]byte(mustJSON(claims))) + "."
+	return enc([]byte(testutil.MustJSON(header))) + "." + enc([]byte(testutil.MustJSON(claims))) + "."
 }
 
 // edit returns a copy of claims with the given changes; a nil value removes

@@ -1,0 +1,140 @@
+package jose
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+func headerToken(header string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(header)) + ".e30.sig"
+}
+
+func TestHeaderKid(t *testing.T) {
+	for _, tc := range []struct {
+		header    string
+		kid       string
+		found, ok bool
+	}{
+		{`{"alg":"EdDSA","kid":"k1","typ":"at+jwt"}`, "k1", true, true},
+		{` { "kid" : "k1" } `, "k1", true, true},
+		{`{"alg":"HS256","typ":"at+jwt"}`, "", false, true},
+		{`{}`, "", false, true},
+		{`{"x":{"kid":"inner"},"y":["kid"],"kid":"outer"}`, "outer", true, true},
+		{`{"n":12,"b":true,"kid":"k"}`, "k", true, true},
+		{`{"kid":"a\"b"}`, "", true, false},
+		{`{"kid":7}`, "", true, false},
+		{`{"k\u0069d":"k"}`, "", false, true}, // an escaped name is not matched
+		{`{"kid":"k"`, "k", true, true},       // lenient past the kid
+		{`{"alg":"EdDSA"`, "", false, false},
+		{`[]`, "", false, false},
+		{`{"alg" "x"}`, "", false, false},
+		{`{"kid":"` + strings.Repeat("k", MaxHeaderBytes) + `"}`, "", false, false},
+	} {
+		var buf [MaxHeaderBytes]byte
+		kid, found, ok := HeaderKid(headerToken(tc.header), &buf)
+		if string(kid) != tc.kid || found != tc.found || ok != tc.ok {
+			t.Errorf("%s: (%q, %v, %v), want (%q, %v, %v)", tc.header, kid, found, ok, tc.kid, tc.found, tc.ok)
+		}
+	}
+	var buf [MaxHeaderBytes]byte
+	for _, token := range []string{"", "no-dot", "!!!.e30.sig"} {
+		if _, _, ok := HeaderKid(token, &buf); ok {
+			t.Errorf("HeaderKid(%q) ok", token)
+		}
+	}
+}
+
+func TestHeaderKidAllocs(t *testing.T) {
+	token := headerToken(`{"alg":"EdDSA","kid":"NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs","typ":"at+jwt"}`)
+	byKid := map[string]int{"NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs": 1}
+	if n := testing.AllocsPerRun(100, func() {
+		var buf [MaxHeaderBytes]byte
+		kid, _, _ := HeaderKid(token, &buf)
+		if byKid[string(kid)] != 1 {
+			panic("kid not found")
+		}
+	}); n != 0 {
+		t.Errorf("%v allocations per scan, want 0", n)
+	}
+}
+
+// FuzzHeaderKid checks that a kid the scanner reports is the one
+// encoding/json reads from the same header, whenever that is valid JSON.
+func FuzzHeaderKid(f *testing.F) {
+	for _, h := range []string{`{"alg":"EdDSA","kid":"k1","typ":"at+jwt"}`, `{"x":{"kid":1},"kid":"k"}`, `{"kid":"\u006b"}`} {
+		f.Add(h)
+	}
+	f.Fuzz(func(t *testing.T, header string) {
+		var buf [MaxHeaderBytes]byte
+		kid, found, ok := HeaderKid(headerToken(header), &buf)
+		var h map[string]json.RawMessage
+		if !ok || !found || json.Unmarshal([]byte(header), &h) != nil {
+			return
+		}
+		var want string
+		if err := json.Unmarshal(h["kid"], &want); err != nil || want != string(kid) {
+			t.Fatalf("%s: kid %q, encoding/json reads %s", header, kid, h["kid"])
+		}
+	})
+}
+
+func TestBearerToken(t *testing.T) {
+	long := strings.Repeat("a", 65)
+	for _, tc := range []struct {
+		values []string
+		token  string
+		fault  Fault
+	}{
+		{nil, "", NoToken},
+		{[]string{"Bearer abc.def-_~+/=="}, "abc.def-_~+/==", OK},
+		{[]string{"bEaReR   abc  "}, "abc", OK},
+		{[]string{"Bearer abc", "Bearer abc"}, "", Invalid},
+		{[]string{"Basic abc"}, "", NoToken},
+		{[]string{"Bearer"}, "", NoToken},
+		{[]string{"Bearer   "}, "", NoToken},
+		{[]string{"Bearerabc"}, "", NoToken},
+		{[]string{"Bearer\tabc"}, "", Invalid},
+		{[]string{"Bearer a=b"}, "", Invalid},
+		{[]string{"Bearer =="}, "", Invalid},
+		{[]string{"Bearer a b"}, "", Invalid},
+		{[]string{"Bearer " + long}, "", Invalid},
+	} {
+		h := http.Header{}
+		for _, v := range tc.values {
+			h.Add("Authorization", v)
+		}
+		token, fault := BearerToken(h, 64)
+		if token != tc.token || fault != tc.fault {
+			t.Errorf("%q: (%q, %v), want (%q, %v)", tc.values, token, fault, tc.token, tc.fault)
+		}
+	}
+}
+
+func TestNumericDateStrict(t *testing.T) {
+	for in, wantErr := range map[string]bool{`1700000000`: false, `-1`: false, `1.5`: false, `"1700000000"`: true, `null`: true, `true`: true} {
+		var d NumericDate
+		if err := json.Unmarshal([]byte(in), &d); (err != nil) != wantErr {
+			t.Errorf("%s: error %v, want error %v", in, err, wantErr)
+		}
+	}
+}
+
+func TestClassify(t *testing.T) {
+	expired := fmt.Errorf("%w: %w", jwt.ErrTokenInvalidClaims, jwt.ErrTokenExpired)
+	for err, want := range map[error]Fault{
+		expired: Expired,
+		fmt.Errorf("%w, %w", expired, jwt.ErrTokenInvalidAudience):  Invalid,
+		fmt.Errorf("%w, %w", expired, jwt.ErrTokenSignatureInvalid): Invalid,
+		jwt.ErrTokenMalformed: Invalid,
+	} {
+		if got := Classify(err); got != want {
+			t.Errorf("Classify(%v) = %v, want %v", err, got, want)
+		}
+	}
+}
