@@ -24,6 +24,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ingestiq/auth"
 )
@@ -296,10 +297,21 @@ func BenchmarkRefreshParallel(b *testing.B) {
 // BenchmarkVerify is Authenticator.Verify with its session check (one
 // store read) on each database.
 func BenchmarkVerify(b *testing.B) {
+	benchVerify(b, nil)
+}
+
+// BenchmarkVerifyCached is BenchmarkVerify with the optional session
+// cache (Config.SessionCacheTTL): the effect of trusting a live session for
+// up to 10 s instead of reading it on every verification.
+func BenchmarkVerifyCached(b *testing.B) {
+	benchVerify(b, func(c *auth.Config) { c.SessionCacheTTL = 10 * time.Second })
+}
+
+func benchVerify(b *testing.B, tweak func(*auth.Config)) {
 	for _, c := range []benchConfig{benchSQLiteNormal, benchPostgres, benchMySQL} {
 		b.Run(c.name, func(b *testing.B) {
 			d := openBench(b, c)
-			a := d.authenticator(b, d.db)
+			a := d.authenticator(b, d.db, tweak)
 			token := register(b, a).AccessToken
 			ctx := b.Context()
 			b.ReportAllocs()

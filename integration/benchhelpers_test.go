@@ -229,16 +229,22 @@ func (d *benchDB) openCounting(b *testing.B, c *counter) *sql.DB {
 // authenticator returns an Authenticator on a store of d on db, with d's
 // secret, throttling off and cheap password hashing (the benchmarks below
 // never time a hash; registration is only their setup).
-func (d *benchDB) authenticator(b *testing.B, db *sql.DB) *auth.Authenticator {
+func (d *benchDB) authenticator(b *testing.B, db *sql.DB, tweaks ...func(*auth.Config)) *auth.Authenticator {
 	b.Helper()
 	st := d.store(b, db)
-	a, err := auth.New(auth.Config{
+	cfg := auth.Config{
 		Users: st, Tokens: st, Secret: d.secret,
 		Logger:                    slog.New(slog.DiscardHandler),
 		InsecureDisableThrottling: true,
 		Argon2:                    auth.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1},
 		InsecureAllowWeakHashing:  true,
-	})
+	}
+	for _, tweak := range tweaks {
+		if tweak != nil {
+			tweak(&cfg)
+		}
+	}
+	a, err := auth.New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
