@@ -20,38 +20,9 @@
 # listens on a free port of 127.0.0.1. Needs go, node (20 or later), npm,
 # openssl and curl.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
-
-tmp="$(mktemp -d)"
-server_pid=""
-
-stop_server() {
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  server_pid=""
-}
-
-cleanup() {
-  local status=$?
-  stop_server
-  if [ "$status" -ne 0 ] && [ -s "$tmp/server.log" ]; then
-    echo "--- last lines of the server log ---" >&2
-    tail -n 40 "$tmp/server.log" >&2
-  fi
-  rm -rf "$tmp"
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-
-step() { printf '\n==> %s\n' "$*"; }
+SERVER_WAIT=60
 
 step "install npm jose ${JOSE_VERSION:-^5} into a temporary directory"
 mkdir -p "$tmp/node"
@@ -119,28 +90,14 @@ check() { node "$tmp/node/check.mjs" "$@"; }
 field() { node -e 'process.stdout.write(JSON.parse(process.argv[1])[process.argv[2]])' "$1" "$2"; }
 
 step "build the reference server"
-go build -o "$tmp/server" ./examples/server
+build_server
 echo "    built"
 
-secret="$(head -c 48 /dev/urandom | base64 | tr -d '\n')"
-
-# start_server ARGS... starts the server on a free port and sets $base.
-start_server() {
-  : >"$tmp/server.log"
-  AUTH_SECRET="$secret" "$tmp/server" -addr 127.0.0.1:0 -no-throttle "$@" >"$tmp/server.log" 2>&1 &
-  server_pid=$!
-  local addr=""
-  for _ in $(seq 1 300); do # at most about 60 seconds
-    kill -0 "$server_pid" 2>/dev/null || fail "the server exited at start"
-    addr=$(sed -n 's/.*msg=listening addr=\([^ ]*\).*/\1/p' "$tmp/server.log" | head -n 1) || true
-    if [ -n "$addr" ] && curl -fsS -o /dev/null "http://$addr/healthz" 2>/dev/null; then
-      break
-    fi
-    addr=""
-    sleep 0.2
-  done
-  [ -n "$addr" ] || fail "the server did not answer GET /healthz within 60 seconds"
-  base="http://$addr"
+# start_jose_server DB [FLAG...] starts the server on a free port with
+# -no-throttle and the flags, and sets $base.
+start_jose_server() {
+  start_server "$@" -no-throttle
+  base="$SERVER_URL"
 }
 
 genkey() { # genkey ALG FILE: a PKCS#8 private key and FILE.pub, its PKIX public key
@@ -159,7 +116,7 @@ for alg in EdDSA ES256 RS256; do
   db="sqlite:$tmp/$alg.db"
   email="jose-$alg-$RANDOM@example.com"
 
-  start_server -db "$db" -signing-key "$tmp/$alg-old.pem"
+  start_jose_server "$db" -signing-key "$tmp/$alg-old.pem"
   old=$(check register "$base" "$email")
   old_token=$(field "$old" accessToken)
   old_kid=$(check verify "$base" "$alg" "$old_token") || fail "$alg: jose rejected the token"
@@ -167,7 +124,7 @@ for alg in EdDSA ES256 RS256; do
   stop_server
 
   step "$alg: restart with a new key, the old one as -verify-key"
-  start_server -db "$db" -signing-key "$tmp/$alg-new.pem" -verify-key "$tmp/$alg-old.pem.pub"
+  start_jose_server "$db" -signing-key "$tmp/$alg-new.pem" -verify-key "$tmp/$alg-old.pem.pub"
   kid=$(check verify "$base" "$alg" "$old_token") || fail "$alg: jose rejected the pre-restart token"
   [ "$kid" = "$old_kid" ] || fail "$alg: kid changed from $old_kid to $kid"
   code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $old_token" "$base/api/v2/auth/me")
@@ -180,7 +137,7 @@ for alg in EdDSA ES256 RS256; do
   stop_server
 
   step "$alg: restart without the old key"
-  start_server -db "$db" -signing-key "$tmp/$alg-new.pem"
+  start_jose_server "$db" -signing-key "$tmp/$alg-new.pem"
   code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $old_token" "$base/api/v2/auth/me")
   [ "$code" = 401 ] || fail "$alg: GET /me with the retired key's token answered $code"
   if check verify "$base" "$alg" "$old_token" >/dev/null 2>&1; then

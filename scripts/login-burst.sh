@@ -29,45 +29,26 @@
 # The server listens on a free port of 127.0.0.1. Needs go, curl and a
 # Linux /proc.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 
 n="${LOGIN_BURST_N:-200}"
 cpus=$(nproc)
 max_mib="${LOGIN_BURST_MAX_MIB:-$((40 + 64 * cpus))}"
-tmp="$(mktemp -d)"
-server_pid=""
 sampler_pid=""
 
-cleanup() {
-  local status=$?
+# script_cleanup (run by lib.sh on exit, before the server stops) stops the
+# memory sampler.
+script_cleanup() {
   if [ -n "$sampler_pid" ]; then
     kill "$sampler_pid" 2>/dev/null || true
     wait "$sampler_pid" 2>/dev/null || true
   fi
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  if [ "$status" -ne 0 ] && [ -s "$tmp/server.log" ]; then
-    echo "--- last lines of the server log ---" >&2
-    tail -n 40 "$tmp/server.log" >&2
-  fi
-  rm -rf "$tmp"
-  exit "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-
-step() { printf '\n==> %s\n' "$*"; }
 
 # kib prints a field of the server's /proc status, in KiB.
 kib() {
-  awk -v f="$1:" '$1 == f {print $2}' "/proc/$server_pid/status"
+  awk -v f="$1:" '$1 == f {print $2}' "/proc/$SERVER_PID/status"
 }
 
 mib() {
@@ -75,35 +56,22 @@ mib() {
 }
 
 step "build the reference server and the load test"
-go build -o "$tmp/server" ./examples/server
+build_server
 go build -o "$tmp/loadtest" ./examples/loadtest
 echo "    built"
 
 step "start the server with default settings on a fresh SQLite file"
-: >"$tmp/server.log"
-AUTH_SECRET="$(head -c 48 /dev/urandom | base64 | tr -d '\n')" \
-  "$tmp/server" -addr 127.0.0.1:0 -db "sqlite:$tmp/auth.db" >"$tmp/server.log" 2>&1 &
-server_pid=$!
-addr=""
-for _ in $(seq 1 150); do # at most about 30 seconds
-  kill -0 "$server_pid" 2>/dev/null || fail "the server exited at start"
-  addr=$(sed -n 's/.*msg=listening addr=\([^ ]*\).*/\1/p' "$tmp/server.log" | head -n 1) || true
-  if [ -n "$addr" ] && curl -fsS -o /dev/null "http://$addr/healthz" 2>/dev/null; then
-    break
-  fi
-  addr=""
-  sleep 0.2
-done
-[ -n "$addr" ] || fail "the server did not answer GET /healthz within 30 seconds"
+start_server "sqlite:$tmp/auth.db"
+addr="${SERVER_URL#http://}"
 grep -q 'throttling is OFF' "$tmp/server.log" && fail "the server says throttling is off"
-echo "    listening on $addr (pid $server_pid), $cpus CPUs, throttling on${GOMEMLIMIT:+, GOMEMLIMIT=$GOMEMLIMIT}${GOGC:+, GOGC=$GOGC}"
+echo "    listening on $addr (pid $SERVER_PID), $cpus CPUs, throttling on${GOMEMLIMIT:+, GOMEMLIMIT=$GOMEMLIMIT}${GOGC:+, GOGC=$GOGC}"
 idle=$(kib VmRSS)
 echo "    RSS at idle: $(mib "$idle") MiB"
 
 # Sample VmRSS every 50 ms into a file, one value a line.
 (
-  while [ -r "/proc/$server_pid/status" ]; do
-    awk '$1 == "VmRSS:" {print $2}' "/proc/$server_pid/status" 2>/dev/null || true
+  while [ -r "/proc/$SERVER_PID/status" ]; do
+    awk '$1 == "VmRSS:" {print $2}' "/proc/$SERVER_PID/status" 2>/dev/null || true
     sleep 0.05
   done
 ) >"$tmp/rss" &
@@ -124,9 +92,7 @@ sampled=$(sort -n "$tmp/rss" | tail -n 1)
 echo "    RSS at idle $(mib "$idle") MiB; highest sample $(mib "${sampled:-0}") MiB ($(wc -l <"$tmp/rss") samples); after the burst $(mib "$after") MiB"
 echo "    peak RSS (VmHWM): $(mib "$hwm") MiB (bound: $max_mib MiB)"
 
-kill -TERM "$server_pid"
-wait "$server_pid" || fail "the server exited with status $? on SIGTERM"
-server_pid=""
+stop_server_cleanly
 errors=$(grep -c 'level=ERROR' "$tmp/server.log" || true)
 logins=$(grep -c 'msg=auth.login.success' "$tmp/server.log" || true)
 echo "    server log: $logins successful logins, $errors errors"

@@ -9,66 +9,22 @@
 #               postgres://postgres@127.0.0.1:5432/test?sslmode=disable or
 #               mysql://root@127.0.0.1:3306/test; the default is a fresh
 #               SQLite file in a temporary directory.
-#   SMOKE_ADDR  the address the server listens on (default 127.0.0.1:3999).
+#   SMOKE_ADDR  the address the server listens on (default 127.0.0.1:0, a free
+#               port, read back from the server's log).
 #
 # Needs go, curl and python3 (for reading JSON).
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
+FAILURE_LOG_LINES=all
 
-addr="${SMOKE_ADDR:-127.0.0.1:3999}"
-base="http://$addr"
-tmp="$(mktemp -d)"
+addr="${SMOKE_ADDR:-127.0.0.1:0}"
 db="${1:-sqlite:$tmp/auth.db}"
 email="smoke-$(date +%s)-$RANDOM$RANDOM@example.com"
-server_pid=""
-
-cleanup() {
-  local status=$?
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  if [ "$status" -ne 0 ] && [ -s "$tmp/server.log" ]; then
-    echo "--- server log ---" >&2
-    cat "$tmp/server.log" >&2
-  fi
-  rm -rf "$tmp"
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-
-step() { printf '\n==> %s\n' "$*"; }
-
-# call runs curl with the given arguments, keeping the body in $tmp/body and
-# the status in $status.
-call() {
-  status=$(curl -sS -o "$tmp/body" -w '%{http_code}' "$@") || fail "curl $*"
-  # Tokens are shortened in the output.
-  echo "    HTTP $status $(sed -E 's/(eyJ[A-Za-z0-9_-]{16})[A-Za-z0-9_.-]*/\1.../g' "$tmp/body" | head -c 400)"
-}
-
-# expect_status checks the status of the last call.
-expect_status() {
-  [ "$status" = "$1" ] || fail "HTTP $status, want $1"
-}
 
 # field prints a field of the last body, named by a dotted path such as
 # user.email; it fails when the field is missing.
-field() {
-  python3 - "$tmp/body" "$1" <<'EOF' || fail "the body has no field $1"
-import json, sys
-v = json.load(open(sys.argv[1]))
-for k in sys.argv[2].split("."):
-    v = v[k]
-print(v)
-EOF
-}
+field() { json_field "$tmp/body" "$1"; }
 
 # expect_field checks that a field of the last body equals a value.
 expect_field() {
@@ -84,28 +40,17 @@ expect_error() {
 }
 
 step "build the reference server"
-go build -o "$tmp/server" ./examples/server
+build_server
 echo "    built"
 
-# The -db value without its password, for the output.
-db_shown=$(printf '%s' "$db" | sed -E 's#(://[^:/@]*):[^@/]*@#\1:xxxxx@#')
+db_shown=$(redact_db "$db")
 step "start it on $addr with -db $db_shown"
-if curl -s -o /dev/null "$base/healthz"; then
+if [ "${addr##*:}" != 0 ] && something_listens "$addr"; then
   fail "something already listens on $addr; set SMOKE_ADDR"
 fi
-AUTH_SECRET="$(head -c 48 /dev/urandom | base64 | tr -d '\n')" \
-  "$tmp/server" -addr "$addr" -db "$db" >"$tmp/server.log" 2>&1 &
-server_pid=$!
-up=""
-for _ in $(seq 1 150); do # at most about 30 seconds
-  kill -0 "$server_pid" 2>/dev/null || fail "the server exited at start"
-  if curl -fsS -o /dev/null "$base/healthz" 2>/dev/null; then
-    up=1
-    break
-  fi
-  sleep 0.2
-done
-[ -n "$up" ] || fail "the server did not answer GET /healthz within 30 seconds"
+SERVER_ADDR="$addr"
+start_server "$db"
+base="$SERVER_URL"
 call "$base/healthz"
 expect_status 200
 expect_field status ok
@@ -211,9 +156,7 @@ call -X POST "$base/api/v2/auth/refresh" \
 expect_error 401 INVALID_TOKEN
 
 step "graceful shutdown; no token or password in the log"
-kill -TERM "$server_pid"
-wait "$server_pid" || fail "the server exited with status $? on SIGTERM"
-server_pid=""
+stop_server_cleanly
 grep -q 'msg=stopped' "$tmp/server.log" || fail "the server did not log a clean stop"
 for secret in securepassword123 "$reg_access" "$reg_refresh" "$access" "$refresh" "$new_access" "$new_refresh"; do
   if grep -qF -- "$secret" "$tmp/server.log"; then

@@ -22,37 +22,13 @@
 #
 # The server listens on a free port of 127.0.0.1. Needs go and curl.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 
-tmp="$(mktemp -d)"
 db="${1:-sqlite:$tmp/auth.db}"
 email="throttle-$(date +%s)-$RANDOM$RANDOM@example.com"
 password="correct-horse-battery-staple-9"
 attempts=30
-server_pid=""
-
-cleanup() {
-  local status=$?
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  if [ "$status" -ne 0 ] && [ -s "$tmp/server.log" ]; then
-    echo "--- last lines of the server log ---" >&2
-    tail -n 40 "$tmp/server.log" >&2
-  fi
-  rm -rf "$tmp"
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-
-step() { printf '\n==> %s\n' "$*"; }
 
 # login sends a login with the given password and X-Forwarded-For, keeping
 # the body in $tmp/body.$3 and the headers in $tmp/headers.$3, and sets
@@ -75,27 +51,14 @@ header() {
 }
 
 step "build the reference server"
-go build -o "$tmp/server" ./examples/server
+build_server
 echo "    built"
 
-db_shown=$(printf '%s' "$db" | sed -E 's#(://[^:/@]*):[^@/]*@#\1:xxxxx@#')
+db_shown=$(redact_db "$db")
 step "start it with default settings (throttling on, no trusted proxy), -db $db_shown"
-: >"$tmp/server.log"
-AUTH_SECRET="$(head -c 48 /dev/urandom | base64 | tr -d '\n')" \
-  "$tmp/server" -addr 127.0.0.1:0 -db "$db" >"$tmp/server.log" 2>&1 &
-server_pid=$!
-addr=""
-for _ in $(seq 1 150); do # at most about 30 seconds
-  kill -0 "$server_pid" 2>/dev/null || fail "the server exited at start"
-  addr=$(sed -n 's/.*msg=listening addr=\([^ ]*\).*/\1/p' "$tmp/server.log" | head -n 1) || true
-  if [ -n "$addr" ] && curl -fsS -o /dev/null "http://$addr/healthz" 2>/dev/null; then
-    break
-  fi
-  addr=""
-  sleep 0.2
-done
-[ -n "$addr" ] || fail "the server did not answer GET /healthz within 30 seconds"
-base="http://$addr"
+start_server "$db"
+base="$SERVER_URL"
+addr="${SERVER_URL#http://}"
 grep -q 'throttling is OFF' "$tmp/server.log" && fail "the server says throttling is off"
 echo "    listening on $addr"
 
@@ -226,9 +189,7 @@ else
   after="; the delay (${wait_s} s) was too long to wait for here"
 fi
 
-kill -TERM "$server_pid"
-wait "$server_pid" || fail "the server exited with status $? on SIGTERM"
-server_pid=""
+stop_server_cleanly
 if grep -qF -- "$password" "$tmp/server.log" || grep -q 'wrong-password' "$tmp/server.log"; then
   fail "the server log holds a password"
 fi

@@ -24,7 +24,10 @@
 #
 # Needs go, curl and python3.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
+FAILURE_LOG_LINES=all
+CALL_SHOW_CHARS=300
 
 db="${1:-${AUTH_TEST_POSTGRES_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}}"
 addr_a="${TWO_ADDR_A:-127.0.0.1:3911}"
@@ -32,107 +35,32 @@ addr_b="${TWO_ADDR_B:-127.0.0.1:3912}"
 base_a="http://$addr_a/api/v2/auth"
 base_b="http://$addr_b/api/v2/auth"
 racers=16
-tmp="$(mktemp -d)"
 email="two-servers-$(date +%s)-$RANDOM$RANDOM@example.com"
 password="correct horse battery staple"
-pid_a=""
-pid_b=""
-
-stop_server() { # pid
-  if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
-    kill -TERM "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true # the server shuts down gracefully
-  fi
-}
-
-cleanup() {
-  local status=$?
-  stop_server "$pid_a"
-  stop_server "$pid_b"
-  if [ "$status" -ne 0 ]; then
-    for n in a b; do
-      if [ -s "$tmp/server-$n.log" ]; then
-        echo "--- server $n log ---" >&2
-        cat "$tmp/server-$n.log" >&2
-      fi
-    done
-  fi
-  rm -rf "$tmp"
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-
-step() { printf '\n==> %s\n' "$*"; }
-
-# call runs curl with the given arguments, keeping the body in $tmp/body and
-# the status in $status, and prints both (tokens shortened).
-call() {
-  status=$(curl -sS -o "$tmp/body" -w '%{http_code}' "$@") || fail "curl $*"
-  echo "    HTTP $status $(sed -E 's/(eyJ[A-Za-z0-9_-]{16})[A-Za-z0-9_.-]*/\1.../g' "$tmp/body" | head -c 300)"
-}
-
-expect_status() {
-  [ "$status" = "$1" ] || fail "HTTP $status, want $1"
-}
 
 # field prints a field of the last body, named by a dotted path.
-field() {
-  python3 - "$tmp/body" "$1" <<'EOF' || fail "the body has no field $1"
-import json, sys
-v = json.load(open(sys.argv[1]))
-for k in sys.argv[2].split("."):
-    v = v[k]
-print(v)
-EOF
-}
-
-# start_server starts the server in the background on an address, logging
-# to a file; $! is its pid. (It runs in this shell, not in a command
-# substitution, so that the server is this shell's child and can be waited
-# for.)
-start_server() { # addr log
-  AUTH_SECRET="$secret" "$tmp/server" -addr "$1" -db "$db" -no-throttle >"$2" 2>&1 &
-}
-
-# wait_ready polls GET /healthz until the server answers 200 (at most about
-# 30 seconds), failing early when the process has exited.
-wait_ready() { # name pid addr
-  for _ in $(seq 1 150); do
-    kill -0 "$2" 2>/dev/null || fail "server $1 exited at start"
-    if curl -fsS -o /dev/null "http://$3/healthz" 2>/dev/null; then
-      echo "    server $1 ($3, pid $2) is up"
-      return 0
-    fi
-    sleep 0.2
-  done
-  fail "server $1 did not answer GET /healthz within 30 seconds"
-}
+field() { json_field "$tmp/body" "$1"; }
 
 step "build the reference server"
-go build -o "$tmp/server" ./examples/server
+build_server
 echo "    built"
 
-db_shown=$(printf '%s' "$db" | sed -E 's#(://[^:/@]*):[^@/]*@#\1:xxxxx@#')
+db_shown=$(redact_db "$db")
 step "start A on $addr_a and B on $addr_b, one database ($db_shown), one secret, -no-throttle"
 for a in "$addr_a" "$addr_b"; do
-  if curl -s -o /dev/null "http://$a/healthz"; then
+  if something_listens "$a"; then
     fail "something already listens on $a; set TWO_ADDR_A / TWO_ADDR_B"
   fi
 done
-secret="$(head -c 48 /dev/urandom | base64 | tr -d '\n')"
 # Both start at once, so both run Migrate concurrently.
-start_server "$addr_a" "$tmp/server-a.log"
-pid_a=$!
-start_server "$addr_b" "$tmp/server-b.log"
-pid_b=$!
-wait_ready A "$pid_a" "$addr_a"
-wait_ready B "$pid_b" "$addr_b"
+launch_server "$addr_a" "$tmp/server-a.log" "$db" -no-throttle
+pid_a=$SERVER_PID
+launch_server "$addr_b" "$tmp/server-b.log" "$db" -no-throttle
+pid_b=$SERVER_PID
+wait_healthy "$pid_a" "$tmp/server-a.log" "$addr_a" 30 "server A"
+echo "    server A ($addr_a, pid $pid_a) is up"
+wait_healthy "$pid_b" "$tmp/server-b.log" "$addr_b" 30 "server B"
+echo "    server B ($addr_b, pid $pid_b) is up"
 
 step "register $email on A -> 201"
 call -X POST "$base_a/register" -H "Content-Type: application/json" \
@@ -211,9 +139,7 @@ expect_status 401
 
 step "stop both servers"
 stop_server "$pid_a"
-pid_a=""
 stop_server "$pid_b"
-pid_b=""
 echo "    stopped"
 
 printf '\nPASS: two servers on one PostgreSQL database behave as one\n'
