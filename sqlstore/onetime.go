@@ -93,16 +93,8 @@ func (s *Store) consumeLocked(ctx context.Context, tx *sql.Tx, hash, purpose str
 		return nil, err
 	}
 	usedAt := millis(at)
-	res, err := tx.ExecContext(ctx, s.q.consumeSpend, usedAt, hash)
-	if err != nil {
+	if err := spendLockedRow(ctx, tx, s.q.consumeSpend, usedAt, hash); err != nil {
 		return nil, err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return nil, err
-	} else if n != 1 {
-		// The row lock makes this unreachable; refuse rather than let the
-		// token be spent twice.
-		return nil, fmt.Errorf("spending the locked one-time token changed %d rows", n)
 	}
 	t.CreatedAt = fromMillis(created)
 	t.ExpiresAt = fromMillis(expires)

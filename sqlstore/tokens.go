@@ -201,19 +201,28 @@ func (s *Store) spendLocked(ctx context.Context, tx *sql.Tx, oldHash string, at 
 		return t, err
 	}
 	usedAt := millis(at)
-	res, err := tx.ExecContext(ctx, s.q.rotateSpend, usedAt, oldHash)
-	if err != nil {
+	if err := spendLockedRow(ctx, tx, s.q.rotateSpend, usedAt, oldHash); err != nil {
 		return nil, err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return nil, err
-	} else if n != 1 {
-		// The row lock makes this unreachable; refuse rather than issue a
-		// second successor.
-		return nil, fmt.Errorf("spending the locked token changed %d rows", n)
 	}
 	t.UsedAt = fromMillis(usedAt)
 	return t, nil
+}
+
+// spendLockedRow runs the UPDATE that marks a row locked by SELECT ... FOR
+// UPDATE as used (MySQL), and fails unless it changed exactly that row. The
+// lock makes any other count unreachable; refusing rather than going on
+// keeps a token from being spent twice.
+func spendLockedRow(ctx context.Context, tx *sql.Tx, query string, usedAt int64, hash string) error {
+	res, err := tx.ExecContext(ctx, query, usedAt, hash)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n != 1 {
+		return fmt.Errorf("spending a locked row changed %d rows", n)
+	}
+	return nil
 }
 
 // tokenState reads the token and its session to tell why it could not be
