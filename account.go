@@ -200,7 +200,8 @@ func (a *Authenticator) confirmPassword(ctx context.Context, userID, password st
 	if err := a.hasher.acquire(ctx); err != nil {
 		return nil, fmt.Errorf("auth: wait for a hashing slot: %w", err)
 	}
-	checked, rehash, err := a.checkPassword(ctx, u.Email, true, password, keyLoginAccount+u.Email, addressThrottleKey(ctx, keyLoginAddress))
+	known := func() (*User, error) { return u, nil }
+	_, rehash, err := a.checkPassword(ctx, known, password, keyLoginAccount+u.Email, addressThrottleKey(ctx, keyLoginAddress))
 	a.hasher.release()
 	if err != nil {
 		if errors.Is(err, ErrInvalidCredentials) {
@@ -208,13 +209,10 @@ func (a *Authenticator) confirmPassword(ctx context.Context, userID, password st
 		}
 		return nil, err
 	}
-	if checked.ID != u.ID {
-		return nil, ErrInvalidCredentials
-	}
 	if rehash {
-		a.upgradeHash(ctx, checked, password)
+		a.upgradeHash(ctx, u, password)
 	}
-	return checked, nil
+	return u, nil
 }
 
 // setPassword hashes password and stores it as u's.

@@ -531,7 +531,17 @@ func (a *Authenticator) Login(ctx context.Context, email, password string) (*Aut
 	if err := a.hasher.acquire(ctx); err != nil {
 		return nil, fmt.Errorf("auth: wait for a hashing slot: %w", err)
 	}
-	u, rehash, err := a.checkPassword(ctx, canon, emailErr == nil, password, accountKey, addrKey)
+	lookup := func() (*User, error) {
+		if emailErr != nil {
+			return nil, nil
+		}
+		u, err := a.users.UserByEmail(ctx, canon)
+		if errors.Is(err, ErrNotFound) {
+			return nil, nil
+		}
+		return u, err
+	}
+	u, rehash, err := a.checkPassword(ctx, lookup, password, accountKey, addrKey)
 	a.hasher.release()
 	if errors.Is(err, ErrInvalidCredentials) {
 		args := []any{"email", logSafe(email)}
@@ -564,23 +574,21 @@ func (a *Authenticator) Login(ctx context.Context, email, password string) (*Aut
 	return res, nil
 }
 
-// checkPassword runs with a hashing slot held. It returns the user whose
-// password matches and whether its hash needs an upgrade, or
-// ErrInvalidCredentials (with the user, when the email is known) after
-// recording the failure, or a RATE_LIMITED error.
-func (a *Authenticator) checkPassword(ctx context.Context, email string, valid bool, password, accountKey, addrKey string) (*User, bool, error) {
+// checkPassword runs with a hashing slot held. After the throttle check it
+// finds the account with lookup (nil for an unknown one, which is verified
+// against the dummy hash) and returns the user whose password matches and
+// whether its hash needs an upgrade, or ErrInvalidCredentials (with the
+// user, when the account is known) after recording the failure, or a
+// RATE_LIMITED error.
+func (a *Authenticator) checkPassword(ctx context.Context, lookup func() (*User, error), password, accountKey, addrKey string) (*User, bool, error) {
 	if err := a.throttled(ctx, "login", accountKey, addrKey); err != nil {
 		return nil, false, err
 	}
 	var u *User
 	ok, rehash := false, false
-	if valid && password != "" && len(password) <= MaxPasswordBytes {
+	if password != "" && len(password) <= MaxPasswordBytes {
 		var err error
-		u, err = a.users.UserByEmail(ctx, email)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			u = nil
-		case err != nil:
+		if u, err = lookup(); err != nil {
 			return nil, false, fmt.Errorf("auth: look up user: %w", err)
 		}
 	}
