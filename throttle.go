@@ -49,9 +49,14 @@ var (
 	DefaultMailBackoff = Backoff{Free: 3, Base: time.Minute, Max: time.Hour, Window: time.Hour}
 )
 
-// delay is the wait imposed by the count-th attempt of a window.
-func (b Backoff) delay(count int) time.Duration {
-	over := count - b.Free + 1
+// Delay returns the wait that the failures-th attempt of a window imposes
+// on the key before its next attempt (failures counts from 1, this attempt
+// included): zero while failures < Free, then Base for the Free-th,
+// doubling with each further attempt up to Max. A [Limiter] records an
+// attempt by setting the key's wait to at least now + Delay(count), where
+// count is the number of attempts in the current window.
+func (b Backoff) Delay(failures int) time.Duration {
+	over := failures - b.Free + 1
 	if over <= 0 {
 		return 0
 	}
@@ -182,7 +187,7 @@ func (m *MemoryLimiter) hit(key string, rule Backoff, now time.Time) {
 		e.windowStart, e.count = now, 0
 	}
 	e.count++
-	if d := rule.delay(e.count); d > 0 {
+	if d := rule.Delay(e.count); d > 0 {
 		if until := now.Add(d); until.After(e.until) {
 			e.until = until
 		}
