@@ -85,8 +85,9 @@ func (a *Authenticator) RegisterHandler() http.Handler {
 func (a *Authenticator) LoginHandler() http.Handler {
 	return a.route(http.MethodPost, func(w http.ResponseWriter, r *http.Request) error {
 		var req struct {
-			Email    *string `json:"email"`
-			Password *string `json:"password"`
+			Email       *string `json:"email"`
+			Password    *string `json:"password"`
+			DeviceToken string  `json:"deviceToken"`
 		}
 		if err := a.decode(w, r, &req); err != nil {
 			return err
@@ -94,7 +95,11 @@ func (a *Authenticator) LoginHandler() http.Handler {
 		if err := required(map[string]*string{"email": req.Email, "password": req.Password}); err != nil {
 			return err
 		}
-		res, err := a.Login(r.Context(), *req.Email, *req.Password)
+		ctx := r.Context()
+		if req.DeviceToken != "" {
+			ctx = WithDeviceToken(ctx, req.DeviceToken)
+		}
+		res, err := a.Login(ctx, *req.Email, *req.Password)
 		if err != nil {
 			return err
 		}
@@ -347,6 +352,7 @@ type authBody struct {
 	User         publicUser `json:"user"`
 	AccessToken  string     `json:"accessToken"`
 	RefreshToken string     `json:"refreshToken"`
+	DeviceToken  string     `json:"deviceToken,omitempty"`
 }
 
 func authResponse(res *AuthResult) authBody {
@@ -354,6 +360,7 @@ func authResponse(res *AuthResult) authBody {
 		User:         publicUser{ID: res.User.ID, Email: res.User.Email, Name: res.User.Name},
 		AccessToken:  res.AccessToken,
 		RefreshToken: res.RefreshToken,
+		DeviceToken:  res.DeviceToken,
 	}
 }
 
@@ -385,6 +392,7 @@ func (a *Authenticator) routes(methods map[string]routeFunc) http.Handler {
 		}
 		defer a.recoverPanic(w, r)
 		r = r.WithContext(withClient(r.Context(), r, a.cfg.TrustedProxies))
+		a.noteUnknownAddress(r.Context(), r)
 		if err := fn(w, r); err != nil {
 			a.fail(w, r, err)
 		}
