@@ -179,7 +179,7 @@ func (q *limiterQueue) Pop() any {
 }
 
 // DefaultLimiterKeys is how many keys [NewMemoryLimiter] keeps when asked
-// for 0: about 15 MB at most.
+// for 0: about 20 MB when full of keys of 60 bytes (measured).
 const DefaultLimiterKeys = 100_000
 
 // NewMemoryLimiter returns a MemoryLimiter that keeps at most maxKeys keys;
