@@ -34,6 +34,7 @@ import (
 	"crypto"
 	"crypto/hkdf"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -565,7 +566,10 @@ func (a *Authenticator) Login(ctx context.Context, email, password string) (*Aut
 	canon, emailErr := CanonicalEmail(email)
 	account := canon
 	if emailErr != nil {
-		account = "invalid:" + asciiLower(strings.TrimSpace(truncate(email, MaxEmailBytes)))
+		// Keyed by a hash, so that keys stay printable ASCII whatever the
+		// input; letter case and surrounding space still do not count.
+		sum := sha256.Sum256([]byte(asciiLower(strings.TrimSpace(truncate(email, MaxEmailBytes)))))
+		account = "invalid:" + hex.EncodeToString(sum[:16])
 	}
 	keys := newLoginKeys(ctx, account)
 	if emailErr == nil {

@@ -104,12 +104,15 @@ func (b Backoff) Delay(failures int) time.Duration {
 }
 
 // Limiter keeps the attempt counters behind throttling. For logins the
-// Authenticator asks it whether the email and the client address must wait
-// (Wait) and records each failure (Hit); for registrations and refreshes it
-// checks and counts each attempt in one step (Take). The default is an
-// in-memory Limiter ([NewMemoryLimiter]); deployments of several instances
-// plug in a shared one so that an attacker cannot spread attempts across
-// them.
+// Authenticator asks it whether the (email, client address) pair, the
+// client address and the email's account-wide ceiling (or the device
+// token presented) must wait (Wait) and records each failure on each of
+// them (Hit); for registrations, refreshes and mail it checks and counts
+// each attempt in one step (Take). Keys are printable ASCII of at most 400
+// bytes. A Limiter applies a [Backoff] through [Backoff.Delay]. The
+// default is an in-memory Limiter ([NewMemoryLimiter]); deployments of
+// several instances plug in a shared one so that an attacker cannot spread
+// attempts across them.
 //
 // Implementations must be safe for concurrent use, and Take must be atomic.
 // An error from a Limiter fails the request with INTERNAL_ERROR: throttling
