@@ -760,8 +760,12 @@ func (a *Authenticator) verify(ctx context.Context, token string, checkSession b
 		return c, err
 	}
 	now := a.cfg.Now()
-	if a.sessions != nil && a.sessions.live(c.SessionID, c.UserID, now) {
-		return c, nil
+	var gen uint64
+	if a.sessions != nil {
+		if a.sessions.live(c.SessionID, c.UserID, now) {
+			return c, nil
+		}
+		gen = a.sessions.begin()
 	}
 	s, err := a.tokens.Session(ctx, c.SessionID)
 	if errors.Is(err, ErrNotFound) {
@@ -774,7 +778,7 @@ func (a *Authenticator) verify(ctx context.Context, token string, checkSession b
 		return nil, ErrInvalidToken
 	}
 	if a.sessions != nil {
-		a.sessions.put(s, now)
+		a.sessions.put(s, now, gen)
 	}
 	return c, nil
 }
