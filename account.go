@@ -127,7 +127,7 @@ func (a *Authenticator) EndSession(ctx context.Context, userID, sessionID string
 	if err := a.revokeSession(ctx, sessionID, now); err != nil {
 		return fmt.Errorf("auth: revoke session: %w", err)
 	}
-	a.audit(ctx, "auth.session.end", "user_id", userID, "session_id", sessionID)
+	a.audit(ctx, AuditSessionEnd, "user_id", userID, "session_id", sessionID)
 	return nil
 }
 
@@ -139,7 +139,7 @@ func (a *Authenticator) LogoutAll(ctx context.Context, userID, keepSessionID str
 	if err != nil {
 		return 0, err
 	}
-	a.audit(ctx, "auth.logout.all", "user_id", userID, "sessions_ended", n)
+	a.audit(ctx, AuditLogoutAll, "user_id", userID, "sessions_ended", n)
 	return n, nil
 }
 
@@ -182,7 +182,7 @@ func (a *Authenticator) ChangePassword(ctx context.Context, userID, keepSessionI
 	if err != nil {
 		return err
 	}
-	a.audit(ctx, "auth.password.change", "user_id", u.ID, "sessions_ended", n)
+	a.audit(ctx, AuditPasswordChange, "user_id", u.ID, "sessions_ended", n)
 	return nil
 }
 
@@ -205,7 +205,7 @@ func (a *Authenticator) confirmPassword(ctx context.Context, userID, password st
 	a.hasher.release()
 	if err != nil {
 		if errors.Is(err, ErrInvalidCredentials) {
-			a.audit(ctx, "auth.password.confirm.failure", "user_id", u.ID)
+			a.audit(ctx, AuditPasswordConfirmFailure, "user_id", u.ID)
 		}
 		return nil, err
 	}
@@ -271,7 +271,7 @@ func (a *Authenticator) ForgotPassword(ctx context.Context, email string) error 
 func (a *Authenticator) sendPasswordReset(ctx context.Context, email string) error {
 	u, err := a.users.UserByEmail(ctx, email)
 	if errors.Is(err, ErrNotFound) {
-		a.audit(ctx, "auth.password.forgot", "email", logSafe(email), "known", false)
+		a.audit(ctx, AuditPasswordForgot, "email", logSafe(email), "known", false)
 		return nil
 	}
 	if err != nil {
@@ -281,7 +281,7 @@ func (a *Authenticator) sendPasswordReset(ctx context.Context, email string) err
 		a.log.ErrorContext(ctx, "auth: could not send a password reset", "user_id", u.ID, "error", err)
 		return nil
 	}
-	a.audit(ctx, "auth.password.forgot", "user_id", u.ID, "known", true)
+	a.audit(ctx, AuditPasswordForgot, "user_id", u.ID, "known", true)
 	return nil
 }
 
@@ -383,7 +383,7 @@ func (a *Authenticator) ResetPassword(ctx context.Context, token, newPassword st
 			a.log.WarnContext(ctx, "auth: could not mark email verified after reset", "user_id", u.ID, "error", err)
 		}
 	}
-	a.audit(ctx, "auth.password.reset", "user_id", u.ID, "sessions_ended", n)
+	a.audit(ctx, AuditPasswordReset, "user_id", u.ID, "sessions_ended", n)
 	return nil
 }
 
@@ -430,7 +430,7 @@ func (a *Authenticator) VerifyEmail(ctx context.Context, token string) error {
 		}
 		return fmt.Errorf("auth: mark email verified: %w", err)
 	}
-	a.audit(ctx, "auth.email.verified", "user_id", u.ID)
+	a.audit(ctx, AuditEmailVerified, "user_id", u.ID)
 	return nil
 }
 
@@ -452,6 +452,6 @@ func (a *Authenticator) DeleteAccount(ctx context.Context, userID, password stri
 	if err := a.users.DeleteUser(ctx, u.ID); err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("auth: delete user: %w", err)
 	}
-	a.audit(ctx, "auth.account.delete", "user_id", u.ID)
+	a.audit(ctx, AuditAccountDelete, "user_id", u.ID)
 	return nil
 }

@@ -462,7 +462,7 @@ func (a *Authenticator) Register(ctx context.Context, in RegisterInput) (*AuthRe
 	}
 	if err := a.users.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, ErrEmailExists) {
-			a.audit(ctx, "auth.register.failure", "reason", "email_exists", "email", logSafe(email))
+			a.audit(ctx, AuditRegisterFailure, "reason", "email_exists", "email", logSafe(email))
 			return nil, ErrEmailExists
 		}
 		return nil, fmt.Errorf("auth: create user: %w", err)
@@ -484,7 +484,7 @@ func (a *Authenticator) Register(ctx context.Context, in RegisterInput) (*AuthRe
 		return nil, err
 	}
 	opened = true
-	a.audit(ctx, "auth.register", "user_id", u.ID, "session_id", s.ID)
+	a.audit(ctx, AuditRegister, "user_id", u.ID, "session_id", s.ID)
 	if a.cfg.SendVerificationEmail {
 		if err := a.sendOneTimeToken(ctx, u, PurposeEmailVerification, a.cfg.EmailVerificationTTL, a.cfg.Mailer.SendEmailVerification); err != nil {
 			// The account exists and works; the user can ask again.
@@ -548,7 +548,7 @@ func (a *Authenticator) Login(ctx context.Context, email, password string) (*Aut
 		if u != nil {
 			args = append(args, "user_id", u.ID)
 		}
-		a.audit(ctx, "auth.login.failure", args...)
+		a.audit(ctx, AuditLoginFailure, args...)
 		return nil, err
 	}
 	if err != nil {
@@ -563,14 +563,14 @@ func (a *Authenticator) Login(ctx context.Context, email, password string) (*Aut
 		a.upgradeHash(ctx, u, password)
 	}
 	if a.cfg.RequireVerifiedEmail && u.EmailVerifiedAt.IsZero() {
-		a.audit(ctx, "auth.login.unverified", "user_id", u.ID)
+		a.audit(ctx, AuditLoginUnverified, "user_id", u.ID)
 		return nil, ErrEmailNotVerified
 	}
 	res, s, err := a.startSession(ctx, u, a.cfg.Now())
 	if err != nil {
 		return nil, err
 	}
-	a.audit(ctx, "auth.login.success", "user_id", u.ID, "session_id", s.ID)
+	a.audit(ctx, AuditLoginSuccess, "user_id", u.ID, "session_id", s.ID)
 	return res, nil
 }
 
@@ -691,7 +691,7 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*Toke
 		if old != nil {
 			sid = old.SessionID
 		}
-		a.auditAt(ctx, slog.LevelWarn, "auth.refresh.reuse", "user_id", u.ID, "session_id", sid)
+		a.auditAt(ctx, slog.LevelWarn, AuditRefreshReuse, "user_id", u.ID, "session_id", sid)
 		if rerr := a.revokeSession(context.WithoutCancel(ctx), sid, now); rerr != nil && !errors.Is(rerr, ErrNotFound) {
 			return nil, fmt.Errorf("auth: revoke session after reuse: %w", rerr)
 		}
@@ -711,7 +711,7 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*Toke
 	if err != nil {
 		return nil, fmt.Errorf("auth: sign access token: %w", err)
 	}
-	a.audit(ctx, "auth.refresh", "user_id", u.ID, "session_id", c.SessionID)
+	a.audit(ctx, AuditRefresh, "user_id", u.ID, "session_id", c.SessionID)
 	return &TokenPair{AccessToken: access, RefreshToken: refresh}, nil
 }
 
@@ -730,7 +730,7 @@ func (a *Authenticator) Logout(ctx context.Context, accessToken string) error {
 		}
 		return fmt.Errorf("auth: revoke session: %w", err)
 	}
-	a.audit(ctx, "auth.logout", "user_id", c.UserID, "session_id", c.SessionID)
+	a.audit(ctx, AuditLogout, "user_id", c.UserID, "session_id", c.SessionID)
 	return nil
 }
 
