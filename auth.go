@@ -119,9 +119,21 @@ type Config struct {
 	// stored. It may set OrganizationID and Role (for example to join an
 	// invited organization) and must not change other fields. An error
 	// aborts the registration: an *Error is returned to the client as is,
-	// any other error as INTERNAL_ERROR. The default gives the user a fresh
-	// organization id and the role "owner".
+	// any other error as INTERNAL_ERROR. The registration can still fail
+	// after OnRegister returned nil (the email is taken, which only the
+	// store's unique constraint decides, or the user or session cannot be
+	// stored); then [Config.OnRegisterUndo] is called, so keep OnRegister's
+	// side effects to what OnRegisterUndo can take back. The default gives
+	// the user a fresh organization id and the role "owner".
 	OnRegister func(ctx context.Context, u *User) error
+
+	// OnRegisterUndo, when set, is called when a registration fails after
+	// OnRegister accepted its user, with the user as OnRegister left it,
+	// once the Authenticator has removed whatever it stored: a duplicate
+	// email, a store error, or a session that could not be opened. It is
+	// given a context that is not cancelled with the request's. It is not
+	// called when OnRegister itself returns an error. The default is none.
+	OnRegisterUndo func(ctx context.Context, u *User)
 
 	// MinPasswordLength is the fewest characters (Unicode code points) a new
 	// password may have; it cannot be set below 8. The default is 8.
@@ -443,6 +455,7 @@ func (a *Authenticator) Register(ctx context.Context, in RegisterInput) (*AuthRe
 		return nil, fmt.Errorf("auth: hash password: %w", err)
 	}
 	now := a.cfg.Now()
+	opened := false // set once the session is open; until then, failure undoes
 	u := &User{
 		ID:             uuid.NewString(),
 		Email:          email,
@@ -459,6 +472,15 @@ func (a *Authenticator) Register(ctx context.Context, in RegisterInput) (*AuthRe
 		}
 		// The hook may only choose the organization and role.
 		u.ID, u.Email, u.Name, u.PasswordHash, u.CreatedAt = id, mail, name, hash, created
+		if a.cfg.OnRegisterUndo != nil {
+			// Runs last (deferred first): after the user is deleted below.
+			defer func() {
+				if !opened {
+					undone := *u
+					a.cfg.OnRegisterUndo(context.WithoutCancel(ctx), &undone)
+				}
+			}()
+		}
 	}
 	if err := a.users.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, ErrEmailExists) {
@@ -470,7 +492,6 @@ func (a *Authenticator) Register(ctx context.Context, in RegisterInput) (*AuthRe
 	// Undo the registration if the session cannot be opened, by error or
 	// by panic, so that a failed call leaves nothing behind. A fresh
 	// context: the request's may be what failed.
-	opened := false
 	defer func() {
 		if opened {
 			return
