@@ -164,7 +164,9 @@ func checkServed(t *testing.T, srv *testServer, r readmeRoute) {
 		"DELETE /me":            map[string]string{"password": password},
 	}
 	status, data := call(t, r.method, api+path, reg.AccessToken, bodies[r.method+" "+r.path])
-	var e struct{ Error struct{ Code, Message string } }
+	var e struct {
+		Error struct{ Code, Message string }
+	}
 	_ = json.Unmarshal(data, &e)
 	if status == 405 || status == 501 || status == 404 && e.Error.Message != "Session not found" {
 		t.Errorf("the README documents %s %s; the server answers %d %s", r.method, r.path, status, data)
