@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"reflect"
 	"sync/atomic"
 	"testing"
@@ -206,5 +207,24 @@ func TestVerifyCacheMany(t *testing.T) {
 			p.clock.At(time.Duration(round*40+i%7) * time.Second)
 			p.sameOutcome(t, tokens[(i*37+round)%len(tokens)])
 		}
+	}
+}
+
+// TestVerifyCacheRandom is a deterministic stand-in for a fuzzing session:
+// the seed tokens, some with a byte changed, at random instants forwards
+// and back.
+func TestVerifyCacheRandom(t *testing.T) {
+	p := newVerifyPair(t, 8)
+	tokens := p.seedTokens(t)
+	rng := rand.New(rand.NewPCG(19, 3))
+	for range 3000 {
+		tok := tokens[rng.IntN(len(tokens))]
+		if len(tok) > 0 && rng.IntN(4) == 0 {
+			b := []byte(tok)
+			b[rng.IntN(len(b))] ^= byte(1 + rng.IntN(255))
+			tok = string(b)
+		}
+		p.clock.At(time.Duration(rng.Int64N(1_900_000)-900_000) * time.Millisecond)
+		p.sameOutcome(t, tok)
 	}
 }
