@@ -24,9 +24,9 @@ const verifyCacheShards = 16
 //   - What depends on the clock is checked on every call. exp: a hit at or
 //     after exp plus the leeway is [ErrTokenExpired], as the parser would
 //     say of a genuine token. iat and nbf: a hit at an instant earlier than
-//     the one at which the token was verified (the later of two clock
-//     readings around the parse; a clock set back) is verified again in
-//     full; at that instant or later, iat and nbf still pass.
+//     the one at which the token was verified (a clock reading just after
+//     the parse; a clock set back) is verified again in full; at that
+//     instant or later, iat and nbf still pass.
 //   - Only accepted tokens are kept; refused ones are verified in full every
 //     time. The session check (and the session cache) is applied after it
 //     as before, so revocations are as immediate as without this cache.
@@ -83,18 +83,16 @@ func (c *verifyCache) parse(k *tokens, token string) (*Claims, error) {
 			return &claims, nil
 		}
 	}
-	before := k.now()
 	claims, err := k.verifyAccess(token)
 	if err != nil || e != nil {
 		return claims, err
 	}
-	// iat and nbf held at the instant the parser read the clock, between
-	// these two readings, and go on holding at any later instant. With a
-	// clock that only moves forward, the later reading is at or after it.
+	// iat and nbf held at the instant the parser read the clock, and go on
+	// holding at any later instant. With a clock that only moves forward,
+	// this reading is at or after the parser's; were it set back in
+	// between, a later hit before the parser's instant could wrongly pass
+	// iat or nbf, by at most that step back.
 	from := k.now()
-	if from.Before(before) {
-		from = before
-	}
 	c.put(sh, key, &verifiedToken{claims: *claims, from: from, until: claims.ExpiresAt.Add(c.leeway)})
 	return claims, nil
 }
