@@ -49,9 +49,12 @@ var (
 	DefaultMailBackoff = Backoff{Free: 3, Base: time.Minute, Max: time.Hour, Window: time.Hour}
 )
 
-// delay is the wait imposed by the count-th attempt of a window.
-func (b Backoff) delay(count int) time.Duration {
-	over := count - b.Free + 1
+// Delay is the wait that the failures-th attempt of a window imposes on
+// the key, counting from one: zero while failures is below Free, Base at
+// Free, then doubling with each attempt up to Max. Shared [Limiter]
+// implementations use it to compute the same delays as [MemoryLimiter].
+func (b Backoff) Delay(failures int) time.Duration {
+	over := failures - b.Free + 1
 	if over <= 0 {
 		return 0
 	}
@@ -182,7 +185,7 @@ func (m *MemoryLimiter) hit(key string, rule Backoff, now time.Time) {
 		e.windowStart, e.count = now, 0
 	}
 	e.count++
-	if d := rule.delay(e.count); d > 0 {
+	if d := rule.Delay(e.count); d > 0 {
 		if until := now.Add(d); until.After(e.until) {
 			e.until = until
 		}
