@@ -166,8 +166,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 		log.Warn("throttling is OFF (-no-throttle): logins, registrations and refreshes are not rate limited; never run like this in production")
 	}
 	a, err := auth.New(auth.Config{
-		Users:                     st,
-		Tokens:                    st,
+		Users:                     st.store,
+		Tokens:                    st.store,
 		Secret:                    secret,
 		SigningKey:                signer,
 		VerifyKeys:                publicKeys,

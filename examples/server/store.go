@@ -131,6 +131,13 @@ func redactSpec(spec string) string {
 type storage struct {
 	auth.UserStore
 	auth.TokenStore
+	// store is the store itself, to hand to auth.Config: unlike the
+	// embedded interfaces it keeps the optional ones (SessionLister,
+	// SecondFactorStore, ...) visible.
+	store interface {
+		auth.UserStore
+		auth.TokenStore
+	}
 	db   *sql.DB // nil for the in-memory store
 	name string  // the -db flag without its password
 }
@@ -140,7 +147,7 @@ type storage struct {
 func openStorage(ctx context.Context, cfg dbConfig) (*storage, error) {
 	if cfg.driver == "" {
 		st := memstore.New()
-		return &storage{UserStore: st, TokenStore: st, name: cfg.display}, nil
+		return &storage{UserStore: st, TokenStore: st, store: st, name: cfg.display}, nil
 	}
 	db, err := sql.Open(cfg.driver, cfg.dsn)
 	if err != nil {
@@ -158,7 +165,7 @@ func openStorage(ctx context.Context, cfg dbConfig) (*storage, error) {
 		db.Close()
 		return nil, fmt.Errorf("migrate %s: %w", cfg.display, err)
 	}
-	return &storage{UserStore: st, TokenStore: st, db: db, name: cfg.display}, nil
+	return &storage{UserStore: st, TokenStore: st, store: st, db: db, name: cfg.display}, nil
 }
 
 // ping checks that the database answers. The in-memory store always does.
