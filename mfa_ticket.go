@@ -3,15 +3,15 @@ package auth
 import (
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/base64"
+	"encoding/hex"
 	"strconv"
 	"strings"
 	"time"
 )
 
 // An MFA ticket is what Login hands out instead of tokens when the account
-// has a second factor: base64url("t1|id|iat|exp|user id") "." base64url(
-// HMAC-SHA-256 of the first part), keyed with a key derived from Config.Secret for tickets
+// has a second factor: hex("t1|id|iat|exp|user id") "." hex(HMAC-SHA-256 of
+// the first part) (hex, so a ticket never looks like a JWT), keyed with a key derived from Config.Secret for tickets
 // alone, so a ticket can never pass for a token or a token for a ticket. It
 // names the user and a random id and lives MFAConfig.TicketTTL. Its single
 // use is recorded in the OneTimeTokenStore (purpose PurposeMFATicket, the
@@ -22,7 +22,7 @@ import (
 const PurposeMFATicket = "mfa_ticket"
 
 // maxTicketLength bounds what is decoded at all.
-const maxTicketLength = 512
+const maxTicketLength = 1024
 
 type ticketPayload struct {
 	ID        string
@@ -36,8 +36,8 @@ func (k *mfaKeys) signTicket(userID string, now time.Time, ttl time.Duration) (s
 	exp := now.Add(ttl)
 	p := ticketPayload{ID: newID(24), UserID: userID, IssuedAt: now.Unix(), ExpiresAt: exp.Unix()}
 	body := "t1|" + p.ID + "|" + strconv.FormatInt(p.IssuedAt, 10) + "|" + strconv.FormatInt(p.ExpiresAt, 10) + "|" + userID
-	head := base64.RawURLEncoding.EncodeToString([]byte(body))
-	return head + "." + base64.RawURLEncoding.EncodeToString(k.ticketMAC(head)), p.ID, exp
+	head := hex.EncodeToString([]byte(body))
+	return head + "." + hex.EncodeToString(k.ticketMAC(head)), p.ID, exp
 }
 
 func (k *mfaKeys) ticketMAC(head string) []byte {
@@ -57,11 +57,11 @@ func (k *mfaKeys) parseTicket(ticket string, now time.Time) (*ticketPayload, err
 	if !ok {
 		return nil, ErrInvalidToken
 	}
-	mac, err := base64.RawURLEncoding.Strict().DecodeString(sig)
+	mac, err := hex.DecodeString(sig)
 	if err != nil || !hmac.Equal(mac, k.ticketMAC(head)) {
 		return nil, ErrInvalidToken
 	}
-	body, err := base64.RawURLEncoding.Strict().DecodeString(head)
+	body, err := hex.DecodeString(head)
 	if err != nil {
 		return nil, ErrInvalidToken
 	}
