@@ -135,7 +135,9 @@ func TestMFACrossProcess(t *testing.T) {
 			lost error
 		}{
 			{"UseSecondFactorStep", func(ctx context.Context, s auth.SecondFactorStore) error { return s.UseSecondFactorStep(ctx, f.ID, 11) }, auth.ErrTokenUsed},
-			{"UseRecoveryCode", func(ctx context.Context, s auth.SecondFactorStore) error { return s.UseRecoveryCode(ctx, u.ID, hashes[1]) }, auth.ErrNotFound},
+			{"UseRecoveryCode", func(ctx context.Context, s auth.SecondFactorStore) error {
+				return s.UseRecoveryCode(ctx, u.ID, hashes[1])
+			}, auth.ErrNotFound},
 		} {
 			var wg sync.WaitGroup
 			errs := make([]error, 50)
