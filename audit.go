@@ -21,6 +21,14 @@ import (
 //	auth.logout            user_id, session_id
 //	auth.throttled         action, retry_after_s
 //
+// Two-step sign-in (mfa.go) adds auth.login.mfa_required, auth.mfa.totp.enroll,
+// auth.mfa.totp.confirm (sessions_ended), auth.mfa.totp.remove,
+// auth.mfa.recovery_codes.regenerate, auth.mfa.recovery_code.used
+// (codes_left), auth.mfa.failure (action), auth.mfa.replay,
+// auth.mfa.ticket.invalid and auth.mfa.ticket.reuse, all with user_id where
+// known; auth.login.success after a second factor also has aal and method.
+// No secret, code, recovery code or ticket is logged.
+//
 // Each also carries client_ip when the call has one (the handlers always
 // do; see [WithClientIP]). No password, hash or token is ever logged, and
 // client-supplied strings are escaped by logSafe.

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -311,7 +312,7 @@ func (a *Authenticator) secondStep(ctx context.Context, u *User) error {
 	}
 	a.audit(ctx, "auth.login.mfa_required", "user_id", u.ID)
 	e := *ErrMFARequired
-	e.Ticket, e.Methods = ticket, mfaMethods
+	e.Ticket, e.Methods = ticket, slices.Clone(mfaMethods)
 	return &e
 }
 
