@@ -74,7 +74,36 @@ const (
 	// AuditThrottled: a call was refused by throttling. Attributes: action,
 	// retry_after_s.
 	AuditThrottled AuditEvent = "auth.throttled"
+	// AuditLoginMFARequired: a right password for an account with a second
+	// factor; a ticket was issued instead of tokens. Attributes: user_id.
+	AuditLoginMFARequired AuditEvent = "auth.login.mfa_required"
+	// AuditMFATOTPEnroll: a TOTP secret was issued, not yet confirmed.
+	// Attributes: user_id.
+	AuditMFATOTPEnroll AuditEvent = "auth.mfa.totp.enroll"
+	// AuditMFATOTPConfirm: a TOTP factor was confirmed; the user's other
+	// sessions ended. Attributes: user_id, sessions_ended.
+	AuditMFATOTPConfirm AuditEvent = "auth.mfa.totp.confirm"
+	// AuditMFATOTPRemove: a TOTP factor was removed. Attributes: user_id.
+	AuditMFATOTPRemove AuditEvent = "auth.mfa.totp.remove"
+	// AuditMFARecoveryCodesRegenerate: new recovery codes replaced the old
+	// ones. Attributes: user_id.
+	AuditMFARecoveryCodesRegenerate AuditEvent = "auth.mfa.recovery_codes.regenerate"
+	// AuditMFARecoveryCodeUsed: a recovery code was spent. Attributes:
+	// user_id, codes_left.
+	AuditMFARecoveryCodeUsed AuditEvent = "auth.mfa.recovery_code.used"
+	// AuditMFAFailure: a wrong code. Attributes: user_id, action.
+	AuditMFAFailure AuditEvent = "auth.mfa.failure"
+	// AuditMFAReplay: a TOTP code already accepted came again. Attributes:
+	// user_id.
+	AuditMFAReplay AuditEvent = "auth.mfa.replay"
+	// AuditMFATicketInvalid: a forged, expired or malformed MFA ticket.
+	// No attributes.
+	AuditMFATicketInvalid AuditEvent = "auth.mfa.ticket.invalid"
+	// AuditMFATicketReuse: an MFA ticket already spent came again.
+	// Attributes: user_id.
+	AuditMFATicketReuse AuditEvent = "auth.mfa.ticket.reuse"
 )
+
 
 // audit logs a security event at Info.
 func (a *Authenticator) audit(ctx context.Context, event AuditEvent, args ...any) {

@@ -113,7 +113,7 @@ func TestAuditEventsOneList(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	row := regexp.MustCompile("^\\| `(auth\\.[a-z.]+)` \\|")
+	row := regexp.MustCompile("^\\| `(auth\\.[a-z._]+)` \\|")
 	var got []string
 	for line := range strings.Lines(string(readme)) {
 		if m := row.FindStringSubmatch(line); m != nil {

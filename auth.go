@@ -276,6 +276,11 @@ type Config struct {
 	// [MaxVerifyCacheSize]. The default is 0: every call parses the token.
 	VerifyCacheSize int
 
+	// MFA configures two-step sign-in (TOTP and recovery codes), which is
+	// on whenever Users implements [SecondFactorStore]. The zero value
+	// means the defaults of [MFAConfig].
+	MFA MFAConfig
+
 	// InsecureSkipSessionCheck makes [Authenticator.Verify] and the
 	// middleware trust an access token's signature and expiry alone,
 	// without reading its session from the TokenStore. Logout and
@@ -321,6 +326,8 @@ type Authenticator struct {
 	unknownAddrOnce sync.Once
 	// deviceKey signs device tokens.
 	deviceKey []byte
+	// mfa holds the keys of two-step sign-in (see mfa.go).
+	mfa *mfaKeys
 }
 
 // New validates cfg, fills in its defaults and returns an Authenticator. It
@@ -428,6 +435,9 @@ func New(cfg Config) (*Authenticator, error) {
 		a.sessions = newSessionCache(cfg.SessionCacheTTL)
 	}
 	if err := checkCapabilities(&cfg); err != nil {
+		return nil, err
+	}
+	if a.mfa, err = newMFAKeys(&a.cfg); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -657,6 +667,9 @@ func (a *Authenticator) Login(ctx context.Context, email, password string) (*Aut
 		a.audit(ctx, AuditLoginUnverified, "user_id", u.ID)
 		return nil, ErrEmailNotVerified
 	}
+	if err := a.secondStep(ctx, u); err != nil {
+		return nil, err // MFA_REQUIRED with a ticket, or a failure
+	}
 	now := a.cfg.Now()
 	res, s, err := a.startSession(ctx, u, now)
 	if err != nil {
@@ -733,7 +746,8 @@ func (a *Authenticator) startSession(ctx context.Context, u *User, now time.Time
 	if c.ip.IsValid() {
 		s.IPAddress = c.ip.String()
 	}
-	refresh, rec, err := a.keys.issueRefresh(u.ID, s.ID, s.ExpiresAt, now)
+	s.AMR, s.AAL = assuranceFrom(ctx)
+	refresh, rec, err := a.keys.issueRefresh(s, now)
 	if err != nil {
 		return nil, nil, fmt.Errorf("auth: sign refresh token: %w", err)
 	}
@@ -769,8 +783,8 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*Toke
 		return nil, fmt.Errorf("auth: look up user: %w", err)
 	}
 	now := a.cfg.Now()
-	session := &Session{ID: c.SessionID, UserID: u.ID, ExpiresAt: c.SessionExpiresAt.Time}
-	refresh, next, err := a.keys.issueRefresh(u.ID, c.SessionID, session.ExpiresAt, now)
+	session := &Session{ID: c.SessionID, UserID: u.ID, ExpiresAt: c.SessionExpiresAt.Time, AMR: c.AMR, AAL: c.AAL}
+	refresh, next, err := a.keys.issueRefresh(session, now)
 	if err != nil {
 		return nil, fmt.Errorf("auth: sign refresh token: %w", err)
 	}

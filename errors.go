@@ -29,6 +29,12 @@ type Error struct {
 	// only RATE_LIMITED errors set it. The handlers send it as Retry-After
 	// in whole seconds.
 	RetryAfter time.Duration
+	// Ticket is the signed, single-use ticket that [Authenticator.VerifyMFA]
+	// takes with a second factor; only MFA_REQUIRED errors set it.
+	Ticket string
+	// Methods lists the second factors the ticket accepts ("totp",
+	// "recovery_code"); only MFA_REQUIRED errors set it.
+	Methods []string
 }
 
 // Error returns the message in Go's error style: prefixed with the package
@@ -125,6 +131,29 @@ var (
 	// the stores lack the optional interface they need, or no [Mailer] is
 	// configured. It matches [errors.ErrUnsupported].
 	ErrNotImplemented = &Error{Code: "NOT_IMPLEMENTED", Status: http.StatusNotImplemented, Message: "Not supported by this server"}
+
+	// ErrMFARequired is the code of the error [Authenticator.Login] returns
+	// for a right password of an account with a second factor: it carries
+	// no tokens but a Ticket and the Methods to redeem it with at
+	// POST /mfa/verify. Test for it with errors.Is(err, ErrMFARequired).
+	ErrMFARequired = &Error{Code: "MFA_REQUIRED", Status: http.StatusUnauthorized, Message: "A second factor is required"}
+
+	// ErrInvalidCode is returned for a wrong, malformed or already used
+	// TOTP or recovery code.
+	ErrInvalidCode = &Error{Code: "INVALID_CODE", Status: http.StatusUnauthorized, Message: "Invalid verification code"}
+
+	// ErrMFAEnabled is returned when enrolling a TOTP factor while a
+	// verified one exists: remove it first.
+	ErrMFAEnabled = &Error{Code: "MFA_ALREADY_ENABLED", Status: http.StatusConflict, Message: "A second factor is already enabled"}
+
+	// ErrMFANotEnabled is returned when confirming, removing or using a
+	// factor that is not there (or, for confirmation, already verified).
+	ErrMFANotEnabled = &Error{Code: "MFA_NOT_ENABLED", Status: http.StatusConflict, Message: "No second factor to act on"}
+
+	// ErrFreshLoginRequired is returned when enrolling a factor from a
+	// session opened more than [MFAConfig.FreshLogin] ago without the
+	// password.
+	ErrFreshLoginRequired = &Error{Code: "FRESH_LOGIN_REQUIRED", Status: http.StatusForbidden, Message: "Confirm your password or log in again"}
 
 	// ErrInternal is answered for any other failure, such as a store that is
 	// down. Its message never carries the cause, which is logged instead.

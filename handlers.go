@@ -28,6 +28,11 @@ import (
 //	GET /sessions   DELETE /sessions/{id}   POST /logout-all   POST /password
 //	POST /password/forgot   POST /password/reset   POST /verify-email   DELETE /me
 //
+// and the two-step sign-in routes (see [Authenticator.VerifyMFA]):
+//
+//	GET /mfa   POST /mfa/totp   POST /mfa/totp/confirm   DELETE /mfa/totp
+//	POST /mfa/recovery-codes   POST /mfa/verify
+//
 // Mount it under a prefix with [http.StripPrefix]; it routes on the
 // request's URL.Path, whatever the router:
 //
@@ -51,6 +56,11 @@ func (a *Authenticator) Handler() http.Handler {
 	mux.Handle("/password/forgot", a.ForgotPasswordHandler())
 	mux.Handle("/password/reset", a.ResetPasswordHandler())
 	mux.Handle("/verify-email", a.VerifyEmailHandler())
+	mux.Handle("/mfa", a.MFAStatusHandler())
+	mux.Handle("/mfa/totp", a.TOTPHandler())
+	mux.Handle("/mfa/totp/confirm", a.ConfirmTOTPHandler())
+	mux.Handle("/mfa/recovery-codes", a.RecoveryCodesHandler())
+	mux.Handle("/mfa/verify", a.VerifyMFAHandler())
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, ErrRouteNotFound)
 	})
@@ -449,6 +459,8 @@ type errorDetail struct {
 	Code    string            `json:"code"`
 	Message string            `json:"message"`
 	Fields  map[string]string `json:"fields,omitempty"`
+	Ticket  string            `json:"ticket,omitempty"`
+	Methods []string          `json:"methods,omitempty"`
 }
 
 // writeError writes e as the contract's error body with its status.
@@ -472,7 +484,7 @@ func writeError(w http.ResponseWriter, e *Error) {
 			return
 		}
 	}
-	writeJSON(w, e.Status, errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Fields: e.Fields}})
+	writeJSON(w, e.Status, errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Fields: e.Fields, Ticket: e.Ticket, Methods: e.Methods}})
 }
 
 // errorBodies holds the encoded bodies of the sentinel errors, so that

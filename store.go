@@ -80,6 +80,14 @@ type Session struct {
 	// IPAddress is the client address of the request that opened the
 	// session, at most 64 bytes; it may be empty.
 	IPAddress string
+	// AMR lists the authentication methods the session was opened with,
+	// as RFC 8176 values separated by single spaces: "pwd", or "pwd otp"
+	// after a second factor. Empty means "pwd". (A string, not a slice, so
+	// that Session stays comparable.)
+	AMR string
+	// AAL is the authenticator assurance level the session was opened at:
+	// 1 for a password alone, 2 with a second factor. 0 means 1.
+	AAL int
 	// LastUsedAt is when a token of the session was last issued: when it was
 	// opened or last refreshed, in UTC. Stores fill it in when they return a
 	// session from [SessionLister.UserSessions] (the CreatedAt of the
@@ -269,6 +277,78 @@ type EmailVerifier interface {
 	SetEmailVerified(ctx context.Context, userID string, at time.Time) error
 }
 
+// SecondFactor is a user's TOTP factor. The store keeps the secret
+// encrypted by the Authenticator and never looks inside it.
+type SecondFactor struct {
+	// ID is the factor's unique id; enrolling again gives a new one.
+	ID string
+	// UserID is the user the factor belongs to; a user has at most one.
+	UserID string
+	// Secret is the TOTP secret sealed with AES-256-GCM by the
+	// Authenticator: opaque bytes to the store.
+	Secret []byte
+	// CreatedAt is when the factor was enrolled, in UTC.
+	CreatedAt time.Time
+	// VerifiedAt is when a first code proved the user's app holds the
+	// secret, in UTC; the zero time means not verified yet, and an
+	// unverified factor is not asked for at login.
+	VerifiedAt time.Time
+	// LastStep is the last TOTP time step accepted for the factor; a code
+	// of that step or an earlier one is never accepted again. 0 means none.
+	LastStep int64
+}
+
+// SecondFactorStore is the optional capability behind two-step sign-in,
+// found by type assertion on Config.Users; without it the /mfa routes
+// answer 501 NOT_IMPLEMENTED and Login never asks for a second factor.
+// DeleteUser removes the user's factor and recovery codes too.
+type SecondFactorStore interface {
+	// CreateSecondFactor stores f as the user's factor, replacing an
+	// unverified factor of the same user, in one atomic step. It must
+	// return [ErrFactorEnrolled] and store nothing when the user has a
+	// verified factor.
+	CreateSecondFactor(ctx context.Context, f *SecondFactor) error
+
+	// SecondFactor returns a copy of the user's factor, verified or not.
+	// It must return [ErrNotFound] when there is none.
+	SecondFactor(ctx context.Context, userID string) (*SecondFactor, error)
+
+	// ConfirmSecondFactor marks the unverified factor with the given id
+	// verified at the given time, sets its LastStep to step, and replaces
+	// the user's recovery codes with codeHashes, all in one atomic step,
+	// and only when the factor exists, is unverified and its LastStep is
+	// below step; otherwise it must return [ErrNotFound] and change
+	// nothing. Of concurrent calls at most one succeeds.
+	ConfirmSecondFactor(ctx context.Context, id string, step int64, at time.Time, codeHashes []string) error
+
+	// UseSecondFactorStep records step as the factor's last accepted step,
+	// atomically and only when it is above the stored LastStep (a
+	// conditional update). Of any number of concurrent calls with the same
+	// step, in this process or another, exactly one succeeds; the others,
+	// and any call with a step not above LastStep, must return
+	// [ErrTokenUsed]. It must return [ErrNotFound] when there is no factor
+	// with that id.
+	UseSecondFactorStep(ctx context.Context, id string, step int64) error
+
+	// DeleteSecondFactor removes the user's factor and recovery codes. It
+	// must return [ErrNotFound] when the user has no factor.
+	DeleteSecondFactor(ctx context.Context, userID string) error
+
+	// ReplaceRecoveryCodes replaces every recovery code of the user with
+	// codeHashes, atomically.
+	ReplaceRecoveryCodes(ctx context.Context, userID string, codeHashes []string) error
+
+	// UseRecoveryCode spends the user's recovery code whose hash is
+	// codeHash. It must return [ErrNotFound] when the user has no such
+	// unspent code. Of any number of concurrent calls with the same code,
+	// in this process or another, exactly one succeeds.
+	UseRecoveryCode(ctx context.Context, userID, codeHash string) error
+
+	// RecoveryCodesLeft returns how many unspent recovery codes the user
+	// has; 0 for a user without any.
+	RecoveryCodesLeft(ctx context.Context, userID string) (int, error)
+}
+
 // Errors a store returns. Stores may wrap them; callers test with
 // [errors.Is]. [ErrEmailExists], also a store error, is declared with the
 // Authenticator's errors.
@@ -286,4 +366,9 @@ var (
 	// ErrSessionRevoked is returned by [TokenStore.RotateRefreshToken] when
 	// the refresh token's session has been revoked.
 	ErrSessionRevoked = errors.New("auth: session revoked")
+
+	// ErrFactorEnrolled is returned by
+	// [SecondFactorStore.CreateSecondFactor] when the user already has a
+	// verified second factor.
+	ErrFactorEnrolled = errors.New("auth: second factor already enrolled")
 )

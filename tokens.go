@@ -54,6 +54,13 @@ type Claims struct {
 	// ExpiresAt is when the token stops being accepted (less the configured
 	// leeway).
 	ExpiresAt time.Time
+	// AMR lists the authentication methods of the session's login (the
+	// "amr" claim, RFC 8176): ["pwd"], or ["pwd","otp"] after a second
+	// factor.
+	AMR []string
+	// AAL is the session's authenticator assurance level (the "aal"
+	// claim): 1 for a password alone, 2 with a second factor.
+	AAL int
 }
 
 // refreshClaims is the JWT payload of a refresh token. SessionExpiresAt
@@ -62,6 +69,10 @@ type refreshClaims struct {
 	jose.RegisteredClaims
 	SessionID        string            `json:"sid"`
 	SessionExpiresAt *jose.NumericDate `json:"sxp"`
+	// AMR and AAL are the session's assurance, carried so that a refresh
+	// re-issues them without reading the session.
+	AMR string `json:"amr,omitempty"`
+	AAL int    `json:"aal,omitempty"`
 }
 
 // tokens signs and verifies both kinds of token. It is immutable after
@@ -248,12 +259,15 @@ func (k *tokens) issueAccess(u *User, s *Session, now time.Time) (string, error)
 		SessionID:      s.ID,
 		OrganizationID: u.OrganizationID,
 		Role:           u.Role,
+		AMR:            sessionAMR(s),
+		AAL:            max(s.AAL, 1),
 	})
 }
 
 // issueRefresh signs a refresh token of the session and returns it with
 // the record the store keeps of it (the hash of its id, never the token).
-func (k *tokens) issueRefresh(userID, sessionID string, sessionExp, now time.Time) (string, *RefreshToken, error) {
+func (k *tokens) issueRefresh(s *Session, now time.Time) (string, *RefreshToken, error) {
+	userID, sessionID, sessionExp := s.UserID, s.ID, s.ExpiresAt
 	exp := now.Add(k.refreshTTL)
 	if sessionExp.Before(exp) {
 		exp = sessionExp
@@ -270,6 +284,8 @@ func (k *tokens) issueRefresh(userID, sessionID string, sessionExp, now time.Tim
 		},
 		SessionID:        sessionID,
 		SessionExpiresAt: jose.NewDate(sessionExp),
+		AMR:              s.AMR,
+		AAL:              s.AAL,
 	})
 	if err != nil {
 		return "", nil, err

@@ -97,6 +97,12 @@ type Store struct {
 	// short-lived, so DeleteUser finds a user's by a scan rather than
 	// through an index of their own.
 	oneTime map[string]*auth.OneTimeToken
+
+	// factors and recovery hold each user's second factor and the hashes
+	// of their unspent recovery codes, by user id (see mfa.go); both are
+	// created on first use.
+	factors  map[string]*auth.SecondFactor
+	recovery map[string]map[string]struct{}
 }
 
 // session is a stored session and the index of its refresh tokens.
@@ -220,6 +226,8 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 		delete(s.sessions, sess.ID)
 	}
 	delete(s.byUser, id)
+	delete(s.factors, id)
+	delete(s.recovery, id)
 	for h, tok := range s.oneTime {
 		if tok.UserID == id {
 			delete(s.oneTime, h)

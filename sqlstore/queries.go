@@ -44,6 +44,21 @@ type queries struct {
 	consumeSpend     string // MySQL: UPDATE of the locked row
 	oneTimeToken     string // read an unused token without spending it
 
+	// The second factor (see mfa.go).
+	factorDeleteUnverified string
+	factorCount            string // the user's factors
+	factorInsert           string
+	factorByUser           string
+	factorConfirm          string
+	factorUser             string // the user of a factor id
+	factorUseStep          string
+	factorExists           string
+	factorDelete           string
+	recoveryDeleteAll      string
+	recoveryInsert         string
+	recoveryUse            string
+	recoveryCount          string
+
 	migrationsTable string
 	appliedVersions string
 	recordVersion   string
@@ -53,7 +68,8 @@ type queries struct {
 
 const (
 	userColumns    = "id, email, name, organization_id, role, password_hash, created_at, email_verified_at"
-	sessionColumns = "id, user_id, created_at, expires_at, revoked_at, user_agent, ip_address"
+	sessionColumns = "id, user_id, created_at, expires_at, revoked_at, user_agent, ip_address, amr, aal"
+	factorColumns  = "id, user_id, secret, created_at, verified_at, last_step"
 )
 
 func buildQueries(d Dialect, prefix string, batch int) queries {
@@ -71,7 +87,7 @@ func buildQueries(d Dialect, prefix string, batch int) queries {
 		// COALESCE keeps the first verification time.
 		setVerified: "UPDATE {p}users SET email_verified_at = COALESCE(email_verified_at, ?) WHERE id = ?",
 
-		insertSession: "INSERT INTO {p}sessions (" + sessionColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?)",
+		insertSession: "INSERT INTO {p}sessions (" + sessionColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		insertToken:   "INSERT INTO {p}refresh_tokens (id_hash, session_id, user_id, created_at, expires_at, used_at) VALUES (?, ?, ?, ?, ?, ?)",
 		session:       "SELECT " + sessionColumns + " FROM {p}sessions WHERE id = ?",
 		revokeSession: "UPDATE {p}sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
@@ -101,7 +117,7 @@ func buildQueries(d Dialect, prefix string, batch int) queries {
 		// The last use is derived from the newest refresh token, so that a
 		// rotation writes nothing more to the session; the index on
 		// refresh_tokens.session_id serves the subquery.
-		userSessions: "SELECT s.id, s.user_id, s.created_at, s.expires_at, s.revoked_at, s.user_agent, s.ip_address, " +
+		userSessions: "SELECT s.id, s.user_id, s.created_at, s.expires_at, s.revoked_at, s.user_agent, s.ip_address, s.amr, s.aal, " +
 			"COALESCE((SELECT MAX(t.created_at) FROM {p}refresh_tokens t WHERE t.session_id = s.id), s.created_at) " +
 			"FROM {p}sessions s WHERE s.user_id = ? AND s.revoked_at IS NULL " +
 			"ORDER BY s.created_at DESC, s.id DESC",
@@ -119,6 +135,24 @@ func buildQueries(d Dialect, prefix string, batch int) queries {
 		consumeSpend: "UPDATE {p}one_time_tokens SET used_at = ? WHERE id_hash = ? AND used_at IS NULL",
 		oneTimeToken: "SELECT user_id, created_at, expires_at FROM {p}one_time_tokens " +
 			"WHERE id_hash = ? AND purpose = ? AND used_at IS NULL",
+
+		factorDeleteUnverified: "DELETE FROM {p}second_factors WHERE user_id = ? AND verified_at IS NULL",
+		factorCount:            "SELECT COUNT(*) FROM {p}second_factors WHERE user_id = ?",
+		factorInsert:           "INSERT INTO {p}second_factors (" + factorColumns + ") VALUES (?, ?, ?, ?, ?, ?)",
+		factorByUser:           "SELECT " + factorColumns + " FROM {p}second_factors WHERE user_id = ?",
+		factorConfirm:          "UPDATE {p}second_factors SET verified_at = ?, last_step = ? WHERE id = ? AND verified_at IS NULL AND last_step < ?",
+		factorUser:             "SELECT user_id FROM {p}second_factors WHERE id = ?",
+		// A conditional update: under PostgreSQL's READ COMMITTED and
+		// InnoDB's locking UPDATE a concurrent use of the same step waits
+		// for the row lock, re-checks last_step < ? against the committed
+		// row and matches nothing; SQLite runs writers one at a time.
+		factorUseStep:     "UPDATE {p}second_factors SET last_step = ? WHERE id = ? AND last_step < ?",
+		factorExists:      "SELECT COUNT(*) FROM {p}second_factors WHERE id = ?",
+		factorDelete:      "DELETE FROM {p}second_factors WHERE user_id = ?",
+		recoveryDeleteAll: "DELETE FROM {p}recovery_codes WHERE user_id = ?",
+		recoveryInsert:    "INSERT INTO {p}recovery_codes (user_id, code_hash) VALUES (?, ?)",
+		recoveryUse:       "DELETE FROM {p}recovery_codes WHERE user_id = ? AND code_hash = ?",
+		recoveryCount:     "SELECT COUNT(*) FROM {p}recovery_codes WHERE user_id = ?",
 
 		migrationsTable: "CREATE TABLE IF NOT EXISTS {p}schema_migrations (version INTEGER NOT NULL PRIMARY KEY)",
 		appliedVersions: "SELECT version FROM {p}schema_migrations",
@@ -175,6 +209,9 @@ func (q *queries) all() []*string {
 		&q.deleteTokens, &q.deleteOrphans, &q.deleteSessions, &q.deleteOnce,
 		&q.userSessions, &q.revokeUserSessions,
 		&q.insertOnce, &q.consumeReturning, &q.consumeLock, &q.consumeSpend, &q.oneTimeToken,
+		&q.factorDeleteUnverified, &q.factorCount, &q.factorInsert, &q.factorByUser, &q.factorConfirm,
+		&q.factorUser, &q.factorUseStep, &q.factorExists, &q.factorDelete,
+		&q.recoveryDeleteAll, &q.recoveryInsert, &q.recoveryUse, &q.recoveryCount,
 		&q.migrationsTable, &q.appliedVersions, &q.recordVersion, &q.tableExists, &q.schemaVersion,
 	}
 }

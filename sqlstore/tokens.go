@@ -23,7 +23,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *auth.Session, first *au
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := s.txExec(ctx, tx, s.q.insertSession, sess.ID, sess.UserID,
 			millis(sess.CreatedAt), millis(sess.ExpiresAt), nullMillis(sess.RevokedAt),
-			sess.UserAgent, sess.IPAddress); err != nil {
+			sess.UserAgent, sess.IPAddress, sess.AMR, sess.AAL); err != nil {
 			return err
 		}
 		if first == nil {
@@ -66,7 +66,7 @@ func scanSession(row interface{ Scan(...any) error }, extra ...any) (*auth.Sessi
 		created, expires int64
 		revoked          sql.NullInt64
 	)
-	dest := append([]any{&sess.ID, &sess.UserID, &created, &expires, &revoked, &sess.UserAgent, &sess.IPAddress}, extra...)
+	dest := append([]any{&sess.ID, &sess.UserID, &created, &expires, &revoked, &sess.UserAgent, &sess.IPAddress, &sess.AMR, &sess.AAL}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}

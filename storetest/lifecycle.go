@@ -174,6 +174,7 @@ func testSessionMetadata(t *testing.T, f *fixture) {
 	browser, browserFirst := newSessionAt(u.ID, base)
 	browser.UserAgent = `Mozilla/5.0 (X11; Linux x86_64) Zoë/1.0 "quoted" 'single' \ 100%_`
 	browser.IPAddress = "2001:db8::1"
+	browser.AMR, browser.AAL = "pwd otp", 2
 	browser.LastUsedAt = base.AddDate(1, 0, 0) // ignored
 	long, longFirst := newSessionAt(u.ID, base.Add(time.Minute))
 	long.UserAgent = strings.Repeat("Agent/1.0 ", 51) + "xx" // 512 bytes

@@ -159,6 +159,15 @@ func Run(t *testing.T, open func(t *testing.T) (auth.UserStore, auth.TokenStore)
 
 		// EmailVerifier.
 		{"SetEmailVerified", testSetEmailVerified},
+
+		// SecondFactorStore.
+		{"SecondFactorRoundTrip", testSecondFactorRoundTrip},
+		{"ConfirmSecondFactor", testConfirmSecondFactor},
+		{"UseSecondFactorStep", testUseSecondFactorStep},
+		{"ConcurrentSecondFactorStep", testConcurrentSecondFactorStep},
+		{"RecoveryCodes", testRecoveryCodes},
+		{"ConcurrentRecoveryCode", testConcurrentRecoveryCode},
+		{"DeleteUserWithSecondFactor", testDeleteUserWithSecondFactor},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -375,6 +384,10 @@ func checkSession(t *testing.T, what string, got, want *auth.Session) {
 	checkTime(t, what, "RevokedAt", got.RevokedAt, want.RevokedAt)
 	checkField(t, what, "UserAgent", got.UserAgent, want.UserAgent)
 	checkField(t, what, "IPAddress", got.IPAddress, want.IPAddress)
+	checkField(t, what, "AMR", got.AMR, want.AMR)
+	if got.AAL != want.AAL {
+		t.Errorf("%s: AAL = %d, want %d", what, got.AAL, want.AAL)
+	}
 }
 
 // checkToken reports every field in which got differs from want.

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -191,7 +192,7 @@ func TestVerify(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if *got != *want {
+			if !reflect.DeepEqual(*got, *want) {
 				t.Fatalf("claims %+v, the library's %+v", got, want)
 			}
 			if srv.hits.Load() != 1 {
@@ -747,7 +748,7 @@ func TestMiddlewareMatchesLibrary(t *testing.T) {
 			t.Errorf("%s: headers: library %v, verifier %v", tc.name, l.Header(), r.Header())
 		}
 	}
-	if len(got) != 4 || *got[0] != *got[1] {
+	if len(got) != 4 || !reflect.DeepEqual(*got[0], *got[1]) {
 		t.Fatalf("claims handed on: %+v", got)
 	}
 

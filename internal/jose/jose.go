@@ -95,6 +95,8 @@ type Claims struct {
 	TokenID        string
 	IssuedAt       time.Time
 	ExpiresAt      time.Time
+	AMR            []string
+	AAL            int
 }
 
 // RegisteredClaims are the registered JWT claims the library uses. It
@@ -157,9 +159,11 @@ func (d *NumericDate) get() *jwt.NumericDate {
 // AccessClaims is the JWT payload of an access token.
 type AccessClaims struct {
 	RegisteredClaims
-	SessionID      string `json:"sid"`
-	OrganizationID string `json:"org,omitempty"`
-	Role           string `json:"role,omitempty"`
+	SessionID      string   `json:"sid"`
+	OrganizationID string   `json:"org,omitempty"`
+	Role           string   `json:"role,omitempty"`
+	AMR            []string `json:"amr,omitempty"`
+	AAL            int      `json:"aal,omitempty"`
 }
 
 // ParseAccess verifies an access token with the parser p and the key
@@ -183,6 +187,8 @@ func ParseAccess(p *jwt.Parser, keyFunc jwt.Keyfunc, token string) (*Claims, Fau
 		TokenID:        c.ID,
 		IssuedAt:       c.IssuedAt.Time,
 		ExpiresAt:      c.ExpiresAt.Time,
+		AMR:            c.AMR,
+		AAL:            max(c.AAL, 1), // tokens issued before assurance levels: a password
 	}, OK
 }
 

@@ -78,6 +78,7 @@ func Run(t *testing.T, open func(t *testing.T) (auth.UserStore, auth.TokenStore)
 		{"G", rowsG()},
 		{"H", rowsH()},
 		{"I", rowsI()},
+		{"M", rowsM()},
 	}
 	for _, sec := range sections {
 		t.Run(sec.name, func(t *testing.T) {

@@ -1,0 +1,695 @@
+package auth
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ingestiq/auth/internal/totp"
+)
+
+// Two-step sign-in. A user enrolls a TOTP factor (RFC 6238: SHA-1, six
+// digits, 30-second steps) and proves it with a first code, which also
+// hands out ten single-use recovery codes. From then on a right password
+// alone gives no tokens: Login answers MFA_REQUIRED with a short-lived,
+// single-use, signed ticket (mfa_ticket.go), which VerifyMFA redeems with a
+// code or a recovery code for the tokens of a session at assurance level 2
+// (amr ["pwd","otp"], aal 2).
+//
+// The factor's secret is sealed with AES-256-GCM under a key derived from
+// Config.Secret; recovery codes are stored as HMAC-SHA-256 under another
+// derived key. A code is accepted at most once per factor: the store keeps
+// the last accepted time step and moves it forward with a conditional
+// update. Wrong codes are throttled per account and per ticket through the
+// Limiter.
+
+// MFAConfig configures two-step sign-in. Its zero value means the defaults.
+type MFAConfig struct {
+	// Issuer names the service in authenticator apps: the issuer of the
+	// otpauth:// URI and the first part of its label. The default is
+	// Config.Issuer.
+	Issuer string
+
+	// Skew is how many 30-second time steps before and after the current
+	// one a code may come from, at most 2; -1 accepts the current step
+	// only. The default (0) is 1.
+	Skew int
+
+	// TicketTTL is how long the ticket Login hands out for the second step
+	// stays valid, at most 10 minutes. The default is 5 minutes.
+	TicketTTL time.Duration
+
+	// MaxTicketAttempts is how many codes one ticket may be tried with;
+	// after them it is refused (RATE_LIMITED) until it expires. It applies
+	// only while throttling is on. The default is 5.
+	MaxTicketAttempts int
+
+	// FreshLogin is how recent the login of the session that enrolls a
+	// factor without giving the password again must be. The default is 5
+	// minutes.
+	FreshLogin time.Duration
+
+	// AccountBackoff throttles wrong codes per account, whichever ticket
+	// or session they come with. The default is
+	// [DefaultMFAAccountBackoff].
+	AccountBackoff Backoff
+
+	// PreviousSecrets are earlier values of Config.Secret whose sealed
+	// factors and recovery codes are still accepted, for a secret
+	// rotation (see the README). The default is none.
+	PreviousSecrets [][]byte
+}
+
+// Defaults of [MFAConfig].
+const (
+	DefaultMFASkew              = 1
+	DefaultMFATicketTTL         = 5 * time.Minute
+	DefaultMFAMaxTicketAttempts = 5
+	DefaultMFAFreshLogin        = 5 * time.Minute
+	// RecoveryCodeCount is how many recovery codes confirmation and
+	// regeneration hand out.
+	RecoveryCodeCount = 10
+)
+
+// DefaultMFAAccountBackoff applies to wrong second-factor codes per
+// account: five free, then 1 s, 2 s, 4 s, ... up to 15 minutes.
+var DefaultMFAAccountBackoff = Backoff{Free: 5, Base: time.Second, Max: 15 * time.Minute, Window: time.Hour}
+
+// The second factor's methods, as MFA_REQUIRED lists them.
+var mfaMethods = []string{"totp", "recovery_code"}
+
+const (
+	keyMFAAccount = "mfa:account:"
+	keyMFATicket  = "mfa:ticket:"
+	totpDigits    = 6
+	secretBytes   = 20 // 160 bits, RFC 4226's recommendation
+)
+
+// mfaKeys holds the keys of two-step sign-in, each derived from a secret:
+// the current one first, then the previous ones.
+type mfaKeys struct {
+	aeads    []cipher.AEAD
+	recovery [][]byte
+	ticket   []byte
+}
+
+func deriveKey(secret []byte, purpose string) ([]byte, error) {
+	return hkdf.Key(sha256.New, secret, nil, "github.com/ingestiq/auth "+purpose+" v1", 32)
+}
+
+// newMFAKeys fills in the defaults of c.MFA, checks it, and derives the
+// keys.
+func newMFAKeys(c *Config) (*mfaKeys, error) {
+	m := &c.MFA
+	setDefault(&m.Issuer, c.Issuer)
+	setDefault(&m.Skew, DefaultMFASkew)
+	setDefault(&m.TicketTTL, DefaultMFATicketTTL)
+	setDefault(&m.MaxTicketAttempts, DefaultMFAMaxTicketAttempts)
+	setDefault(&m.FreshLogin, DefaultMFAFreshLogin)
+	setDefault(&m.AccountBackoff, DefaultMFAAccountBackoff)
+	b := m.AccountBackoff
+	switch {
+	case m.Skew < -1 || m.Skew > 2:
+		return nil, errors.New("auth: Config.MFA.Skew must be between -1 and 2")
+	case m.TicketTTL < 0 || m.TicketTTL > 10*time.Minute:
+		return nil, errors.New("auth: Config.MFA.TicketTTL must be between 0 and 10 minutes")
+	case m.MaxTicketAttempts < 0 || m.MaxTicketAttempts > 10:
+		return nil, errors.New("auth: Config.MFA.MaxTicketAttempts must be between 0 and 10")
+	case m.FreshLogin < 0:
+		return nil, errors.New("auth: Config.MFA.FreshLogin must not be negative")
+	case b.Free < 0 || b.Base <= 0 || b.Max < b.Base || b.Window <= 0:
+		return nil, errors.New("auth: a Backoff needs Free >= 0, Base > 0, Max >= Base and Window > 0")
+	}
+	k := &mfaKeys{}
+	var err error
+	if k.ticket, err = deriveKey(c.Secret, "mfa-ticket key"); err != nil {
+		return nil, err
+	}
+	for i, secret := range append([][]byte{c.Secret}, m.PreviousSecrets...) {
+		if len(secret) < MinSecretBytes {
+			return nil, fmt.Errorf("auth: Config.MFA.PreviousSecrets[%d] must be at least %d bytes", i-1, MinSecretBytes)
+		}
+		sealKey, err := deriveKey(secret, "totp-secret key")
+		if err != nil {
+			return nil, err
+		}
+		block, err := aes.NewCipher(sealKey)
+		if err != nil {
+			return nil, err
+		}
+		gcm, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, err
+		}
+		rk, err := deriveKey(secret, "recovery-code key")
+		if err != nil {
+			return nil, err
+		}
+		k.aeads = append(k.aeads, gcm)
+		k.recovery = append(k.recovery, rk)
+	}
+	m.PreviousSecrets = nil // not needed past here; keep no copy around
+	return k, nil
+}
+
+// sealAAD binds a sealed secret to its factor and user, so a sealed value
+// copied to another row does not open.
+func sealAAD(factorID, userID string) []byte {
+	return []byte("totp:" + factorID + ":" + userID)
+}
+
+// seal encrypts a TOTP secret with the current key: nonce || ciphertext.
+func (k *mfaKeys) seal(factorID, userID string, secret []byte) []byte {
+	aead := k.aeads[0]
+	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(secret)+aead.Overhead())
+	_, _ = rand.Read(nonce)
+	return aead.Seal(nonce, nonce, secret, sealAAD(factorID, userID))
+}
+
+// open decrypts a factor's secret with the current key or a previous one.
+func (k *mfaKeys) open(f *SecondFactor) ([]byte, error) {
+	for _, aead := range k.aeads {
+		n := aead.NonceSize()
+		if len(f.Secret) < n {
+			break
+		}
+		if raw, err := aead.Open(nil, f.Secret[:n], f.Secret[n:], sealAAD(f.ID, f.UserID)); err == nil {
+			return raw, nil
+		}
+	}
+	return nil, errors.New("auth: the second factor's secret does not open with Config.Secret or Config.MFA.PreviousSecrets")
+}
+
+// recoveryAlphabet32 has 32 letters and digits without look-alikes (no
+// 1, i, l, o), so one random byte masked to five bits picks one uniformly.
+const recoveryAlphabet32 = "abcdefghjkmnpqrstuvwxyz023456789"
+
+// newRecoveryCodes returns RecoveryCodeCount fresh codes, shown as
+// "xxxxx-xxxxx" (50 random bits each), and their hashes under the current
+// key.
+func (k *mfaKeys) newRecoveryCodes(userID string) ([]string, []string) {
+	codes := make([]string, RecoveryCodeCount)
+	hashes := make([]string, RecoveryCodeCount)
+	for i := range codes {
+		var b [10]byte
+		_, _ = rand.Read(b[:])
+		for j := range b {
+			b[j] = recoveryAlphabet32[b[j]&31]
+		}
+		codes[i] = string(b[:5]) + "-" + string(b[5:])
+		hashes[i] = recoveryHash(k.recovery[0], userID, string(b[:]))
+	}
+	return codes, hashes
+}
+
+// normalizeRecoveryCode lower-cases a typed code and drops dashes and
+// spaces; it returns "" for anything that cannot be a recovery code.
+func normalizeRecoveryCode(code string) string {
+	if len(code) > 64 {
+		return ""
+	}
+	code = strings.ToLower(strings.NewReplacer("-", "", " ", "").Replace(code))
+	if len(code) != 10 {
+		return ""
+	}
+	for i := 0; i < len(code); i++ {
+		if !strings.ContainsRune(recoveryAlphabet32, rune(code[i])) {
+			return ""
+		}
+	}
+	return code
+}
+
+func recoveryHash(key []byte, userID, code string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(userID))
+	m.Write([]byte{0})
+	m.Write([]byte(code))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// assuranceKey is the context key under which VerifyMFA hands the new
+// session's assurance to startSession.
+type assuranceKey struct{}
+
+type assurance struct {
+	amr string
+	aal int
+}
+
+func withAssurance(ctx context.Context, amr string, aal int) context.Context {
+	return context.WithValue(ctx, assuranceKey{}, assurance{amr, aal})
+}
+
+// assuranceFrom returns the assurance of the session being opened: a
+// password alone unless VerifyMFA said otherwise.
+func assuranceFrom(ctx context.Context) (string, int) {
+	if v, ok := ctx.Value(assuranceKey{}).(assurance); ok {
+		return v.amr, v.aal
+	}
+	return "pwd", 1
+}
+
+// sessionAMR returns a session's methods as the amr claim lists them.
+func sessionAMR(s *Session) []string {
+	if s.AMR == "" {
+		return []string{"pwd"}
+	}
+	return strings.Fields(s.AMR)
+}
+
+// secondFactors returns the SecondFactorStore, or NOT_IMPLEMENTED.
+func (a *Authenticator) secondFactors() (SecondFactorStore, error) {
+	st, ok := a.users.(SecondFactorStore)
+	if !ok {
+		return nil, ErrNotImplemented
+	}
+	return st, nil
+}
+
+// secondStep runs in Login once the password is right: it returns nil when
+// the account has no verified factor (or the store has no second factors
+// at all), and otherwise an MFA_REQUIRED error carrying a fresh ticket.
+func (a *Authenticator) secondStep(ctx context.Context, u *User) error {
+	st, ok := a.users.(SecondFactorStore)
+	if !ok {
+		return nil
+	}
+	f, err := st.SecondFactor(ctx, u.ID)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("auth: look up second factor: %w", err)
+	}
+	if f.VerifiedAt.IsZero() {
+		return nil
+	}
+	ot, ok := a.tokens.(OneTimeTokenStore)
+	if !ok {
+		// Fail closed: a factor is there but a ticket cannot be made
+		// single-use.
+		return fmt.Errorf("auth: MFA tickets need a TokenStore that implements OneTimeTokenStore (%T does not)", a.tokens)
+	}
+	now := a.cfg.Now()
+	ticket, id, exp := a.mfa.signTicket(u.ID, now, a.cfg.MFA.TicketTTL)
+	rec := &OneTimeToken{IDHash: hashTokenID(id), Purpose: PurposeMFATicket, UserID: u.ID, CreatedAt: now.UTC(), ExpiresAt: exp.UTC()}
+	if err := ot.CreateOneTimeToken(ctx, rec); err != nil {
+		return fmt.Errorf("auth: store MFA ticket: %w", err)
+	}
+	a.audit(ctx, AuditLoginMFARequired, "user_id", u.ID)
+	e := *ErrMFARequired
+	e.Ticket, e.Methods = ticket, slices.Clone(mfaMethods)
+	return &e
+}
+
+// ticketBackoff is the rule that ends a ticket after MaxTicketAttempts
+// codes: the last allowed one makes it wait out its whole lifetime.
+func (a *Authenticator) ticketBackoff() Backoff {
+	ttl := a.cfg.MFA.TicketTTL
+	return Backoff{Free: a.cfg.MFA.MaxTicketAttempts, Base: ttl, Max: ttl, Window: ttl}
+}
+
+// useTOTP checks code against the factor and, when it matches, spends its
+// time step in the store. It reports whether the code was accepted.
+func (a *Authenticator) useTOTP(ctx context.Context, st SecondFactorStore, f *SecondFactor, code string) (bool, error) {
+	secret, err := a.mfa.open(f)
+	if err != nil {
+		return false, err
+	}
+	code = strings.TrimSpace(code)
+	step, ok := totp.Match(totp.SHA1, secret, code, totp.Step(a.cfg.Now(), totp.Period), max(a.cfg.MFA.Skew, 0), totpDigits)
+	clear(secret)
+	if !ok {
+		return false, nil
+	}
+	switch err := st.UseSecondFactorStep(ctx, f.ID, step); {
+	case errors.Is(err, ErrTokenUsed), errors.Is(err, ErrNotFound):
+		a.audit(ctx, AuditMFAReplay, "user_id", f.UserID)
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("auth: spend TOTP step: %w", err)
+	}
+	return true, nil
+}
+
+// useRecoveryCode spends one of the user's recovery codes, looked up under
+// the current key and then the previous ones.
+func (a *Authenticator) useRecoveryCode(ctx context.Context, st SecondFactorStore, userID, code string) (bool, error) {
+	norm := normalizeRecoveryCode(code)
+	if norm == "" {
+		return false, nil
+	}
+	for _, key := range a.mfa.recovery {
+		err := st.UseRecoveryCode(ctx, userID, recoveryHash(key, userID, norm))
+		if err == nil {
+			left, _ := st.RecoveryCodesLeft(ctx, userID)
+			a.audit(ctx, AuditMFARecoveryCodeUsed, "user_id", userID, "codes_left", left)
+			return true, nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return false, fmt.Errorf("auth: spend recovery code: %w", err)
+		}
+	}
+	return false, nil
+}
+
+// mfaFailed records a wrong code against the account.
+func (a *Authenticator) mfaFailed(ctx context.Context, userID, action string) error {
+	a.audit(ctx, AuditMFAFailure, "user_id", userID, "action", action)
+	if err := a.hit(ctx, keyMFAAccount+userID, a.cfg.MFA.AccountBackoff); err != nil {
+		return fmt.Errorf("auth: record wrong code: %w", err)
+	}
+	return ErrInvalidCode
+}
+
+// proveFactor checks a TOTP code or a recovery code (exactly one of the
+// two) against the user's verified factor, throttled per account. It
+// returns the factor, or ErrInvalidCode, MFA_NOT_ENABLED or RATE_LIMITED.
+func (a *Authenticator) proveFactor(ctx context.Context, st SecondFactorStore, userID, code, recoveryCode, action string) (*SecondFactor, error) {
+	if (code == "") == (recoveryCode == "") {
+		return nil, validationError(map[string]string{"code": "give exactly one of code and recoveryCode"})
+	}
+	if err := a.throttled(ctx, action, keyMFAAccount+userID); err != nil {
+		return nil, err
+	}
+	f, err := st.SecondFactor(ctx, userID)
+	if errors.Is(err, ErrNotFound) || err == nil && f.VerifiedAt.IsZero() {
+		return nil, ErrMFANotEnabled
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: look up second factor: %w", err)
+	}
+	var ok bool
+	if code != "" {
+		ok, err = a.useTOTP(ctx, st, f, code)
+	} else {
+		ok, err = a.useRecoveryCode(ctx, st, userID, recoveryCode)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, a.mfaFailed(ctx, userID, action)
+	}
+	return f, nil
+}
+
+// VerifyMFA completes a login that answered MFA_REQUIRED: it redeems the
+// ticket with a TOTP code or a recovery code (exactly one; the other "")
+// and returns what Login returns, for a session whose tokens carry amr
+// ["pwd","otp"] and aal 2. A ticket is good for one login, for
+// [MFAConfig.TicketTTL], and for [MFAConfig.MaxTicketAttempts] codes; a
+// bad, expired or spent ticket is [ErrInvalidToken], a wrong or replayed
+// code [ErrInvalidCode]. Wrong codes are also throttled per account. A
+// recovery code is spent by its use.
+func (a *Authenticator) VerifyMFA(ctx context.Context, ticket, code, recoveryCode string) (*AuthResult, error) {
+	st, err := a.secondFactors()
+	if err != nil {
+		return nil, err
+	}
+	ot, ok := a.tokens.(OneTimeTokenStore)
+	if !ok {
+		return nil, ErrNotImplemented
+	}
+	now := a.cfg.Now()
+	p, err := a.mfa.parseTicket(ticket, now)
+	if err != nil {
+		a.audit(ctx, AuditMFATicketInvalid)
+		return nil, err
+	}
+	if (code == "") == (recoveryCode == "") {
+		return nil, validationError(map[string]string{"code": "give exactly one of code and recoveryCode"})
+	}
+	// Every attempt with the ticket counts, in one atomic step, so a burst
+	// of guesses cannot pass the check together.
+	if err := a.take(ctx, "mfa.verify", keyMFATicket+p.ID, a.ticketBackoff()); err != nil {
+		return nil, err
+	}
+	u, err := a.users.UserByID(ctx, p.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrInvalidToken
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: look up user: %w", err)
+	}
+	if _, err := a.proveFactor(ctx, st, u.ID, code, recoveryCode, "mfa.verify"); err != nil {
+		if errors.Is(err, ErrMFANotEnabled) {
+			return nil, ErrInvalidToken // the factor went away since the login
+		}
+		return nil, err
+	}
+	if _, err := ot.ConsumeOneTimeToken(ctx, hashTokenID(p.ID), PurposeMFATicket, now); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			a.audit(ctx, AuditMFATicketReuse, "user_id", u.ID)
+			return nil, ErrInvalidToken
+		}
+		return nil, fmt.Errorf("auth: spend MFA ticket: %w", err)
+	}
+	if a.limiter != nil {
+		if err := a.limiter.Reset(ctx, keyMFAAccount+u.ID); err != nil {
+			return nil, fmt.Errorf("auth: reset throttle: %w", err)
+		}
+	}
+	method := "totp"
+	if code == "" {
+		method = "recovery_code"
+	}
+	res, s, err := a.startSession(withAssurance(ctx, "pwd otp", 2), u, now)
+	if err != nil {
+		return nil, err
+	}
+	a.audit(ctx, AuditLoginSuccess, "user_id", u.ID, "session_id", s.ID, "aal", 2, "method", method)
+	return res, nil
+}
+
+// TOTPEnrollment is what enrolling a TOTP factor returns: the secret, in
+// base32 for typing, and the otpauth:// URI for a QR code. Neither is
+// shown again.
+type TOTPEnrollment struct {
+	// Secret is the 160-bit secret in unpadded base32.
+	Secret string `json:"secret"`
+	// URI is the otpauth://totp/ key URI (SHA1, 6 digits, 30 s).
+	URI string `json:"uri"`
+}
+
+// EnrollTOTP starts enrolling a TOTP factor for the caller (c, the claims
+// of their access token): it returns a new secret and its URI; the factor
+// counts only once [Authenticator.ConfirmTOTP] proves the app has it. It
+// needs a fresh proof: the password (counted like a login), or, when
+// password is "", a session opened within [MFAConfig.FreshLogin]
+// (FRESH_LOGIN_REQUIRED otherwise). Enrolling again replaces an
+// unconfirmed factor; with a confirmed one it is MFA_ALREADY_ENABLED.
+func (a *Authenticator) EnrollTOTP(ctx context.Context, c *Claims, password string) (*TOTPEnrollment, error) {
+	st, err := a.secondFactors()
+	if err != nil {
+		return nil, err
+	}
+	now := a.cfg.Now()
+	var u *User
+	if password != "" {
+		if u, err = a.confirmPassword(ctx, c.UserID, password); err != nil {
+			return nil, err
+		}
+	} else {
+		s, err := a.tokens.Session(ctx, c.SessionID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("auth: look up session: %w", err)
+		}
+		if err != nil || now.Sub(s.CreatedAt) > a.cfg.MFA.FreshLogin {
+			return nil, ErrFreshLoginRequired
+		}
+		if u, err = a.User(ctx, c.UserID); err != nil {
+			if errors.Is(err, ErrNotFound) {
+				return nil, ErrInvalidToken
+			}
+			return nil, err
+		}
+	}
+	secret := make([]byte, secretBytes)
+	_, _ = rand.Read(secret)
+	f := &SecondFactor{ID: uuid.NewString(), UserID: u.ID, CreatedAt: now.UTC().Truncate(time.Millisecond)}
+	f.Secret = a.mfa.seal(f.ID, f.UserID, secret)
+	if err := st.CreateSecondFactor(ctx, f); err != nil {
+		if errors.Is(err, ErrFactorEnrolled) {
+			return nil, ErrMFAEnabled
+		}
+		return nil, fmt.Errorf("auth: store second factor: %w", err)
+	}
+	a.audit(ctx, AuditMFATOTPEnroll, "user_id", u.ID)
+	return &TOTPEnrollment{
+		Secret: totp.Encoding.EncodeToString(secret),
+		URI:    totp.URI(a.cfg.MFA.Issuer, u.Email, secret, totp.SHA1, totpDigits, totp.Period),
+	}, nil
+}
+
+// ConfirmTOTP proves the caller's app holds the enrolled secret with a
+// first code: the factor becomes active, the returned recovery codes (shown
+// this once; stored as hashes) replace any earlier ones, and every other
+// session of the user ends, since they were opened without the second
+// factor. The caller's own session stays at assurance level 1. It needs a
+// TokenStore that implements [SessionLister].
+func (a *Authenticator) ConfirmTOTP(ctx context.Context, c *Claims, code string) ([]string, error) {
+	st, err := a.secondFactors()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := a.sessionLister(); err != nil {
+		return nil, err
+	}
+	if err := a.throttled(ctx, "mfa.confirm", keyMFAAccount+c.UserID); err != nil {
+		return nil, err
+	}
+	f, err := st.SecondFactor(ctx, c.UserID)
+	if errors.Is(err, ErrNotFound) || err == nil && !f.VerifiedAt.IsZero() {
+		return nil, ErrMFANotEnabled
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: look up second factor: %w", err)
+	}
+	secret, err := a.mfa.open(f)
+	if err != nil {
+		return nil, err
+	}
+	now := a.cfg.Now()
+	step, ok := totp.Match(totp.SHA1, secret, strings.TrimSpace(code), totp.Step(now, totp.Period), max(a.cfg.MFA.Skew, 0), totpDigits)
+	clear(secret)
+	if !ok {
+		return nil, a.mfaFailed(ctx, c.UserID, "mfa.confirm")
+	}
+	codes, hashes := a.mfa.newRecoveryCodes(c.UserID)
+	if err := st.ConfirmSecondFactor(ctx, f.ID, step, now.UTC(), hashes); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, a.mfaFailed(ctx, c.UserID, "mfa.confirm") // replaced or confirmed meanwhile
+		}
+		return nil, fmt.Errorf("auth: confirm second factor: %w", err)
+	}
+	n, err := a.revokeUserSessions(ctx, c.UserID, c.SessionID)
+	if err != nil {
+		return nil, err
+	}
+	a.audit(ctx, AuditMFATOTPConfirm, "user_id", c.UserID, "sessions_ended", n)
+	return codes, nil
+}
+
+// MFAStatus tells which second factors a user has and how many recovery
+// codes are left, as GET /mfa shows it.
+type MFAStatus struct {
+	// Factors lists the active factors: ["totp"] or [].
+	Factors []string `json:"factors"`
+	// TOTPPending reports an enrolled factor still waiting for its first
+	// code.
+	TOTPPending bool `json:"totpPending"`
+	// RecoveryCodesLeft counts the unspent recovery codes.
+	RecoveryCodesLeft int `json:"recoveryCodesLeft"`
+}
+
+// MFA returns the user's second-factor status.
+func (a *Authenticator) MFA(ctx context.Context, userID string) (*MFAStatus, error) {
+	st, err := a.secondFactors()
+	if err != nil {
+		return nil, err
+	}
+	out := &MFAStatus{Factors: []string{}}
+	f, err := st.SecondFactor(ctx, userID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return nil, fmt.Errorf("auth: look up second factor: %w", err)
+	case f.VerifiedAt.IsZero():
+		out.TOTPPending = true
+	default:
+		out.Factors = append(out.Factors, "totp")
+	}
+	if out.RecoveryCodesLeft, err = st.RecoveryCodesLeft(ctx, userID); err != nil {
+		return nil, fmt.Errorf("auth: count recovery codes: %w", err)
+	}
+	return out, nil
+}
+
+// RemoveTOTP removes the caller's TOTP factor and recovery codes. It needs
+// a session at assurance level 2 (FORBIDDEN otherwise), the password, and
+// a current code or a recovery code.
+func (a *Authenticator) RemoveTOTP(ctx context.Context, c *Claims, password, code, recoveryCode string) error {
+	st, err := a.secondFactors()
+	if err != nil {
+		return err
+	}
+	if c.AAL < 2 {
+		return ErrForbidden
+	}
+	if _, err := a.confirmPassword(ctx, c.UserID, password); err != nil {
+		return err
+	}
+	if _, err := a.proveFactor(ctx, st, c.UserID, code, recoveryCode, "mfa.remove"); err != nil {
+		return err
+	}
+	if err := st.DeleteSecondFactor(ctx, c.UserID); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return ErrMFANotEnabled
+		}
+		return fmt.Errorf("auth: remove second factor: %w", err)
+	}
+	a.audit(ctx, AuditMFATOTPRemove, "user_id", c.UserID)
+	return nil
+}
+
+// RegenerateRecoveryCodes replaces the caller's recovery codes with fresh
+// ones, returned this once. It needs a session at assurance level 2
+// (FORBIDDEN otherwise) and a current TOTP code.
+func (a *Authenticator) RegenerateRecoveryCodes(ctx context.Context, c *Claims, code string) ([]string, error) {
+	st, err := a.secondFactors()
+	if err != nil {
+		return nil, err
+	}
+	if c.AAL < 2 {
+		return nil, ErrForbidden
+	}
+	if code == "" {
+		return nil, validationError(map[string]string{"code": "is required"})
+	}
+	if _, err := a.proveFactor(ctx, st, c.UserID, code, "", "mfa.recovery_codes"); err != nil {
+		return nil, err
+	}
+	codes, hashes := a.mfa.newRecoveryCodes(c.UserID)
+	if err := st.ReplaceRecoveryCodes(ctx, c.UserID, hashes); err != nil {
+		return nil, fmt.Errorf("auth: replace recovery codes: %w", err)
+	}
+	a.audit(ctx, AuditMFARecoveryCodesRegenerate, "user_id", c.UserID)
+	return codes, nil
+}
+
+// RequireAAL2 is a middleware that lets a request through only when the
+// claims in its context (put there by [Authenticator.Middleware] or package
+// verifier's, which must run first) are of a session opened with a second
+// factor (aal 2). Others are answered 403 FORBIDDEN, and requests without
+// claims 401 UNAUTHORIZED.
+//
+//	mux.Handle("/billing", a.Middleware(auth.RequireAAL2(billingHandler)))
+func RequireAAL2(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, ok := ClaimsFromContext(r.Context())
+		if !ok {
+			writeError(w, ErrUnauthorized)
+			return
+		}
+		if c.AAL < 2 {
+			writeError(w, ErrForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
