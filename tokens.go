@@ -3,6 +3,7 @@ package auth
 import (
 	"crypto"
 	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -247,11 +248,58 @@ func (k *tokens) issueAccess(u *User, s *Session, now time.Time) (string, error)
 // issueRefresh signs a refresh token of the session and returns it with
 // the record the store keeps of it (the hash of its id, never the token).
 func (k *tokens) issueRefresh(userID, sessionID string, sessionExp, now time.Time) (string, *RefreshToken, error) {
+	return k.issueRefreshID(newID(32), userID, sessionID, sessionExp, now)
+}
+
+// successorLabel separates the successor derivation from every other use
+// of the refresh key: it holds a NUL and a space, which no JWT signing
+// input (two base64url segments and a dot) does.
+const successorLabel = "github.com/ingestiq/auth refresh successor v1\x00"
+
+// successorID returns the id of the refresh token that replaces the one
+// with the given id: HMAC-SHA256 of the id under the refresh key,
+// base64url-encoded. Every process that knows the key derives the same
+// successor for a token, so a retry within the reuse window can be handed
+// the very token it missed without any token being stored; without the key
+// the successor of a token cannot be guessed from it.
+func (k *tokens) successorID(id string) string {
+	m := hmac.New(sha256.New, k.refreshKey)
+	m.Write([]byte(successorLabel))
+	m.Write([]byte(id))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// issueSuccessor signs the successor of the refresh token whose claims
+// are c, with the id successorID derives, and returns it with its record.
+func (k *tokens) issueSuccessor(c *refreshClaims, now time.Time) (string, *RefreshToken, error) {
+	return k.issueRefreshID(k.successorID(c.ID), c.Subject, c.SessionID, c.SessionExpiresAt.Time, now)
+}
+
+// reissue signs again, at now, the refresh token with the given id whose
+// record is rec, for the session whose claims c carries: the same id and
+// expiry, so it refreshes exactly the record rec; only its iat differs.
+func (k *tokens) reissue(id string, c *refreshClaims, rec *RefreshToken, now time.Time) (string, error) {
+	return sign(refreshTokenType, jwt.SigningMethodHS256, k.refreshKey, "", &refreshClaims{
+		RegisteredClaims: jose.RegisteredClaims{
+			Issuer:    k.issuer,
+			Subject:   rec.UserID,
+			Audience:  jwt.ClaimStrings{k.audience},
+			ExpiresAt: jose.NewDate(rec.ExpiresAt),
+			IssuedAt:  jose.NewDate(now),
+			ID:        id,
+		},
+		SessionID:        rec.SessionID,
+		SessionExpiresAt: c.SessionExpiresAt,
+	})
+}
+
+// issueRefreshID signs a refresh token with the given id; see
+// issueRefresh.
+func (k *tokens) issueRefreshID(id, userID, sessionID string, sessionExp, now time.Time) (string, *RefreshToken, error) {
 	exp := now.Add(k.refreshTTL)
 	if sessionExp.Before(exp) {
 		exp = sessionExp
 	}
-	id := newID(32)
 	tok, err := sign(refreshTokenType, jwt.SigningMethodHS256, k.refreshKey, "", &refreshClaims{
 		RegisteredClaims: jose.RegisteredClaims{
 			Issuer:    k.issuer,

@@ -67,7 +67,7 @@ func (r *recordingTokens) CreateSession(ctx context.Context, s *auth.Session, fi
 	return nil
 }
 
-func (r *recordingTokens) RotateRefreshToken(ctx context.Context, oldHash string, next *auth.RefreshToken, at time.Time) (*auth.RefreshToken, error) {
+func (r *recordingTokens) RotateRefreshToken(ctx context.Context, oldHash string, next *auth.RefreshToken, at time.Time) (*auth.Rotation, error) {
 	old, err := r.Store.RotateRefreshToken(ctx, oldHash, next, at)
 	if err != nil {
 		return old, err
@@ -76,7 +76,7 @@ func (r *recordingTokens) RotateRefreshToken(ctx context.Context, oldHash string
 	defer r.mu.Unlock()
 	for _, t := range r.tokens {
 		if t.IDHash == oldHash {
-			t.UsedAt = old.UsedAt
+			t.UsedAt = old.Old.UsedAt
 		}
 	}
 	nc := *next

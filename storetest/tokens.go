@@ -31,7 +31,7 @@ func testSessionRoundTrip(t *testing.T, f *fixture) {
 	if err != nil {
 		t.Fatalf("RotateRefreshToken(first token of a new session): %v", err)
 	}
-	checkToken(t, "RotateRefreshToken(first token of a new session)", got, spent(first, at))
+	checkToken(t, "RotateRefreshToken(first token of a new session)", oldOf(got), spent(first, at))
 }
 
 // testSessionCopies checks that the store keeps its own copies of a session
@@ -56,11 +56,11 @@ func testSessionCopies(t *testing.T, f *fixture) {
 	if err != nil {
 		t.Fatalf("RotateRefreshToken(first token): %v", err)
 	}
-	checkToken(t, "RotateRefreshToken after changing the token passed to CreateSession", old, spent(&wantFirst, at))
-	old.SessionID, old.UserID, old.CreatedAt, old.ExpiresAt, old.UsedAt = "scribbled", "scribbled", later, later, time.Time{}
+	checkToken(t, "RotateRefreshToken after changing the token passed to CreateSession", oldOf(old), spent(&wantFirst, at))
+	old.Old.SessionID, old.Old.UserID, old.Old.CreatedAt, old.Old.ExpiresAt, old.Old.UsedAt = "scribbled", "scribbled", later, later, time.Time{}
 	again, err := f.tokens.RotateRefreshToken(f.ctx, wantFirst.IDHash, successor(&wantFirst, at), at)
 	checkErr(t, "RotateRefreshToken(spent token)", err, auth.ErrTokenUsed)
-	checkToken(t, "RotateRefreshToken(spent token) after changing the token it returned before", again, spent(&wantFirst, at))
+	checkToken(t, "RotateRefreshToken(spent token) after changing the token it returned before", oldOf(again), spent(&wantFirst, at))
 }
 
 // testCreateSessionAtomic checks that CreateSession stores its session and
@@ -142,7 +142,7 @@ func testRotateUsedToken(t *testing.T, f *fixture) {
 				checkErr(t, "RotateRefreshToken(spent token)", err, auth.ErrTokenUsed)
 				// The Authenticator revokes the session the returned
 				// token names.
-				checkToken(t, "RotateRefreshToken(spent token)", got, spent(tt.tok, tt.spentAt))
+				checkToken(t, "RotateRefreshToken(spent token)", oldOf(got), spent(tt.tok, tt.spentAt))
 				f.checkNotStored(t, "RotateRefreshToken(spent token)", offered)
 			}
 		})
@@ -175,7 +175,7 @@ func testRotateRevokedSession(t *testing.T, f *fixture) {
 			offered := successor(tok, at)
 			got, err := f.tokens.RotateRefreshToken(f.ctx, tok.IDHash, offered, at)
 			checkErr(t, "RotateRefreshToken(token of a revoked session)", err, auth.ErrSessionRevoked)
-			checkToken(t, "RotateRefreshToken(token of a revoked session)", got, tok)
+			checkToken(t, "RotateRefreshToken(token of a revoked session)", oldOf(got), tok)
 			f.checkNotStored(t, "RotateRefreshToken(token of a revoked session)", offered)
 		})
 	}
@@ -197,14 +197,14 @@ func testRotateUnknownToken(t *testing.T, f *fixture) {
 // get ErrTokenUsed with the token, and only the winner's successor is
 // stored.
 func testConcurrentRotation(t *testing.T, f *fixture) {
-	const n = 32
+	const n = 50
 	_, s, tok := f.mustOpenSession(t)
 	at := base.Add(time.Minute)
 	offered := make([]*auth.RefreshToken, n)
 	for i := range offered {
 		offered[i] = successor(tok, at)
 	}
-	got := make([]*auth.RefreshToken, n)
+	got := make([]*auth.Rotation, n)
 	errs := make([]error, n)
 	start := make(chan struct{})
 	var wg sync.WaitGroup
@@ -224,15 +224,28 @@ func testConcurrentRotation(t *testing.T, f *fixture) {
 			t.Errorf("RotateRefreshToken #%d and #%d of the same token both succeeded", winner, i)
 		case err == nil:
 			winner = i
-			checkToken(t, "RotateRefreshToken(winner)", got[i], spent(tok, at))
+			checkToken(t, "RotateRefreshToken(winner)", oldOf(got[i]), spent(tok, at))
 		case !errors.Is(err, auth.ErrTokenUsed):
 			t.Errorf("RotateRefreshToken #%d: error = %v, want %v", i, err, auth.ErrTokenUsed)
-		case got[i] == nil || got[i].SessionID != s.ID:
+		case got[i] == nil || got[i].Old == nil || got[i].Old.SessionID != s.ID:
 			t.Errorf("RotateRefreshToken #%d returned %+v with ErrTokenUsed, want the spent token of session %s", i, got[i], s.ID)
 		}
 	}
 	if winner < 0 {
 		t.Fatalf("none of %d concurrent rotations of one token succeeded", n)
+	}
+	// Every loser saw the winner's commit: they all name one successor,
+	// the winner's, and report it unspent.
+	for i, r := range got {
+		if i == winner || r == nil || r.Old == nil {
+			continue
+		}
+		if r.Old.SuccessorHash != offered[winner].IDHash {
+			t.Errorf("RotateRefreshToken #%d (a loser): SuccessorHash = %q, want the winner's successor %q", i, r.Old.SuccessorHash, offered[winner].IDHash)
+		}
+		if r.Successor == nil || r.Successor.IDHash != offered[winner].IDHash {
+			t.Errorf("RotateRefreshToken #%d (a loser): Successor = %+v, want the winner's successor, unspent", i, r.Successor)
+		}
 	}
 	for i, next := range offered {
 		if i != winner {
@@ -315,7 +328,7 @@ func testDeleteExpired(t *testing.T, f *fixture) {
 	checkSession(t, "Session(session expiring at the cut-off) after DeleteExpired", f.mustSession(t, sessC.ID), sessC)
 	got, err := f.tokens.RotateRefreshToken(f.ctx, tokC1.IDHash, successor(tokC1, cutoff), cutoff)
 	checkErr(t, "RotateRefreshToken(spent token expiring at the cut-off) after DeleteExpired", err, auth.ErrTokenUsed)
-	checkToken(t, "RotateRefreshToken(spent token expiring at the cut-off) after DeleteExpired", got, spent(tokC1, base.Add(time.Minute)))
+	checkToken(t, "RotateRefreshToken(spent token expiring at the cut-off) after DeleteExpired", oldOf(got), spent(tokC1, base.Add(time.Minute)))
 	f.mustRotate(t, tokC2, successor(tokC2, cutoff), cutoff)
 	checkUser(t, "UserByID after DeleteExpired", f.mustUserByID(t, u.ID), u)
 
