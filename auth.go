@@ -265,8 +265,8 @@ const (
 	DefaultRefreshTokenTTL = 7 * 24 * time.Hour
 	// DefaultRefreshReuseWindow is the default [Config.RefreshReuseWindow].
 	DefaultRefreshReuseWindow = 10 * time.Second
-	DefaultSessionLifetime = 30 * 24 * time.Hour
-	DefaultMaxBodyBytes    = 64 << 10
+	DefaultSessionLifetime    = 30 * 24 * time.Hour
+	DefaultMaxBodyBytes       = 64 << 10
 	// MinSecretBytes is the shortest Config.Secret New accepts.
 	MinSecretBytes = 32
 )

@@ -99,7 +99,7 @@ func buildQueries(d Dialect, prefix string, batch int) queries {
 		// successor's row and its user's row and reads their latest
 		// committed versions, so concurrent rotations of one token queue up
 		// here and each sees the previous one's used_at and successor.
-		rotateLock: "SELECT " + tokenStateColumns + " " + tokenStateFrom + " WHERE t.id_hash = ? FOR UPDATE",
+		rotateLock:  "SELECT " + tokenStateColumns + " " + tokenStateFrom + " WHERE t.id_hash = ? FOR UPDATE",
 		rotateSpend: "UPDATE {p}refresh_tokens SET used_at = ?, successor_hash = ? WHERE id_hash = ? AND used_at IS NULL",
 		tokenState:  "SELECT " + tokenStateColumns + " " + tokenStateFrom + " WHERE t.id_hash = ?",
 
