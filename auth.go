@@ -263,10 +263,8 @@ const (
 	DefaultAudience        = "ingestiq-auth"
 	DefaultAccessTokenTTL  = 15 * time.Minute
 	DefaultRefreshTokenTTL = 7 * 24 * time.Hour
-	// DefaultRefreshReuseWindow is the default [Config.RefreshReuseWindow].
-	DefaultRefreshReuseWindow = 10 * time.Second
-	DefaultSessionLifetime    = 30 * 24 * time.Hour
-	DefaultMaxBodyBytes       = 64 << 10
+	DefaultSessionLifetime = 30 * 24 * time.Hour
+	DefaultMaxBodyBytes    = 64 << 10
 	// MinSecretBytes is the shortest Config.Secret New accepts.
 	MinSecretBytes = 32
 )
@@ -750,6 +748,9 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*Toke
 	}
 	return &TokenPair{AccessToken: access, RefreshToken: refresh}, nil
 }
+
+// DefaultRefreshReuseWindow is the default [Config.RefreshReuseWindow].
+const DefaultRefreshReuseWindow = 10 * time.Second
 
 // maxRefreshReuseWindow is the longest [Config.RefreshReuseWindow]
 // (spec/security.md).

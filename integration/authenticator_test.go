@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ingestiq/auth"
+	"github.com/ingestiq/auth/sqlstore"
 )
 
 // newAuthenticator returns an Authenticator on its own connection pool of
@@ -170,6 +171,59 @@ func TestTwoAuthenticatorsReuseWindow(t *testing.T) {
 		}
 		if _, err := b.Verify(ctx, pairs[0].AccessToken); err == nil {
 			t.Error("Verify after reuse detection succeeded")
+		}
+	})
+}
+
+// TestRefreshReadsUserInRotation checks, on each database, that the
+// rotation itself carries the user to the next access token: a change of
+// organization or role made in the database reaches the next refreshed
+// access token (and a replay's within the window), and a deleted user
+// cannot refresh.
+func TestRefreshReadsUserInRotation(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		db := e.open(t)
+		a := e.newAuthenticator(t, db, []byte(rand.Text()+rand.Text()))
+		reg, err := a.Register(ctx, auth.RegisterInput{Email: "carol@example.com", Password: "correct horse battery", Name: "Carol"})
+		if err != nil {
+			t.Fatalf("Register: %v", err)
+		}
+		query := "UPDATE " + e.prefix + "users SET organization_id = ?, role = ? WHERE id = ?"
+		if e.dialect == sqlstore.Postgres {
+			query = "UPDATE " + e.prefix + "users SET organization_id = $1, role = $2 WHERE id = $3"
+		}
+		if _, err := db.ExecContext(ctx, query, "org-2", "admin", reg.User.ID); err != nil {
+			t.Fatal(err)
+		}
+		pair, err := a.Refresh(ctx, reg.RefreshToken)
+		if err != nil {
+			t.Fatalf("Refresh: %v", err)
+		}
+		replay, err := a.Refresh(ctx, reg.RefreshToken)
+		if err != nil {
+			t.Fatalf("Refresh within the reuse window: %v", err)
+		}
+		for name, p := range map[string]*auth.TokenPair{"refresh": pair, "replay": replay} {
+			c, err := a.Verify(ctx, p.AccessToken)
+			if err != nil {
+				t.Fatalf("Verify(%s access token): %v", name, err)
+			}
+			if c.OrganizationID != "org-2" || c.Role != "admin" || c.UserID != reg.User.ID {
+				t.Errorf("%s access token: org %q role %q user %q; want org-2, admin, %s", name, c.OrganizationID, c.Role, c.UserID, reg.User.ID)
+			}
+		}
+		l, err := a.Login(ctx, "carol@example.com", "correct horse battery")
+		if err != nil {
+			t.Fatalf("Login: %v", err)
+		}
+		if err := a.DeleteAccount(ctx, l.User.ID, "correct horse battery"); err != nil {
+			t.Fatalf("DeleteAccount: %v", err)
+		}
+		for name, rt := range map[string]string{"successor": pair.RefreshToken, "spent": reg.RefreshToken, "other session": l.RefreshToken} {
+			if _, err := a.Refresh(ctx, rt); !errors.Is(err, auth.ErrInvalidToken) {
+				t.Errorf("Refresh(%s) after the user was deleted = %v; want ErrInvalidToken", name, err)
+			}
 		}
 	})
 }

@@ -140,6 +140,8 @@ func Run(t *testing.T, open func(t *testing.T) (auth.UserStore, auth.TokenStore)
 		{"RotateRevokedSession", testRotateRevokedSession},
 		{"RotateUnknownToken", testRotateUnknownToken},
 		{"ConcurrentRotation", testConcurrentRotation},
+		{"RotationReportsSuccessor", testRotationReportsSuccessor},
+		{"RotationReadsUser", testRotationReadsUser},
 		{"DeleteExpired", testDeleteExpired},
 		{"Times", testTimes},
 		{"CancelledContext", testCancelledContext},

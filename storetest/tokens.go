@@ -255,6 +255,82 @@ func testConcurrentRotation(t *testing.T, f *fixture) {
 	f.mustRotate(t, offered[winner], successor(offered[winner], at), at)
 }
 
+// testRotationReportsSuccessor checks what rotating a spent token reports
+// for the reuse window: the token with the SuccessorHash it was spent with,
+// and the successor itself while that is unused and the session live; no
+// successor once it is spent (a grandparent) or the session is revoked.
+// Nothing is stored by these calls.
+func testRotationReportsSuccessor(t *testing.T, f *fixture) {
+	u, s, first := f.mustOpenSession(t)
+	at := base.Add(time.Minute)
+	second := f.mustRotate(t, first, successor(first, at), at)
+
+	later := at.Add(time.Second)
+	for i := range 2 { // a failed rotation changes nothing
+		offered := successor(first, later)
+		r, err := f.tokens.RotateRefreshToken(f.ctx, first.IDHash, offered, later)
+		checkErr(t, "RotateRefreshToken(spent token)", err, auth.ErrTokenUsed)
+		want := spent(first, at)
+		want.SuccessorHash = second.IDHash
+		checkToken(t, "RotateRefreshToken(spent token)", oldOf(r), want)
+		if r == nil || r.Successor == nil {
+			t.Fatalf("RotateRefreshToken(spent token) #%d: no successor reported, want %s unused", i, second.IDHash)
+		}
+		checkToken(t, "RotateRefreshToken(spent token): Successor", r.Successor, second)
+		if r.UserRead && (r.OrganizationID != u.OrganizationID || r.Role != u.Role) {
+			t.Errorf("RotateRefreshToken(spent token): organization %q role %q, want %q %q", r.OrganizationID, r.Role, u.OrganizationID, u.Role)
+		}
+		f.checkNotStored(t, "RotateRefreshToken(spent token)", offered)
+	}
+
+	// The grandparent: its successor is spent too.
+	f.mustRotate(t, second, successor(second, later), later)
+	r, err := f.tokens.RotateRefreshToken(f.ctx, first.IDHash, successor(first, later), later)
+	checkErr(t, "RotateRefreshToken(grandparent)", err, auth.ErrTokenUsed)
+	if r != nil && r.Successor != nil {
+		t.Errorf("RotateRefreshToken(grandparent): Successor = %+v, want none (it is spent)", r.Successor)
+	}
+
+	// A revoked session: no successor is handed out.
+	if err := f.tokens.RevokeSession(f.ctx, s.ID, later); err != nil {
+		t.Fatalf("RevokeSession: %v", err)
+	}
+	r, err = f.tokens.RotateRefreshToken(f.ctx, second.IDHash, successor(second, later), later)
+	checkErr(t, "RotateRefreshToken(spent token of a revoked session)", err, auth.ErrTokenUsed)
+	if r != nil && r.Successor != nil {
+		t.Errorf("RotateRefreshToken(spent token of a revoked session): Successor = %+v, want none", r.Successor)
+	}
+}
+
+// testRotationReadsUser checks that a store that keeps users too reports
+// the user's organization and role with a rotation, and that once the user
+// is deleted its tokens cannot be rotated.
+func testRotationReadsUser(t *testing.T, f *fixture) {
+	u, _, first := f.mustOpenSession(t)
+	at := base.Add(time.Minute)
+	next := successor(first, at)
+	r, err := f.tokens.RotateRefreshToken(f.ctx, first.IDHash, next, at)
+	if err != nil {
+		t.Fatalf("RotateRefreshToken: %v", err)
+	}
+	if _, keepsUsers := f.tokens.(auth.UserStore); keepsUsers && !r.UserRead {
+		t.Errorf("RotateRefreshToken: UserRead is false from a store that keeps users")
+	}
+	if r.UserRead && (r.OrganizationID != u.OrganizationID || r.Role != u.Role) {
+		t.Errorf("RotateRefreshToken: organization %q role %q, want %q %q", r.OrganizationID, r.Role, u.OrganizationID, u.Role)
+	}
+	if _, keepsUsers := f.tokens.(auth.UserStore); !keepsUsers {
+		return
+	}
+	if err := f.users.DeleteUser(f.ctx, u.ID); err != nil {
+		t.Fatalf("DeleteUser: %v", err)
+	}
+	for name, tok := range map[string]*auth.RefreshToken{"unused": next, "spent": first} {
+		_, err := f.tokens.RotateRefreshToken(f.ctx, tok.IDHash, successor(tok, at), at)
+		checkErr(t, "RotateRefreshToken("+name+" token of a deleted user)", err, auth.ErrNotFound)
+	}
+}
+
 // testDeleteExpired checks that DeleteExpired removes exactly the sessions
 // and refresh tokens whose ExpiresAt is before the cut-off, with the tokens
 // of every session it removes, keeps spent tokens that have not expired,
