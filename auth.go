@@ -692,18 +692,15 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*Toke
 		return nil, err
 	}
 	now := a.cfg.Now()
-	refresh, next, err := a.keys.issueSuccessor(c, now)
-	if err != nil {
-		return nil, fmt.Errorf("auth: sign refresh token: %w", err)
-	}
+	// The successor is signed only once the store has answered: the record
+	// it will refresh is either next, just stored, or the one stored by an
+	// earlier rotation of the same token (a replay in the reuse window).
+	nextID, next := a.keys.successor(c, now)
 	r, err := a.tokens.RotateRefreshToken(ctx, hashTokenID(c.ID), next, now)
 	replay := false
 	switch {
 	case errors.Is(err, ErrTokenUsed) && a.replayable(r, c, next.IDHash, now):
-		replay = true
-		if refresh, err = a.keys.reissue(a.keys.successorID(c.ID), c, r.Successor, now); err != nil {
-			return nil, fmt.Errorf("auth: sign refresh token: %w", err)
-		}
+		replay, next = true, r.Successor
 	case errors.Is(err, ErrTokenUsed):
 		sid := c.SessionID
 		if r != nil && r.Old != nil {
@@ -735,6 +732,10 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*Toke
 		} else if err != nil {
 			return nil, fmt.Errorf("auth: look up user: %w", err)
 		}
+	}
+	refresh, err := a.keys.signRefresh(nextID, c, next, now)
+	if err != nil {
+		return nil, fmt.Errorf("auth: sign refresh token: %w", err)
 	}
 	session := &Session{ID: c.SessionID, UserID: c.Subject, ExpiresAt: c.SessionExpiresAt.Time}
 	access, err := a.keys.issueAccess(u, session, now)

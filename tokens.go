@@ -269,16 +269,29 @@ func (k *tokens) successorID(id string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// issueSuccessor signs the successor of the refresh token whose claims
-// are c, with the id successorID derives, and returns it with its record.
-func (k *tokens) issueSuccessor(c *refreshClaims, now time.Time) (string, *RefreshToken, error) {
-	return k.issueRefreshID(k.successorID(c.ID), c.Subject, c.SessionID, c.SessionExpiresAt.Time, now)
+// successor returns the id and the record of the successor of the refresh
+// token whose claims are c, issued at now; the id is the one successorID
+// derives. Nothing is signed yet: see signRefresh.
+func (k *tokens) successor(c *refreshClaims, now time.Time) (string, *RefreshToken) {
+	exp := now.Add(k.refreshTTL)
+	if sxp := c.SessionExpiresAt.Time; sxp.Before(exp) {
+		exp = sxp
+	}
+	id := k.successorID(c.ID)
+	return id, &RefreshToken{
+		IDHash:    hashTokenID(id),
+		SessionID: c.SessionID,
+		UserID:    c.Subject,
+		CreatedAt: now.UTC(),
+		ExpiresAt: exp.UTC(),
+	}
 }
 
-// reissue signs again, at now, the refresh token with the given id whose
-// record is rec, for the session whose claims c carries: the same id and
-// expiry, so it refreshes exactly the record rec; only its iat differs.
-func (k *tokens) reissue(id string, c *refreshClaims, rec *RefreshToken, now time.Time) (string, error) {
+// signRefresh signs, at now, the refresh token with the given id whose
+// record is rec, for the session whose claims c carries: its expiry is the
+// record's, so a token signed again for a stored record (a replay in the
+// reuse window) refreshes exactly that record; only its iat differs.
+func (k *tokens) signRefresh(id string, c *refreshClaims, rec *RefreshToken, now time.Time) (string, error) {
 	return sign(refreshTokenType, jwt.SigningMethodHS256, k.refreshKey, "", &refreshClaims{
 		RegisteredClaims: jose.RegisteredClaims{
 			Issuer:    k.issuer,
