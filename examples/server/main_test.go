@@ -461,7 +461,7 @@ func TestParseDB(t *testing.T) {
 
 func TestFlags(t *testing.T) {
 	getenv := func(string) string { return testSecret }
-	for _, args := range [][]string{{"-db", "nosuch"}, {"-db", "memory", "extra"}, {"-nosuchflag"}} {
+	for _, args := range [][]string{{"-db", "nosuch"}, {"-db", "memory", "extra"}, {"-nosuchflag"}, {"-db", "memory", "-reuse-window", "2m"}, {"-db", "memory", "-reuse-window", "soon"}} {
 		if err := run(t.Context(), args, getenv, io.Discard, nil); err == nil {
 			t.Errorf("run(%q) succeeded, want an error", args)
 		}
