@@ -304,5 +304,11 @@ func TestUpgradeFromVersion1(t *testing.T) {
 		if got, err := upgraded.UserByEmail(ctx, newcomer.Email); err != nil || *got != *newcomer {
 			t.Errorf("UserByEmail(written by the previous release) = %+v, %v; want %+v", got, err, newcomer)
 		}
+
+		// A token spent before migration 3 has no successor recorded: even
+		// seconds later, within the reuse window, presenting it is reuse.
+		if _, err := a.Refresh(ctx, reg.RefreshToken); !errors.Is(err, auth.ErrInvalidToken) {
+			t.Errorf("Refresh(token spent before the upgrade) = %v; want ErrInvalidToken (no successor recorded)", err)
+		}
 	})
 }
