@@ -46,6 +46,7 @@ func TestNewRejectsUnsafeConfig(t *testing.T) {
 		{"negative AccessTokenTTL", func(c *auth.Config) { c.AccessTokenTTL = -time.Minute }},
 		{"SessionLifetime below RefreshTokenTTL", func(c *auth.Config) { c.SessionLifetime = 24 * time.Hour }},
 		{"Leeway of 10 minutes", func(c *auth.Config) { c.Leeway = 10 * time.Minute }},
+		{"RefreshReuseWindow over a minute", func(c *auth.Config) { c.RefreshReuseWindow = time.Minute + time.Second }},
 		{"MinPasswordLength of 6", func(c *auth.Config) { c.MinPasswordLength = 6 }},
 	}
 	for _, c := range cases {

@@ -44,6 +44,10 @@ const (
 	// AuditRefreshReuse: a spent refresh token came back; its session is
 	// revoked. Logged at Warn. Attributes: user_id, session_id.
 	AuditRefreshReuse AuditEvent = "auth.refresh.reuse"
+	// AuditRefreshReplay: a refresh token spent less than the reuse window
+	// ago came again while its successor was unspent; the same successor
+	// was returned. Attributes: user_id, session_id.
+	AuditRefreshReplay AuditEvent = "auth.refresh.replay"
 	// AuditLogout: a session was ended by its own access token.
 	// Attributes: user_id, session_id.
 	AuditLogout AuditEvent = "auth.logout"

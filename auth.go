@@ -281,6 +281,21 @@ type Config struct {
 	// means the defaults of [MFAConfig].
 	MFA MFAConfig
 
+	// RefreshReuseWindow is how long after a refresh token was spent the
+	// same token may be presented again and receive the same successor (a
+	// token that refreshes the same record) and a fresh access token of the
+	// same session, as long as that successor is itself unspent. It covers
+	// a response lost on the way to the client and a client that refreshes
+	// twice at once (several tabs); nothing new is stored, so the session
+	// still has one live refresh token. Every other reuse (after the
+	// window, or of a token whose successor was spent too) revokes the
+	// session. A thief who presents a stolen, just-spent token within the
+	// window receives the same successor as its holder, which the holder's
+	// next refresh then exposes. A negative value turns the window off
+	// (strict single use); at most one minute, or New fails. The default is
+	// [DefaultRefreshReuseWindow].
+	RefreshReuseWindow time.Duration
+
 	// InsecureSkipSessionCheck makes [Authenticator.Verify] and the
 	// middleware trust an access token's signature and expiry alone,
 	// without reading its session from the TokenStore. Logout and
@@ -346,6 +361,7 @@ func New(cfg Config) (*Authenticator, error) {
 	setDefault(&cfg.Audience, DefaultAudience)
 	setDefault(&cfg.AccessTokenTTL, DefaultAccessTokenTTL)
 	setDefault(&cfg.RefreshTokenTTL, DefaultRefreshTokenTTL)
+	setDefault(&cfg.RefreshReuseWindow, DefaultRefreshReuseWindow)
 	setDefault(&cfg.SessionLifetime, DefaultSessionLifetime)
 	setDefault(&cfg.MinPasswordLength, 8)
 	setDefault(&cfg.MaxConcurrentHashes, runtime.GOMAXPROCS(0))
@@ -395,6 +411,8 @@ func New(cfg Config) (*Authenticator, error) {
 		return nil, errors.New("auth: Config.AccessTokenTTL must be between 0 and one hour")
 	case cfg.RefreshTokenTTL < 0:
 		return nil, errors.New("auth: Config.RefreshTokenTTL must not be negative")
+	case cfg.RefreshReuseWindow > maxRefreshReuseWindow:
+		return nil, errors.New("auth: Config.RefreshReuseWindow must be at most one minute")
 	case cfg.SessionLifetime < cfg.RefreshTokenTTL:
 		return nil, errors.New("auth: Config.SessionLifetime must be at least Config.RefreshTokenTTL")
 	case cfg.Leeway < 0 || cfg.Leeway > 5*time.Minute:
@@ -766,7 +784,9 @@ func (a *Authenticator) startSession(ctx context.Context, u *User, now time.Time
 // forged, malformed or revoked one is [ErrInvalidToken]. A token that was
 // already spent is [ErrInvalidToken] too, and revokes its whole session:
 // the legitimate holder and the thief, whichever presents second, are both
-// logged out.
+// logged out. The one exception is [Config.RefreshReuseWindow]: within it,
+// while the successor is unspent, the spent token gets the same successor
+// again and a new access token of the same session.
 func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*TokenPair, error) {
 	if err := a.take(ctx, "refresh", addressThrottleKey(ctx, keyRefreshAddress), a.cfg.RefreshAddressBackoff); err != nil {
 		return nil, err
@@ -775,27 +795,22 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*Toke
 	if err != nil {
 		return nil, err
 	}
-	u, err := a.users.UserByID(ctx, c.Subject)
-	if errors.Is(err, ErrNotFound) {
-		return nil, ErrInvalidToken
-	}
-	if err != nil {
-		return nil, fmt.Errorf("auth: look up user: %w", err)
-	}
 	now := a.cfg.Now()
-	session := &Session{ID: c.SessionID, UserID: u.ID, ExpiresAt: c.SessionExpiresAt.Time, AMR: c.AMR, AAL: c.AAL}
-	refresh, next, err := a.keys.issueRefresh(session, now)
-	if err != nil {
-		return nil, fmt.Errorf("auth: sign refresh token: %w", err)
-	}
-	old, err := a.tokens.RotateRefreshToken(ctx, hashTokenID(c.ID), next, now)
+	// The successor is signed only once the store has answered: the record
+	// it will refresh is either next, just stored, or the one stored by an
+	// earlier rotation of the same token (a replay in the reuse window).
+	nextID, next := a.keys.successor(c, now)
+	r, err := a.tokens.RotateRefreshToken(ctx, hashTokenID(c.ID), next, now)
+	replay := false
 	switch {
+	case errors.Is(err, ErrTokenUsed) && a.replayable(r, c, next.IDHash, now):
+		replay, next = true, r.Successor
 	case errors.Is(err, ErrTokenUsed):
 		sid := c.SessionID
-		if old != nil {
-			sid = old.SessionID
+		if r != nil && r.Old != nil {
+			sid = r.Old.SessionID
 		}
-		a.auditAt(ctx, slog.LevelWarn, AuditRefreshReuse, "user_id", u.ID, "session_id", sid)
+		a.auditAt(ctx, slog.LevelWarn, AuditRefreshReuse, "user_id", c.Subject, "session_id", sid)
 		if rerr := a.revokeSession(context.WithoutCancel(ctx), sid, now); rerr != nil && !errors.Is(rerr, ErrNotFound) {
 			return nil, fmt.Errorf("auth: revoke session after reuse: %w", rerr)
 		}
@@ -805,18 +820,64 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*Toke
 	case err != nil:
 		return nil, fmt.Errorf("auth: rotate refresh token: %w", err)
 	}
-	if old.SessionID != c.SessionID || old.UserID != c.Subject {
+	if r.Old == nil || r.Old.SessionID != c.SessionID || r.Old.UserID != c.Subject {
 		// A genuine token whose record disagrees with it: refuse and end the
 		// session rather than guess which is right.
-		_ = a.revokeSession(context.WithoutCancel(ctx), old.SessionID, now)
+		if r.Old != nil {
+			_ = a.revokeSession(context.WithoutCancel(ctx), r.Old.SessionID, now)
+		}
 		return nil, ErrInvalidToken
 	}
+	u := &User{ID: c.Subject, OrganizationID: r.OrganizationID, Role: r.Role}
+	if !r.UserRead {
+		// A TokenStore that keeps no users: read the user apart.
+		if u, err = a.users.UserByID(ctx, c.Subject); errors.Is(err, ErrNotFound) {
+			return nil, ErrInvalidToken
+		} else if err != nil {
+			return nil, fmt.Errorf("auth: look up user: %w", err)
+		}
+	}
+	refresh, err := a.keys.signRefresh(nextID, c, next, now)
+	if err != nil {
+		return nil, fmt.Errorf("auth: sign refresh token: %w", err)
+	}
+	session := &Session{ID: c.SessionID, UserID: c.Subject, ExpiresAt: c.SessionExpiresAt.Time, AMR: c.AMR, AAL: c.AAL}
 	access, err := a.keys.issueAccess(u, session, now)
 	if err != nil {
 		return nil, fmt.Errorf("auth: sign access token: %w", err)
 	}
-	a.audit(ctx, AuditRefresh, "user_id", u.ID, "session_id", c.SessionID)
+	if replay {
+		a.audit(ctx, AuditRefreshReplay, "user_id", c.Subject, "session_id", c.SessionID)
+	} else {
+		a.audit(ctx, AuditRefresh, "user_id", c.Subject, "session_id", c.SessionID)
+	}
 	return &TokenPair{AccessToken: access, RefreshToken: refresh}, nil
+}
+
+// DefaultRefreshReuseWindow is the default [Config.RefreshReuseWindow].
+const DefaultRefreshReuseWindow = 10 * time.Second
+
+// maxRefreshReuseWindow is the longest [Config.RefreshReuseWindow]
+// (spec/security.md).
+const maxRefreshReuseWindow = time.Minute
+
+// replayable reports whether a spent refresh token, whose store record and
+// successor r reports, may be answered with that same successor: the reuse
+// window is on, the token was spent less than the window ago, its recorded
+// successor is the one derived from it (succHash), and that successor is
+// unspent, unexpired and of the same session (the store reports it only
+// while the session is live).
+func (a *Authenticator) replayable(r *Rotation, c *refreshClaims, succHash string, now time.Time) bool {
+	w := a.cfg.RefreshReuseWindow
+	if w <= 0 || r == nil || r.Old == nil || r.Successor == nil {
+		return false
+	}
+	s := r.Successor
+	return now.Sub(r.Old.UsedAt) < w &&
+		r.Old.SuccessorHash == succHash && s.IDHash == succHash &&
+		s.UsedAt.IsZero() && now.Before(s.ExpiresAt) &&
+		s.SessionID == c.SessionID && s.UserID == c.Subject &&
+		r.Old.SessionID == c.SessionID && r.Old.UserID == c.Subject
 }
 
 // Logout revokes the session an access token belongs to: its refresh tokens

@@ -848,18 +848,48 @@ func BenchmarkRefreshParallel(b *testing.B) {
 	})
 }
 
-// BenchmarkRefreshReuseDetected presents a refresh token that was already
-// spent: the library detects the reuse, logs it and revokes the session
-// (again, after the first iteration). It should cost no more than one
-// rotation (BenchmarkRefresh).
-func BenchmarkRefreshReuseDetected(b *testing.B) {
+// BenchmarkRefreshReplay presents, within the reuse window, a refresh
+// token that was already spent while its successor is not: the library
+// signs the same successor again and a new access token, storing nothing.
+// It should cost no more than one rotation (BenchmarkRefresh). The clock is
+// frozen so that every iteration falls within the window.
+func BenchmarkRefreshReplay(b *testing.B) {
 	b.Run("memstore", func(b *testing.B) {
-		env := newBenchEnv(b)
+		st := memstore.New()
+		cfg := benchConfig(st, st, true)
+		frozen := time.Now()
+		cfg.Now = func() time.Time { return frozen }
+		env := newBenchEnvOn(b, cfg, st)
 		h := env.a.Handler()
 		if rec, ok := newRefreshClient(h, env.refresh).rotate(); !ok {
 			b.Fatalf("status %d: %s", rec.Code, rec.Body)
 		}
-		c := newRefreshClient(h, env.refresh) // spent now
+		c := newRefreshClient(h, env.refresh) // spent, its successor not
+		b.ReportAllocs()
+		for b.Loop() {
+			if rec := c.do(); rec.Code != http.StatusOK {
+				b.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
+		}
+	})
+}
+
+// BenchmarkRefreshReuseDetected presents a refresh token that was already
+// spent and whose successor was spent too (a grandparent, reuse whatever
+// the window): the library detects the reuse, logs it and revokes the
+// session (again, after the first iteration). It should cost no more than
+// one rotation (BenchmarkRefresh).
+func BenchmarkRefreshReuseDetected(b *testing.B) {
+	b.Run("memstore", func(b *testing.B) {
+		env := newBenchEnv(b)
+		h := env.a.Handler()
+		first := newRefreshClient(h, env.refresh)
+		for range 2 {
+			if rec, ok := first.rotate(); !ok {
+				b.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
+		}
+		c := newRefreshClient(h, env.refresh) // a grandparent now
 		b.ReportAllocs()
 		for b.Loop() {
 			if rec := c.do(); rec.Code != http.StatusUnauthorized {

@@ -54,8 +54,16 @@ func ExampleNew() {
 	}
 	fmt.Println("verified user is the registered one:", claims.UserID == res.User.ID)
 
-	// The refresh token presented above is spent; presenting it again is
-	// treated as theft and ends the session.
+	// The refresh token presented above is spent. Within the reuse window
+	// (Config.RefreshReuseWindow, 10 s by default) presenting it again gets
+	// the same successor, as a client whose response was lost needs; once
+	// that successor is spent too, presenting it is treated as theft and
+	// ends the session.
+	retry, err := a.Refresh(ctx, res.RefreshToken)
+	fmt.Println("retry within the reuse window:", err == nil)
+	if _, err := a.Refresh(ctx, retry.RefreshToken); err != nil {
+		log.Fatal(err)
+	}
 	_, err = a.Refresh(ctx, res.RefreshToken)
 	fmt.Println("reused refresh token:", errors.Is(err, auth.ErrInvalidToken))
 	_, err = a.Verify(ctx, pair.AccessToken)
@@ -64,6 +72,7 @@ func ExampleNew() {
 	// registered ada@example.com as owner
 	// wrong password: true
 	// verified user is the registered one: true
+	// retry within the reuse window: true
 	// reused refresh token: true
 	// session ended: true
 }

@@ -98,9 +98,14 @@ func TestSessionCache(t *testing.T) {
 	if _, err := cached.Verify(ctx, l.AccessToken); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cached.Refresh(ctx, l.RefreshToken); err != nil {
+	p, err := cached.Refresh(ctx, l.RefreshToken)
+	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := cached.Refresh(ctx, p.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	// The grandparent: reuse whatever the window.
 	if _, err := cached.Refresh(ctx, l.RefreshToken); !errors.Is(err, auth.ErrInvalidToken) {
 		t.Fatalf("reuse: %v", err)
 	}

@@ -140,6 +140,37 @@ type RefreshToken struct {
 	// means it has not been used. Spent tokens are kept until they expire so
 	// that their reuse can be detected.
 	UsedAt time.Time
+	// SuccessorHash is the IDHash of the token that replaced this one when
+	// it was spent; empty while it is unused (and for tokens spent before
+	// the store kept it). [TokenStore.RotateRefreshToken] sets it together
+	// with UsedAt; it is ignored by CreateSession.
+	SuccessorHash string
+}
+
+// Rotation is what [TokenStore.RotateRefreshToken] reports, in one atomic
+// step: the token presented, and what the Authenticator needs to answer
+// without reading anything else.
+type Rotation struct {
+	// Old is a copy of the token presented: as spent by this call on
+	// success (UsedAt and SuccessorHash set), as spent earlier with
+	// [ErrTokenUsed], as stored with [ErrSessionRevoked].
+	Old *RefreshToken
+	// Successor is set only with [ErrTokenUsed]: a copy of the record
+	// whose IDHash is Old.SuccessorHash, when that record still exists, is
+	// unused, and the session is not revoked; nil otherwise. The
+	// Authenticator hands its token out again when the reuse window allows
+	// (see [Config.RefreshReuseWindow]).
+	Successor *RefreshToken
+	// UserRead reports that OrganizationID and Role hold the token's user's
+	// current values, read in the same step. A store that keeps users too
+	// sets it on success and whenever Successor is set; a TokenStore that
+	// keeps no users leaves it false, and the Authenticator then reads the
+	// user from its UserStore.
+	UserRead bool
+	// OrganizationID is the organization of the token's user.
+	OrganizationID string
+	// Role is the role of the token's user.
+	Role string
 }
 
 // UserStore keeps users. Implementations must be safe for concurrent use.
@@ -200,19 +231,25 @@ type TokenStore interface {
 	// RotateRefreshToken spends the refresh token whose IDHash is oldHash
 	// and stores next, its successor, in one atomic step. It succeeds only
 	// when the old token exists, is unused, and its session is not revoked;
-	// it then sets the old token's UsedAt to at and returns a copy of the
-	// old token as spent.
+	// it then sets the old token's UsedAt to at and its SuccessorHash to
+	// next.IDHash, and returns the old token as spent (Rotation.Old), with
+	// the user's organization and role when the store keeps users.
 	//
 	// Of any number of concurrent calls with the same oldHash, in this
-	// process or another, at most one succeeds. When the old token exists
-	// but was already used, it must return the old token and
-	// [ErrTokenUsed] (whether or not its session is revoked too); when it
-	// is unused but its session is revoked, the old token and
-	// [ErrSessionRevoked]; when there is no such token, [ErrNotFound]. In
-	// each of these cases next is not stored. next always belongs to the
-	// old token's session. The store does not check expiry; the
+	// process or another, at most one succeeds, and every other one sees
+	// its result. When the old token exists but was already used, it must
+	// return the old token (with the UsedAt and SuccessorHash it was spent
+	// with) and [ErrTokenUsed], whether or not its session is revoked too,
+	// and, when the successor record exists, is unused and the session is
+	// live, that record as Rotation.Successor, with the user's organization
+	// and role. When the old token is unused but its session is revoked, it
+	// returns the old token and [ErrSessionRevoked]; when there is no such
+	// token, or its session or (for a store that keeps users) its user no
+	// longer exists, [ErrNotFound] and a nil Rotation. In each of these
+	// cases next is not stored and nothing changes. next always belongs to
+	// the old token's session. The store does not check expiry; the
 	// Authenticator does.
-	RotateRefreshToken(ctx context.Context, oldHash string, next *RefreshToken, at time.Time) (*RefreshToken, error)
+	RotateRefreshToken(ctx context.Context, oldHash string, next *RefreshToken, at time.Time) (*Rotation, error)
 
 	// DeleteExpired removes the refresh tokens and the sessions whose
 	// ExpiresAt is strictly before the given time, together with every
@@ -360,7 +397,8 @@ var (
 
 	// ErrTokenUsed is returned by [TokenStore.RotateRefreshToken] when the
 	// refresh token was already spent. The Authenticator treats it as theft
-	// and revokes the session.
+	// and revokes the session, unless the reuse window allows handing out
+	// the same successor again.
 	ErrTokenUsed = errors.New("auth: refresh token already used")
 
 	// ErrSessionRevoked is returned by [TokenStore.RotateRefreshToken] when

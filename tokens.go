@@ -3,6 +3,7 @@ package auth
 import (
 	"crypto"
 	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -264,15 +265,72 @@ func (k *tokens) issueAccess(u *User, s *Session, now time.Time) (string, error)
 	})
 }
 
+// successorLabel separates the successor derivation from every other use
+// of the refresh key: it holds a NUL and a space, which no JWT signing
+// input (two base64url segments and a dot) does.
+const successorLabel = "github.com/ingestiq/auth refresh successor v1\x00"
+
+// successorID returns the id of the refresh token that replaces the one
+// with the given id: HMAC-SHA256 of the id under the refresh key,
+// base64url-encoded. Every process that knows the key derives the same
+// successor for a token, so a retry within the reuse window can be handed
+// the very token it missed without any token being stored; without the key
+// the successor of a token cannot be guessed from it.
+func (k *tokens) successorID(id string) string {
+	m := hmac.New(sha256.New, k.refreshKey)
+	m.Write([]byte(successorLabel))
+	m.Write([]byte(id))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// successor returns the id and the record of the successor of the refresh
+// token whose claims are c, issued at now; the id is the one successorID
+// derives. Nothing is signed yet: see signRefresh.
+func (k *tokens) successor(c *refreshClaims, now time.Time) (string, *RefreshToken) {
+	exp := now.Add(k.refreshTTL)
+	if sxp := c.SessionExpiresAt.Time; sxp.Before(exp) {
+		exp = sxp
+	}
+	id := k.successorID(c.ID)
+	return id, &RefreshToken{
+		IDHash:    hashTokenID(id),
+		SessionID: c.SessionID,
+		UserID:    c.Subject,
+		CreatedAt: now.UTC(),
+		ExpiresAt: exp.UTC(),
+	}
+}
+
+// signRefresh signs, at now, the refresh token with the given id whose
+// record is rec, for the session whose claims c carries: its expiry is the
+// record's, so a token signed again for a stored record (a replay in the
+// reuse window) refreshes exactly that record; only its iat differs.
+func (k *tokens) signRefresh(id string, c *refreshClaims, rec *RefreshToken, now time.Time) (string, error) {
+	return sign(refreshTokenType, jwt.SigningMethodHS256, k.refreshKey, "", &refreshClaims{
+		RegisteredClaims: jose.RegisteredClaims{
+			Issuer:    k.issuer,
+			Subject:   rec.UserID,
+			Audience:  jwt.ClaimStrings{k.audience},
+			ExpiresAt: jose.NewDate(rec.ExpiresAt),
+			IssuedAt:  jose.NewDate(now),
+			ID:        id,
+		},
+		SessionID:        rec.SessionID,
+		SessionExpiresAt: c.SessionExpiresAt,
+		AMR:              c.AMR,
+		AAL:              c.AAL,
+	})
+}
+
 // issueRefresh signs a refresh token of the session and returns it with
 // the record the store keeps of it (the hash of its id, never the token).
 func (k *tokens) issueRefresh(s *Session, now time.Time) (string, *RefreshToken, error) {
 	userID, sessionID, sessionExp := s.UserID, s.ID, s.ExpiresAt
+	id := newID(32)
 	exp := now.Add(k.refreshTTL)
 	if sessionExp.Before(exp) {
 		exp = sessionExp
 	}
-	id := newID(32)
 	tok, err := sign(refreshTokenType, jwt.SigningMethodHS256, k.refreshKey, "", &refreshClaims{
 		RegisteredClaims: jose.RegisteredClaims{
 			Issuer:    k.issuer,

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/rand"
 	"database/sql"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -12,38 +14,49 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ingestiq/auth"
+	"github.com/ingestiq/auth/sqlstore"
 )
 
 // newAuthenticator returns an Authenticator on its own connection pool of
-// e's database, as a separate process would have, with the given secret.
-func (e *env) newAuthenticator(t *testing.T, db *sql.DB, secret []byte) *auth.Authenticator {
+// e's database, as a separate process would have, with the given secret
+// and the options applied to its Config.
+func (e *env) newAuthenticator(t *testing.T, db *sql.DB, secret []byte, opts ...func(*auth.Config)) *auth.Authenticator {
 	t.Helper()
 	st := e.store(t, db)
 	if err := st.Migrate(t.Context()); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
-	a, err := auth.New(auth.Config{
+	cfg := auth.Config{
 		Users: st, Tokens: st, Secret: secret,
 		Logger: slog.New(slog.DiscardHandler),
-	})
+	}
+	for _, opt := range opts {
+		opt(&cfg)
+	}
+	a, err := auth.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return a
 }
 
+// strictRefresh turns the refresh reuse window off.
+func strictRefresh(c *auth.Config) { c.RefreshReuseWindow = -1 }
+
 // TestTwoAuthenticators runs two Authenticators, each with its own
 // connection pool, on one database, as two server processes would: a
 // registration on one is a login on the other, and of concurrent refreshes
-// of one token spread over both, exactly one succeeds.
+// of one token spread over both, exactly one succeeds (with the reuse window
+// off; TestTwoAuthenticatorsReuseWindow has it on).
 func TestTwoAuthenticators(t *testing.T) {
 	eachDB(t, func(t *testing.T, e *env) {
 		ctx := t.Context()
 		secret := []byte(rand.Text() + rand.Text())
-		a := e.newAuthenticator(t, e.open(t), secret)
-		b := e.newAuthenticator(t, e.open(t), secret)
+		a := e.newAuthenticator(t, e.open(t), secret, strictRefresh)
+		b := e.newAuthenticator(t, e.open(t), secret, strictRefresh)
 
 		reg, err := a.Register(ctx, auth.RegisterInput{Email: "Alice@Example.com", Password: "correct horse battery", Name: "Alice"})
 		if err != nil {
@@ -103,6 +116,134 @@ func TestTwoAuthenticators(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestTwoAuthenticatorsReuseWindow races 50 refreshes of one token over
+// two Authenticators with their own connection pools, as two processes, with
+// the default reuse window: all succeed with one successor (one jti), and the
+// session holds one live refresh token: refreshing one of the copies works,
+// and another copy after the window is reuse.
+func TestTwoAuthenticatorsReuseWindow(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		secret := []byte(rand.Text() + rand.Text())
+		now := base
+		clock := func(c *auth.Config) { c.Now = func() time.Time { return now } }
+		a := e.newAuthenticator(t, e.open(t), secret, clock)
+		b := e.newAuthenticator(t, e.open(t), secret, clock)
+		reg, err := a.Register(ctx, auth.RegisterInput{Email: "alice@example.com", Password: "correct horse battery", Name: "Alice"})
+		if err != nil {
+			t.Fatalf("Register: %v", err)
+		}
+		const n = 50
+		pairs := make([]*auth.TokenPair, n)
+		errs := make([]error, n)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range n {
+			node := a
+			if i%2 == 1 {
+				node = b
+			}
+			wg.Go(func() {
+				<-start
+				pairs[i], errs[i] = node.Refresh(ctx, reg.RefreshToken)
+			})
+		}
+		close(start)
+		wg.Wait()
+		jtis := map[string]bool{}
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("Refresh #%d: %v; want all to succeed within the window", i, err)
+			}
+			jtis[jti(t, pairs[i].RefreshToken)] = true
+		}
+		if len(jtis) != 1 {
+			t.Fatalf("%d concurrent refreshes gave %d distinct successors; want one", n, len(jtis))
+		}
+		if _, err := b.Refresh(ctx, pairs[0].RefreshToken); err != nil {
+			t.Fatalf("Refresh of the successor: %v", err)
+		}
+		now = now.Add(11 * time.Second)
+		if _, err := a.Refresh(ctx, pairs[n-1].RefreshToken); !errors.Is(err, auth.ErrInvalidToken) {
+			t.Fatalf("Refresh of another copy of the spent successor after the window = %v; want ErrInvalidToken", err)
+		}
+		if _, err := b.Verify(ctx, pairs[0].AccessToken); err == nil {
+			t.Error("Verify after reuse detection succeeded")
+		}
+	})
+}
+
+// TestRefreshReadsUserInRotation checks, on each database, that the
+// rotation itself carries the user to the next access token: a change of
+// organization or role made in the database reaches the next refreshed
+// access token (and a replay's within the window), and a deleted user
+// cannot refresh.
+func TestRefreshReadsUserInRotation(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		db := e.open(t)
+		a := e.newAuthenticator(t, db, []byte(rand.Text()+rand.Text()))
+		reg, err := a.Register(ctx, auth.RegisterInput{Email: "carol@example.com", Password: "correct horse battery", Name: "Carol"})
+		if err != nil {
+			t.Fatalf("Register: %v", err)
+		}
+		query := "UPDATE " + e.prefix + "users SET organization_id = ?, role = ? WHERE id = ?"
+		if e.dialect == sqlstore.Postgres {
+			query = "UPDATE " + e.prefix + "users SET organization_id = $1, role = $2 WHERE id = $3"
+		}
+		if _, err := db.ExecContext(ctx, query, "org-2", "admin", reg.User.ID); err != nil {
+			t.Fatal(err)
+		}
+		pair, err := a.Refresh(ctx, reg.RefreshToken)
+		if err != nil {
+			t.Fatalf("Refresh: %v", err)
+		}
+		replay, err := a.Refresh(ctx, reg.RefreshToken)
+		if err != nil {
+			t.Fatalf("Refresh within the reuse window: %v", err)
+		}
+		for name, p := range map[string]*auth.TokenPair{"refresh": pair, "replay": replay} {
+			c, err := a.Verify(ctx, p.AccessToken)
+			if err != nil {
+				t.Fatalf("Verify(%s access token): %v", name, err)
+			}
+			if c.OrganizationID != "org-2" || c.Role != "admin" || c.UserID != reg.User.ID {
+				t.Errorf("%s access token: org %q role %q user %q; want org-2, admin, %s", name, c.OrganizationID, c.Role, c.UserID, reg.User.ID)
+			}
+		}
+		l, err := a.Login(ctx, "carol@example.com", "correct horse battery")
+		if err != nil {
+			t.Fatalf("Login: %v", err)
+		}
+		if err := a.DeleteAccount(ctx, l.User.ID, "correct horse battery"); err != nil {
+			t.Fatalf("DeleteAccount: %v", err)
+		}
+		for name, rt := range map[string]string{"successor": pair.RefreshToken, "spent": reg.RefreshToken, "other session": l.RefreshToken} {
+			if _, err := a.Refresh(ctx, rt); !errors.Is(err, auth.ErrInvalidToken) {
+				t.Errorf("Refresh(%s) after the user was deleted = %v; want ErrInvalidToken", name, err)
+			}
+		}
+	})
+}
+
+// jti returns the id of a JWT, read without verification.
+func jti(t *testing.T, token string) string {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", token)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct{ Jti string }
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	return c.Jti
 }
 
 // TestDatabaseDownIsInternalError checks that a database that fails is

@@ -67,7 +67,7 @@ func (r *recordingTokens) CreateSession(ctx context.Context, s *auth.Session, fi
 	return nil
 }
 
-func (r *recordingTokens) RotateRefreshToken(ctx context.Context, oldHash string, next *auth.RefreshToken, at time.Time) (*auth.RefreshToken, error) {
+func (r *recordingTokens) RotateRefreshToken(ctx context.Context, oldHash string, next *auth.RefreshToken, at time.Time) (*auth.Rotation, error) {
 	old, err := r.Store.RotateRefreshToken(ctx, oldHash, next, at)
 	if err != nil {
 		return old, err
@@ -76,7 +76,7 @@ func (r *recordingTokens) RotateRefreshToken(ctx context.Context, oldHash string
 	defer r.mu.Unlock()
 	for _, t := range r.tokens {
 		if t.IDHash == oldHash {
-			t.UsedAt = old.UsedAt
+			t.UsedAt = old.Old.UsedAt
 		}
 	}
 	nc := *next
@@ -303,6 +303,12 @@ func TestUpgradeFromVersion1(t *testing.T) {
 		}
 		if got, err := upgraded.UserByEmail(ctx, newcomer.Email); err != nil || *got != *newcomer {
 			t.Errorf("UserByEmail(written by the previous release) = %+v, %v; want %+v", got, err, newcomer)
+		}
+
+		// A token spent before migration 3 has no successor recorded: even
+		// seconds later, within the reuse window, presenting it is reuse.
+		if _, err := a.Refresh(ctx, reg.RefreshToken); !errors.Is(err, auth.ErrInvalidToken) {
+			t.Errorf("Refresh(token spent before the upgrade) = %v; want ErrInvalidToken (no successor recorded)", err)
 		}
 	})
 }

@@ -284,7 +284,7 @@ func TestRotateAcrossProcesses(t *testing.T) {
 		}
 		for round := range 5 {
 			nexts := make([]*auth.RefreshToken, n)
-			olds := make([]*auth.RefreshToken, n)
+			olds := make([]*auth.Rotation, n)
 			errs := make([]error, n)
 			for i := range nexts {
 				nexts[i] = nextToken(t, s, base.Add(time.Hour))
@@ -309,11 +309,11 @@ func TestRotateAcrossProcesses(t *testing.T) {
 						t.Fatalf("round %d: processes %d and %d both rotated the token", round, winner, i)
 					}
 					winner = i
-					if olds[i] == nil || !olds[i].UsedAt.Equal(at) || olds[i].SessionID != s.ID {
+					if olds[i] == nil || !olds[i].Old.UsedAt.Equal(at) || olds[i].Old.SessionID != s.ID || !olds[i].UserRead || olds[i].Role != u.Role {
 						t.Errorf("round %d: winner got %+v", round, olds[i])
 					}
 				case errors.Is(err, auth.ErrTokenUsed):
-					if olds[i] == nil || olds[i].IDHash != cur.IDHash || !olds[i].UsedAt.Equal(at) {
+					if olds[i] == nil || olds[i].Old.IDHash != cur.IDHash || !olds[i].Old.UsedAt.Equal(at) {
 						t.Errorf("round %d: loser %d got %+v with ErrTokenUsed", round, i, olds[i])
 					}
 				default:
@@ -322,6 +322,16 @@ func TestRotateAcrossProcesses(t *testing.T) {
 			}
 			if winner < 0 {
 				t.Fatalf("round %d: no rotation succeeded", round)
+			}
+			// Every loser waited for the winner's commit and names its
+			// successor, unspent: the one successor they all agree on.
+			for i, r := range olds {
+				if i == winner || r == nil {
+					continue
+				}
+				if r.Old.SuccessorHash != nexts[winner].IDHash || r.Successor == nil || r.Successor.IDHash != nexts[winner].IDHash {
+					t.Errorf("round %d: loser %d reports successor %q (%+v); want the winner's %q", round, i, r.Old.SuccessorHash, r.Successor, nexts[winner].IDHash)
+				}
 			}
 			for i, next := range nexts {
 				if i == winner {

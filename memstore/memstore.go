@@ -305,6 +305,7 @@ func (s *Store) addToken(sess *session, tok *auth.RefreshToken) {
 	rec.CreatedAt = rec.CreatedAt.UTC()
 	rec.ExpiresAt = rec.ExpiresAt.UTC()
 	rec.UsedAt = rec.UsedAt.UTC()
+	rec.SuccessorHash = "" // set only by RotateRefreshToken
 	s.tokens[rec.IDHash] = &rec
 	sess.hashes = append(sess.hashes, rec.IDHash)
 }
@@ -349,15 +350,18 @@ func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) erro
 
 // RotateRefreshToken spends the refresh token whose IDHash is oldHash and
 // stores a copy of next, in one step under the store's lock, and returns a
-// copy of the old token as spent, with UsedAt set to at.
+// copy of the old token as spent, with UsedAt set to at and SuccessorHash to
+// next.IDHash, and the organization and role of its user.
 //
-// It returns [auth.ErrNotFound] when there is no such token. When the token
-// was spent already it returns a copy of it and [auth.ErrTokenUsed], even if
-// its session has been revoked since; when its session is revoked, a copy of
-// it and [auth.ErrSessionRevoked]. It returns an error, too, when next names
-// a session other than the old token's or reuses a stored IDHash. On every
-// error nothing changes and next is not stored.
-func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next *auth.RefreshToken, at time.Time) (*auth.RefreshToken, error) {
+// It returns [auth.ErrNotFound] when there is no such token (DeleteUser
+// removes the user's tokens). When the token was spent already it returns a copy of it
+// and [auth.ErrTokenUsed], even if its session has been revoked since, with
+// its successor (and the user's organization and role) when that is still
+// stored, unused, and the session is live; when its session is revoked, a
+// copy of it and [auth.ErrSessionRevoked]. It returns an error, too, when
+// next names a session other than the old token's or reuses a stored
+// IDHash. On every error nothing changes and next is not stored.
+func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next *auth.RefreshToken, at time.Time) (*auth.Rotation, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -367,16 +371,25 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next *au
 	if !ok {
 		return nil, auth.ErrNotFound
 	}
-	if !old.UsedAt.IsZero() {
-		tok := *old
-		return &tok, auth.ErrTokenUsed
-	}
+	// DeleteUser removes the user's tokens, so a token's user is normally
+	// stored; should it not be, the Authenticator reads the user itself.
+	u := s.users[old.UserID]
 	// Every stored token belongs to a stored session (DeleteExpired
 	// removes a session's tokens with it), so sess is never nil.
 	sess := s.sessions[old.SessionID]
+	if !old.UsedAt.IsZero() {
+		tok := *old
+		r := &auth.Rotation{Old: &tok}
+		if succ := s.tokens[old.SuccessorHash]; old.SuccessorHash != "" && succ != nil && succ.UsedAt.IsZero() && sess.RevokedAt.IsZero() {
+			c := *succ
+			r.Successor = &c
+			userInto(r, u)
+		}
+		return r, auth.ErrTokenUsed
+	}
 	if !sess.RevokedAt.IsZero() {
 		tok := *old
-		return &tok, auth.ErrSessionRevoked
+		return &auth.Rotation{Old: &tok}, auth.ErrSessionRevoked
 	}
 	switch {
 	case next == nil:
@@ -388,9 +401,20 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next *au
 		return nil, errDuplicateHash
 	}
 	old.UsedAt = at.UTC()
+	old.SuccessorHash = next.IDHash
 	s.addToken(sess, next)
 	tok := *old
-	return &tok, nil
+	r := &auth.Rotation{Old: &tok}
+	userInto(r, u)
+	return r, nil
+}
+
+// userInto copies the organization and role of u, when it is stored, into
+// r.
+func userInto(r *auth.Rotation, u *auth.User) {
+	if u != nil {
+		r.UserRead, r.OrganizationID, r.Role = true, u.OrganizationID, u.Role
+	}
 }
 
 // DeleteExpired removes the sessions, the refresh tokens and the one-time

@@ -200,8 +200,8 @@ func TestRejectsInconsistentRecords(t *testing.T) {
 	if err != nil {
 		t.Fatalf("RotateRefreshToken(first token) after refused calls: %v", err)
 	}
-	if got.SessionID != sess.ID {
-		t.Errorf("RotateRefreshToken(first token): SessionID = %s, want %s", got.SessionID, sess.ID)
+	if got.Old.SessionID != sess.ID {
+		t.Errorf("RotateRefreshToken(first token): SessionID = %s, want %s", got.Old.SessionID, sess.ID)
 	}
 	// The one-time token keeps its purpose.
 	if _, err := s.ConsumeOneTimeToken(ctx, ott.IDHash, ott.Purpose, base); err != nil {

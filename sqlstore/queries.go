@@ -70,6 +70,14 @@ const (
 	userColumns    = "id, email, name, organization_id, role, password_hash, created_at, email_verified_at"
 	sessionColumns = "id, user_id, created_at, expires_at, revoked_at, user_agent, ip_address, amr, aal"
 	factorColumns  = "id, user_id, secret, created_at, verified_at, last_step"
+
+	// tokenStateColumns and tokenStateFrom read a refresh token with its
+	// session, its successor and its user (see scanTokenState).
+	tokenStateColumns = "t.session_id, t.user_id, t.created_at, t.expires_at, t.used_at, t.successor_hash, s.id, s.revoked_at, " +
+		"n.session_id, n.user_id, n.created_at, n.expires_at, n.used_at, u.organization_id, u.role"
+	tokenStateFrom = "FROM {p}refresh_tokens t LEFT JOIN {p}sessions s ON s.id = t.session_id " +
+		"LEFT JOIN {p}refresh_tokens n ON n.id_hash = t.successor_hash " +
+		"LEFT JOIN {p}users u ON u.id = t.user_id"
 )
 
 func buildQueries(d Dialect, prefix string, batch int) queries {
@@ -98,21 +106,19 @@ func buildQueries(d Dialect, prefix string, batch int) queries {
 		// waits for the row lock and then re-checks used_at IS NULL against
 		// the committed row, so it matches nothing; SQLite runs writers one
 		// at a time.
-		rotateReturn: "UPDATE {p}refresh_tokens SET used_at = ? " +
+		rotateReturn: "UPDATE {p}refresh_tokens SET used_at = ?, successor_hash = ? " +
 			"WHERE id_hash = ? AND used_at IS NULL AND EXISTS (" +
 			"SELECT 1 FROM {p}sessions WHERE {p}sessions.id = {p}refresh_tokens.session_id AND {p}sessions.revoked_at IS NULL) " +
-			"RETURNING session_id, user_id, created_at, expires_at",
-		// A locking read in InnoDB locks the token row and its session row
-		// and reads their latest committed versions, so concurrent
-		// rotations of one token queue up here and each sees the previous
-		// one's used_at.
-		rotateLock: "SELECT t.session_id, t.user_id, t.created_at, t.expires_at, t.used_at, s.id, s.revoked_at " +
-			"FROM {p}refresh_tokens t LEFT JOIN {p}sessions s ON s.id = t.session_id " +
-			"WHERE t.id_hash = ? FOR UPDATE",
-		rotateSpend: "UPDATE {p}refresh_tokens SET used_at = ? WHERE id_hash = ? AND used_at IS NULL",
-		tokenState: "SELECT t.session_id, t.user_id, t.created_at, t.expires_at, t.used_at, s.id, s.revoked_at " +
-			"FROM {p}refresh_tokens t LEFT JOIN {p}sessions s ON s.id = t.session_id " +
-			"WHERE t.id_hash = ?",
+			"RETURNING session_id, user_id, created_at, expires_at, " +
+			"(SELECT organization_id FROM {p}users WHERE {p}users.id = {p}refresh_tokens.user_id), " +
+			"(SELECT role FROM {p}users WHERE {p}users.id = {p}refresh_tokens.user_id)",
+		// A locking read in InnoDB locks the token row, its session row, its
+		// successor's row and its user's row and reads their latest
+		// committed versions, so concurrent rotations of one token queue up
+		// here and each sees the previous one's used_at and successor.
+		rotateLock:  "SELECT " + tokenStateColumns + " " + tokenStateFrom + " WHERE t.id_hash = ? FOR UPDATE",
+		rotateSpend: "UPDATE {p}refresh_tokens SET used_at = ?, successor_hash = ? WHERE id_hash = ? AND used_at IS NULL",
+		tokenState:  "SELECT " + tokenStateColumns + " " + tokenStateFrom + " WHERE t.id_hash = ?",
 
 		// The last use is derived from the newest refresh token, so that a
 		// rotation writes nothing more to the session; the index on

@@ -137,26 +137,31 @@ func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) erro
 }
 
 // RotateRefreshToken spends the refresh token whose IDHash is oldHash and
-// stores next in one transaction, as [auth.TokenStore] specifies.
+// stores next in one transaction, as [auth.TokenStore] specifies: the
+// spent token records next.IDHash as its successor, and the result carries
+// the organization and role of the token's user, read in the same
+// transaction.
 //
 // On SQLite and PostgreSQL the success path is two statements: a conditional
 // UPDATE ... RETURNING that spends the token only while it is unused and its
-// session is live, and the INSERT of next. When the UPDATE matches nothing,
-// one SELECT tells why. On MySQL, which has no UPDATE ... RETURNING, a
-// SELECT ... FOR UPDATE locks the token and its session first. Either way, of
+// session is live, and reads its user, and the INSERT of next. When the
+// UPDATE matches nothing, one SELECT of the token with its session, its
+// successor and its user tells why. On MySQL, which has no UPDATE ...
+// RETURNING, that SELECT ... FOR UPDATE locks the rows first. Either way, of
 // concurrent rotations of one token, in any number of processes, at most one
-// succeeds.
-func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next *auth.RefreshToken, at time.Time) (*auth.RefreshToken, error) {
+// succeeds, and the others (which wait for its commit) report its
+// successor.
+func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next *auth.RefreshToken, at time.Time) (*auth.Rotation, error) {
 	if next == nil {
 		return nil, errors.New("sqlstore: rotate refresh token: nil next token")
 	}
-	var old *auth.RefreshToken
+	var r *auth.Rotation
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if s.dialect == MySQL {
-			old, err = s.spendLocked(ctx, tx, oldHash, at)
+			r, err = s.spendLocked(ctx, tx, oldHash, next.IDHash, at)
 		} else {
-			old, err = s.spendReturning(ctx, tx, oldHash, at)
+			r, err = s.spendReturning(ctx, tx, oldHash, next.IDHash, at)
 		}
 		if err != nil {
 			return err
@@ -165,9 +170,9 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next *au
 	})
 	switch {
 	case err == nil:
-		return old, nil
+		return r, nil
 	case errors.Is(err, auth.ErrTokenUsed), errors.Is(err, auth.ErrSessionRevoked):
-		return old, err
+		return r, err
 	case errors.Is(err, auth.ErrNotFound):
 		return nil, err
 	}
@@ -176,44 +181,52 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next *au
 
 // spendReturning spends the token with a single conditional UPDATE ...
 // RETURNING (SQLite and PostgreSQL).
-func (s *Store) spendReturning(ctx context.Context, tx *sql.Tx, oldHash string, at time.Time) (*auth.RefreshToken, error) {
+func (s *Store) spendReturning(ctx context.Context, tx *sql.Tx, oldHash, nextHash string, at time.Time) (*auth.Rotation, error) {
 	t := auth.RefreshToken{IDHash: oldHash}
-	var created, expires int64
+	var (
+		created, expires int64
+		org, role        sql.NullString
+	)
 	usedAt := millis(at)
-	err := s.txQueryRow(ctx, tx, s.q.rotateReturn, usedAt, oldHash).Scan(&t.SessionID, &t.UserID, &created, &expires)
+	err := s.txQueryRow(ctx, tx, s.q.rotateReturn, usedAt, nextHash, oldHash).Scan(&t.SessionID, &t.UserID, &created, &expires, &org, &role)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s.tokenState(ctx, tx, oldHash)
 	}
 	if err != nil {
 		return nil, err
 	}
+	if !org.Valid {
+		return nil, auth.ErrNotFound // the user is gone; the transaction rolls back
+	}
 	t.CreatedAt = fromMillis(created)
 	t.ExpiresAt = fromMillis(expires)
 	t.UsedAt = fromMillis(usedAt)
-	return &t, nil
+	t.SuccessorHash = nextHash
+	return &auth.Rotation{Old: &t, UserRead: true, OrganizationID: org.String, Role: role.String}, nil
 }
 
-// spendLocked locks the token and its session with SELECT ... FOR UPDATE,
-// checks them, and spends the token (MySQL).
-func (s *Store) spendLocked(ctx context.Context, tx *sql.Tx, oldHash string, at time.Time) (*auth.RefreshToken, error) {
-	t, err := s.scanTokenState(s.txQueryRow(ctx, tx, s.q.rotateLock, oldHash), oldHash)
+// spendLocked locks the token, its session, its successor and its user with
+// SELECT ... FOR UPDATE, checks them, and spends the token (MySQL).
+func (s *Store) spendLocked(ctx context.Context, tx *sql.Tx, oldHash, nextHash string, at time.Time) (*auth.Rotation, error) {
+	r, err := s.scanTokenState(s.txQueryRow(ctx, tx, s.q.rotateLock, oldHash), oldHash)
 	if err != nil {
-		return t, err
+		return r, err
 	}
 	usedAt := millis(at)
-	if err := spendLockedRow(ctx, tx, s.q.rotateSpend, usedAt, oldHash); err != nil {
+	if err := spendLockedRow(ctx, tx, s.q.rotateSpend, usedAt, nextHash, oldHash); err != nil {
 		return nil, err
 	}
-	t.UsedAt = fromMillis(usedAt)
-	return t, nil
+	r.Old.UsedAt = fromMillis(usedAt)
+	r.Old.SuccessorHash = nextHash
+	return r, nil
 }
 
 // spendLockedRow runs the UPDATE that marks a row locked by SELECT ... FOR
-// UPDATE as used (MySQL), and fails unless it changed exactly that row. The
-// lock makes any other count unreachable; refusing rather than going on
-// keeps a token from being spent twice.
-func spendLockedRow(ctx context.Context, tx *sql.Tx, query string, usedAt int64, hash string) error {
-	res, err := tx.ExecContext(ctx, query, usedAt, hash)
+// UPDATE as used (MySQL), with the given arguments, and fails unless it
+// changed exactly that row. The lock makes any other count unreachable;
+// refusing rather than going on keeps a token from being spent twice.
+func spendLockedRow(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
+	res, err := tx.ExecContext(ctx, query, args...)
 	if err != nil {
 		return err
 	}
@@ -225,32 +238,37 @@ func spendLockedRow(ctx context.Context, tx *sql.Tx, query string, usedAt int64,
 	return nil
 }
 
-// tokenState reads the token and its session to tell why it could not be
-// spent.
-func (s *Store) tokenState(ctx context.Context, tx *sql.Tx, oldHash string) (*auth.RefreshToken, error) {
-	t, err := s.scanTokenState(s.txQueryRow(ctx, tx, s.q.tokenState, oldHash), oldHash)
+// tokenState reads the token with its session, successor and user to tell
+// why it could not be spent.
+func (s *Store) tokenState(ctx context.Context, tx *sql.Tx, oldHash string) (*auth.Rotation, error) {
+	r, err := s.scanTokenState(s.txQueryRow(ctx, tx, s.q.tokenState, oldHash), oldHash)
 	if err == nil {
 		// Unused with a live session, yet the conditional update matched
 		// nothing: only a concurrent writer that has since rolled back can
 		// cause this. Report it rather than guess.
 		return nil, errors.New("token is unused and its session live, but it could not be spent")
 	}
-	return t, err
+	return r, err
 }
 
-// scanTokenState scans a token joined with its session (the tokenState and
-// rotateLock queries) and returns the token with a nil error when it can be
-// spent, or with [auth.ErrTokenUsed] or [auth.ErrSessionRevoked] when it
-// cannot. A missing token, or one whose session no longer exists, is
-// [auth.ErrNotFound].
-func (s *Store) scanTokenState(row *sql.Row, oldHash string) (*auth.RefreshToken, error) {
+// scanTokenState scans a token joined with its session, its successor and
+// its user (the tokenState and rotateLock queries) and returns the Rotation
+// with a nil error when the token can be spent (UserRead set), or with
+// [auth.ErrTokenUsed] (and the successor while it is unused and the session
+// live) or [auth.ErrSessionRevoked] when it cannot. A missing token, or one
+// whose session or user no longer exists, is [auth.ErrNotFound].
+func (s *Store) scanTokenState(row *sql.Row, oldHash string) (*auth.Rotation, error) {
 	t := auth.RefreshToken{IDHash: oldHash}
 	var (
-		created, expires int64
-		used, revoked    sql.NullInt64
-		sessionID        sql.NullString
+		created, expires          int64
+		used, revoked             sql.NullInt64
+		successor, sessionID      sql.NullString
+		nSession, nUser           sql.NullString
+		nCreated, nExpires, nUsed sql.NullInt64
+		org, role                 sql.NullString
 	)
-	err := row.Scan(&t.SessionID, &t.UserID, &created, &expires, &used, &sessionID, &revoked)
+	err := row.Scan(&t.SessionID, &t.UserID, &created, &expires, &used, &successor, &sessionID, &revoked,
+		&nSession, &nUser, &nCreated, &nExpires, &nUsed, &org, &role)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, auth.ErrNotFound
 	}
@@ -260,15 +278,28 @@ func (s *Store) scanTokenState(row *sql.Row, oldHash string) (*auth.RefreshToken
 	t.CreatedAt = fromMillis(created)
 	t.ExpiresAt = fromMillis(expires)
 	t.UsedAt = fromNullMillis(used)
+	t.SuccessorHash = successor.String
+	r := &auth.Rotation{Old: &t}
 	switch {
-	case used.Valid:
-		return &t, auth.ErrTokenUsed
-	case !sessionID.Valid:
+	case !sessionID.Valid || !org.Valid:
 		return nil, auth.ErrNotFound
+	case used.Valid:
+		if nSession.Valid && !nUsed.Valid && !revoked.Valid {
+			r.Successor = &auth.RefreshToken{
+				IDHash:    successor.String,
+				SessionID: nSession.String,
+				UserID:    nUser.String,
+				CreatedAt: fromMillis(nCreated.Int64),
+				ExpiresAt: fromMillis(nExpires.Int64),
+			}
+			r.UserRead, r.OrganizationID, r.Role = true, org.String, role.String
+		}
+		return r, auth.ErrTokenUsed
 	case revoked.Valid:
-		return &t, auth.ErrSessionRevoked
+		return r, auth.ErrSessionRevoked
 	}
-	return &t, nil
+	r.UserRead, r.OrganizationID, r.Role = true, org.String, role.String
+	return r, nil
 }
 
 // DeleteExpired removes the refresh tokens, the sessions and the one-time

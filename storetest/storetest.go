@@ -140,6 +140,8 @@ func Run(t *testing.T, open func(t *testing.T) (auth.UserStore, auth.TokenStore)
 		{"RotateRevokedSession", testRotateRevokedSession},
 		{"RotateUnknownToken", testRotateUnknownToken},
 		{"ConcurrentRotation", testConcurrentRotation},
+		{"RotationReportsSuccessor", testRotationReportsSuccessor},
+		{"RotationReadsUser", testRotationReadsUser},
 		{"DeleteExpired", testDeleteExpired},
 		{"Times", testTimes},
 		{"CancelledContext", testCancelledContext},
@@ -290,7 +292,10 @@ func (f *fixture) mustRotate(t *testing.T, old, next *auth.RefreshToken, at time
 	if err != nil {
 		t.Fatalf("RotateRefreshToken(%s): %v", old.IDHash, err)
 	}
-	checkToken(t, "RotateRefreshToken(unused token)", got, spent(old, at))
+	checkToken(t, "RotateRefreshToken(unused token)", oldOf(got), spent(old, at))
+	if got != nil && got.Old != nil && got.Old.SuccessorHash != next.IDHash {
+		t.Errorf("RotateRefreshToken(unused token): SuccessorHash = %q, want the successor's IDHash %q", got.Old.SuccessorHash, next.IDHash)
+	}
 	return next
 }
 
@@ -403,6 +408,17 @@ func checkToken(t *testing.T, what string, got, want *auth.RefreshToken) {
 	checkTime(t, what, "CreatedAt", got.CreatedAt, want.CreatedAt)
 	checkTime(t, what, "ExpiresAt", got.ExpiresAt, want.ExpiresAt)
 	checkTime(t, what, "UsedAt", got.UsedAt, want.UsedAt)
+	if want.SuccessorHash != "" {
+		checkField(t, what, "SuccessorHash", got.SuccessorHash, want.SuccessorHash)
+	}
+}
+
+// oldOf returns the token a rotation reports, or nil.
+func oldOf(r *auth.Rotation) *auth.RefreshToken {
+	if r == nil {
+		return nil
+	}
+	return r.Old
 }
 
 // checkOneTimeToken reports every field in which got differs from want.

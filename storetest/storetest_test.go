@@ -279,7 +279,7 @@ func (s createsSessionWithoutToken) CreateSession(ctx context.Context, sess *aut
 // rotatesSpentToken lets a spent token be rotated again.
 type rotatesSpentToken struct{ *memstore.Store }
 
-func (s rotatesSpentToken) RotateRefreshToken(ctx context.Context, oldHash string, next *auth.RefreshToken, at time.Time) (*auth.RefreshToken, error) {
+func (s rotatesSpentToken) RotateRefreshToken(ctx context.Context, oldHash string, next *auth.RefreshToken, at time.Time) (*auth.Rotation, error) {
 	old, err := s.Store.RotateRefreshToken(ctx, oldHash, next, at)
 	if errors.Is(err, auth.ErrTokenUsed) {
 		return old, nil
@@ -291,7 +291,7 @@ func (s rotatesSpentToken) RotateRefreshToken(ctx context.Context, oldHash strin
 // token while reporting ErrTokenUsed.
 type storesSuccessorOfSpentToken struct{ *memstore.Store }
 
-func (s storesSuccessorOfSpentToken) RotateRefreshToken(ctx context.Context, oldHash string, next *auth.RefreshToken, at time.Time) (*auth.RefreshToken, error) {
+func (s storesSuccessorOfSpentToken) RotateRefreshToken(ctx context.Context, oldHash string, next *auth.RefreshToken, at time.Time) (*auth.Rotation, error) {
 	old, err := s.Store.RotateRefreshToken(ctx, oldHash, next, at)
 	if errors.Is(err, auth.ErrTokenUsed) {
 		// memstore files a token under its session only; give it one.
@@ -307,10 +307,10 @@ func (s storesSuccessorOfSpentToken) RotateRefreshToken(ctx context.Context, old
 // session, as a store that forgets to check revocation would.
 type rotatesInRevokedSession struct{ *memstore.Store }
 
-func (s rotatesInRevokedSession) RotateRefreshToken(ctx context.Context, oldHash string, next *auth.RefreshToken, at time.Time) (*auth.RefreshToken, error) {
+func (s rotatesInRevokedSession) RotateRefreshToken(ctx context.Context, oldHash string, next *auth.RefreshToken, at time.Time) (*auth.Rotation, error) {
 	old, err := s.Store.RotateRefreshToken(ctx, oldHash, next, at)
 	if errors.Is(err, auth.ErrSessionRevoked) {
-		old.UsedAt = at
+		old.Old.UsedAt = at
 		return old, nil
 	}
 	return old, err
@@ -366,7 +366,7 @@ func (s ignoresCancellation) RevokeSession(ctx context.Context, id string, at ti
 	return s.Store.RevokeSession(context.WithoutCancel(ctx), id, at)
 }
 
-func (s ignoresCancellation) RotateRefreshToken(ctx context.Context, oldHash string, next *auth.RefreshToken, at time.Time) (*auth.RefreshToken, error) {
+func (s ignoresCancellation) RotateRefreshToken(ctx context.Context, oldHash string, next *auth.RefreshToken, at time.Time) (*auth.Rotation, error) {
 	return s.Store.RotateRefreshToken(context.WithoutCancel(ctx), oldHash, next, at)
 }
 

@@ -31,7 +31,7 @@ func testSessionRoundTrip(t *testing.T, f *fixture) {
 	if err != nil {
 		t.Fatalf("RotateRefreshToken(first token of a new session): %v", err)
 	}
-	checkToken(t, "RotateRefreshToken(first token of a new session)", got, spent(first, at))
+	checkToken(t, "RotateRefreshToken(first token of a new session)", oldOf(got), spent(first, at))
 }
 
 // testSessionCopies checks that the store keeps its own copies of a session
@@ -56,11 +56,11 @@ func testSessionCopies(t *testing.T, f *fixture) {
 	if err != nil {
 		t.Fatalf("RotateRefreshToken(first token): %v", err)
 	}
-	checkToken(t, "RotateRefreshToken after changing the token passed to CreateSession", old, spent(&wantFirst, at))
-	old.SessionID, old.UserID, old.CreatedAt, old.ExpiresAt, old.UsedAt = "scribbled", "scribbled", later, later, time.Time{}
+	checkToken(t, "RotateRefreshToken after changing the token passed to CreateSession", oldOf(old), spent(&wantFirst, at))
+	old.Old.SessionID, old.Old.UserID, old.Old.CreatedAt, old.Old.ExpiresAt, old.Old.UsedAt = "scribbled", "scribbled", later, later, time.Time{}
 	again, err := f.tokens.RotateRefreshToken(f.ctx, wantFirst.IDHash, successor(&wantFirst, at), at)
 	checkErr(t, "RotateRefreshToken(spent token)", err, auth.ErrTokenUsed)
-	checkToken(t, "RotateRefreshToken(spent token) after changing the token it returned before", again, spent(&wantFirst, at))
+	checkToken(t, "RotateRefreshToken(spent token) after changing the token it returned before", oldOf(again), spent(&wantFirst, at))
 }
 
 // testCreateSessionAtomic checks that CreateSession stores its session and
@@ -142,7 +142,7 @@ func testRotateUsedToken(t *testing.T, f *fixture) {
 				checkErr(t, "RotateRefreshToken(spent token)", err, auth.ErrTokenUsed)
 				// The Authenticator revokes the session the returned
 				// token names.
-				checkToken(t, "RotateRefreshToken(spent token)", got, spent(tt.tok, tt.spentAt))
+				checkToken(t, "RotateRefreshToken(spent token)", oldOf(got), spent(tt.tok, tt.spentAt))
 				f.checkNotStored(t, "RotateRefreshToken(spent token)", offered)
 			}
 		})
@@ -175,7 +175,7 @@ func testRotateRevokedSession(t *testing.T, f *fixture) {
 			offered := successor(tok, at)
 			got, err := f.tokens.RotateRefreshToken(f.ctx, tok.IDHash, offered, at)
 			checkErr(t, "RotateRefreshToken(token of a revoked session)", err, auth.ErrSessionRevoked)
-			checkToken(t, "RotateRefreshToken(token of a revoked session)", got, tok)
+			checkToken(t, "RotateRefreshToken(token of a revoked session)", oldOf(got), tok)
 			f.checkNotStored(t, "RotateRefreshToken(token of a revoked session)", offered)
 		})
 	}
@@ -197,14 +197,14 @@ func testRotateUnknownToken(t *testing.T, f *fixture) {
 // get ErrTokenUsed with the token, and only the winner's successor is
 // stored.
 func testConcurrentRotation(t *testing.T, f *fixture) {
-	const n = 32
+	const n = 50
 	_, s, tok := f.mustOpenSession(t)
 	at := base.Add(time.Minute)
 	offered := make([]*auth.RefreshToken, n)
 	for i := range offered {
 		offered[i] = successor(tok, at)
 	}
-	got := make([]*auth.RefreshToken, n)
+	got := make([]*auth.Rotation, n)
 	errs := make([]error, n)
 	start := make(chan struct{})
 	var wg sync.WaitGroup
@@ -224,15 +224,28 @@ func testConcurrentRotation(t *testing.T, f *fixture) {
 			t.Errorf("RotateRefreshToken #%d and #%d of the same token both succeeded", winner, i)
 		case err == nil:
 			winner = i
-			checkToken(t, "RotateRefreshToken(winner)", got[i], spent(tok, at))
+			checkToken(t, "RotateRefreshToken(winner)", oldOf(got[i]), spent(tok, at))
 		case !errors.Is(err, auth.ErrTokenUsed):
 			t.Errorf("RotateRefreshToken #%d: error = %v, want %v", i, err, auth.ErrTokenUsed)
-		case got[i] == nil || got[i].SessionID != s.ID:
+		case got[i] == nil || got[i].Old == nil || got[i].Old.SessionID != s.ID:
 			t.Errorf("RotateRefreshToken #%d returned %+v with ErrTokenUsed, want the spent token of session %s", i, got[i], s.ID)
 		}
 	}
 	if winner < 0 {
 		t.Fatalf("none of %d concurrent rotations of one token succeeded", n)
+	}
+	// Every loser saw the winner's commit: they all name one successor,
+	// the winner's, and report it unspent.
+	for i, r := range got {
+		if i == winner || r == nil || r.Old == nil {
+			continue
+		}
+		if r.Old.SuccessorHash != offered[winner].IDHash {
+			t.Errorf("RotateRefreshToken #%d (a loser): SuccessorHash = %q, want the winner's successor %q", i, r.Old.SuccessorHash, offered[winner].IDHash)
+		}
+		if r.Successor == nil || r.Successor.IDHash != offered[winner].IDHash {
+			t.Errorf("RotateRefreshToken #%d (a loser): Successor = %+v, want the winner's successor, unspent", i, r.Successor)
+		}
 	}
 	for i, next := range offered {
 		if i != winner {
@@ -240,6 +253,82 @@ func testConcurrentRotation(t *testing.T, f *fixture) {
 		}
 	}
 	f.mustRotate(t, offered[winner], successor(offered[winner], at), at)
+}
+
+// testRotationReportsSuccessor checks what rotating a spent token reports
+// for the reuse window: the token with the SuccessorHash it was spent with,
+// and the successor itself while that is unused and the session live; no
+// successor once it is spent (a grandparent) or the session is revoked.
+// Nothing is stored by these calls.
+func testRotationReportsSuccessor(t *testing.T, f *fixture) {
+	u, s, first := f.mustOpenSession(t)
+	at := base.Add(time.Minute)
+	second := f.mustRotate(t, first, successor(first, at), at)
+
+	later := at.Add(time.Second)
+	for i := range 2 { // a failed rotation changes nothing
+		offered := successor(first, later)
+		r, err := f.tokens.RotateRefreshToken(f.ctx, first.IDHash, offered, later)
+		checkErr(t, "RotateRefreshToken(spent token)", err, auth.ErrTokenUsed)
+		want := spent(first, at)
+		want.SuccessorHash = second.IDHash
+		checkToken(t, "RotateRefreshToken(spent token)", oldOf(r), want)
+		if r == nil || r.Successor == nil {
+			t.Fatalf("RotateRefreshToken(spent token) #%d: no successor reported, want %s unused", i, second.IDHash)
+		}
+		checkToken(t, "RotateRefreshToken(spent token): Successor", r.Successor, second)
+		if r.UserRead && (r.OrganizationID != u.OrganizationID || r.Role != u.Role) {
+			t.Errorf("RotateRefreshToken(spent token): organization %q role %q, want %q %q", r.OrganizationID, r.Role, u.OrganizationID, u.Role)
+		}
+		f.checkNotStored(t, "RotateRefreshToken(spent token)", offered)
+	}
+
+	// The grandparent: its successor is spent too.
+	f.mustRotate(t, second, successor(second, later), later)
+	r, err := f.tokens.RotateRefreshToken(f.ctx, first.IDHash, successor(first, later), later)
+	checkErr(t, "RotateRefreshToken(grandparent)", err, auth.ErrTokenUsed)
+	if r != nil && r.Successor != nil {
+		t.Errorf("RotateRefreshToken(grandparent): Successor = %+v, want none (it is spent)", r.Successor)
+	}
+
+	// A revoked session: no successor is handed out.
+	if err := f.tokens.RevokeSession(f.ctx, s.ID, later); err != nil {
+		t.Fatalf("RevokeSession: %v", err)
+	}
+	r, err = f.tokens.RotateRefreshToken(f.ctx, second.IDHash, successor(second, later), later)
+	checkErr(t, "RotateRefreshToken(spent token of a revoked session)", err, auth.ErrTokenUsed)
+	if r != nil && r.Successor != nil {
+		t.Errorf("RotateRefreshToken(spent token of a revoked session): Successor = %+v, want none", r.Successor)
+	}
+}
+
+// testRotationReadsUser checks that a store that keeps users too reports
+// the user's organization and role with a rotation, and that once the user
+// is deleted its tokens cannot be rotated.
+func testRotationReadsUser(t *testing.T, f *fixture) {
+	u, _, first := f.mustOpenSession(t)
+	at := base.Add(time.Minute)
+	next := successor(first, at)
+	r, err := f.tokens.RotateRefreshToken(f.ctx, first.IDHash, next, at)
+	if err != nil {
+		t.Fatalf("RotateRefreshToken: %v", err)
+	}
+	if _, keepsUsers := f.tokens.(auth.UserStore); keepsUsers && !r.UserRead {
+		t.Errorf("RotateRefreshToken: UserRead is false from a store that keeps users")
+	}
+	if r.UserRead && (r.OrganizationID != u.OrganizationID || r.Role != u.Role) {
+		t.Errorf("RotateRefreshToken: organization %q role %q, want %q %q", r.OrganizationID, r.Role, u.OrganizationID, u.Role)
+	}
+	if _, keepsUsers := f.tokens.(auth.UserStore); !keepsUsers {
+		return
+	}
+	if err := f.users.DeleteUser(f.ctx, u.ID); err != nil {
+		t.Fatalf("DeleteUser: %v", err)
+	}
+	for name, tok := range map[string]*auth.RefreshToken{"unused": next, "spent": first} {
+		_, err := f.tokens.RotateRefreshToken(f.ctx, tok.IDHash, successor(tok, at), at)
+		checkErr(t, "RotateRefreshToken("+name+" token of a deleted user)", err, auth.ErrNotFound)
+	}
 }
 
 // testDeleteExpired checks that DeleteExpired removes exactly the sessions
@@ -315,7 +404,7 @@ func testDeleteExpired(t *testing.T, f *fixture) {
 	checkSession(t, "Session(session expiring at the cut-off) after DeleteExpired", f.mustSession(t, sessC.ID), sessC)
 	got, err := f.tokens.RotateRefreshToken(f.ctx, tokC1.IDHash, successor(tokC1, cutoff), cutoff)
 	checkErr(t, "RotateRefreshToken(spent token expiring at the cut-off) after DeleteExpired", err, auth.ErrTokenUsed)
-	checkToken(t, "RotateRefreshToken(spent token expiring at the cut-off) after DeleteExpired", got, spent(tokC1, base.Add(time.Minute)))
+	checkToken(t, "RotateRefreshToken(spent token expiring at the cut-off) after DeleteExpired", oldOf(got), spent(tokC1, base.Add(time.Minute)))
 	f.mustRotate(t, tokC2, successor(tokC2, cutoff), cutoff)
 	checkUser(t, "UserByID after DeleteExpired", f.mustUserByID(t, u.ID), u)
 

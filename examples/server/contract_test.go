@@ -147,8 +147,9 @@ func TestContractConcurrencyOverHTTP(t *testing.T) {
 		s, _ := call(t, "POST", api+"/refresh", "", map[string]string{"refreshToken": login.RefreshToken})
 		return s
 	})
-	if refreshes[200] != 1 || refreshes[401] != 15 {
-		t.Fatalf("16 parallel refreshes of one token: %v, want one 200 and fifteen 401", refreshes)
+	// Within the default reuse window every one gets the same successor.
+	if refreshes[200] != 16 {
+		t.Fatalf("16 parallel refreshes of one token: %v, want 16 × 200 (the reuse window)", refreshes)
 	}
 
 	logins := parallel(64, func(int) int {

@@ -147,6 +147,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 	var proxies prefixList
 	fs.Var(&proxies, "trusted-proxy", "a reverse proxy `CIDR` whose X-Forwarded-For is believed (repeatable)")
 	signingKey := fs.String("signing-key", "", "a PEM `file` with the private key (PKCS#8: Ed25519, ECDSA P-256 or RSA >= 2048 bits) that signs access tokens; without it they are HS256 with AUTH_SECRET")
+	reuseWindow := fs.Duration("reuse-window", auth.DefaultRefreshReuseWindow, "how long a spent refresh token still gets its unspent successor again (a retry after a lost response); 0 = strict single use; at most 1m")
 	var verifyKeys fileList
 	fs.Var(&verifyKeys, "verify-key", "a PEM `file` with a public key whose access tokens are still accepted (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -194,6 +195,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 		return err
 	}
 	defer closeLimiter()
+	if *reuseWindow == 0 {
+		*reuseWindow = -1 // the Config's strict setting; its zero is the default
+	}
 	if *noThrottle {
 		log.Warn("throttling is OFF (-no-throttle): logins, registrations and refreshes are not rate limited; never run like this in production")
 	}
@@ -210,6 +214,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 		Mailer:                    mailer,
 		SendVerificationEmail:     *verifyEmail,
 		RequireVerifiedEmail:      *verifyEmail,
+		RefreshReuseWindow:        *reuseWindow,
 	})
 	if err != nil {
 		return err

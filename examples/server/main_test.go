@@ -254,13 +254,17 @@ func docFlow(t *testing.T, srv *testServer, email string) {
 	}
 	expectError(t, 401, "UNAUTHORIZED", "GET", srv.url+"/api/v2/whoami", "", nil)
 
-	// refresh rotates; presenting the spent token again revokes the session.
-	var pair tokenPair
+	// refresh rotates; presenting the spent token again within the reuse
+	// window gets the same successor, but once that successor is spent too
+	// it is reuse and revokes the session.
+	var pair, retry tokenPair
 	expect(t, 200, "POST", api+"/refresh", "", map[string]string{"refreshToken": login.RefreshToken}, &pair)
 	if pair.AccessToken == "" || pair.RefreshToken == "" || pair.RefreshToken == login.RefreshToken {
 		t.Fatalf("refresh: %+v", pair)
 	}
 	expect(t, 200, "GET", api+"/me", pair.AccessToken, nil, nil)
+	expect(t, 200, "POST", api+"/refresh", "", map[string]string{"refreshToken": login.RefreshToken}, &retry)
+	expect(t, 200, "POST", api+"/refresh", "", map[string]string{"refreshToken": retry.RefreshToken}, nil)
 	expectError(t, 401, "INVALID_TOKEN", "POST", api+"/refresh", "", map[string]string{"refreshToken": login.RefreshToken})
 	expectError(t, 401, "INVALID_TOKEN", "POST", api+"/refresh", "", map[string]string{"refreshToken": pair.RefreshToken})
 	expectError(t, 401, "INVALID_TOKEN", "GET", api+"/me", pair.AccessToken, nil)
@@ -457,7 +461,7 @@ func TestParseDB(t *testing.T) {
 
 func TestFlags(t *testing.T) {
 	getenv := func(string) string { return testSecret }
-	for _, args := range [][]string{{"-db", "nosuch"}, {"-db", "memory", "extra"}, {"-nosuchflag"}} {
+	for _, args := range [][]string{{"-db", "nosuch"}, {"-db", "memory", "extra"}, {"-nosuchflag"}, {"-db", "memory", "-reuse-window", "2m"}, {"-db", "memory", "-reuse-window", "soon"}} {
 		if err := run(t.Context(), args, getenv, io.Discard, nil); err == nil {
 			t.Errorf("run(%q) succeeded, want an error", args)
 		}

@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) (auth.UserStore, auth.TokenStore)
 		{"ConcurrentReset", testConcurrentReset},
 		{"VerifyEmail", testVerifyEmail},
 		{"DeleteAccount", testDeleteAccount},
+		{"ReuseWindowAndSessionEnd", testReuseWindowAndSessionEnd},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -502,4 +503,24 @@ func testDeleteAccount(t *testing.T, e *env) {
 	e.alive(&b, false)
 	e.expect(e.do(phone, http.MethodPost, "/login", "", map[string]string{"email": "gone@example.com", "password": password}), http.StatusUnauthorized, "INVALID_CREDENTIALS")
 	e.register(phone, "gone@example.com")
+}
+
+// testReuseWindowAndSessionEnd: replays of a spent refresh token within the
+// reuse window open no session and leave the one session listed; once the
+// sessions are ended (logout-all), the same replay is refused: a revoked
+// session hands out no successor.
+func testReuseWindowAndSessionEnd(t *testing.T, e *env) {
+	a := e.register(phone, "window@example.com")
+	spent := a.refresh
+	e.alive(&a, true) // spends the registration's refresh token
+	for range 3 {
+		r := e.do(phone, http.MethodPost, "/refresh", "", map[string]string{"refreshToken": spent})
+		e.expect(r, http.StatusOK, "")
+	}
+	if list := e.sessions(a); len(list) != 1 {
+		t.Fatalf("sessions after three replays: %d, want 1: %+v", len(list), list)
+	}
+	e.expect(e.do(phone, http.MethodPost, "/logout-all", a.access, nil), http.StatusOK, "")
+	e.expect(e.do(phone, http.MethodPost, "/refresh", "", map[string]string{"refreshToken": spent}), http.StatusUnauthorized, "INVALID_TOKEN")
+	e.alive(&a, false)
 }

@@ -28,6 +28,8 @@ func rowsG() []row {
 		{id: "G02", name: "replay_revokes_the_whole_session", fn: testRefreshReuseRevokesSession},
 		{id: "G04", name: "revocation_persisted_in_the_store", fn: testRevocationPersisted},
 		{id: "G05", name: "concurrent_refreshes_one_winner", serial: true, fn: testConcurrentRefresh},
+		{id: "G05", name: "concurrent_refreshes_one_successor_in_the_window", serial: true, fn: testConcurrentRefreshWindow},
+		{id: "G06", name: "reuse_window_lost_response_and_grandparent", fn: testReuseWindow},
 		{id: "G07", name: "refresh_token_expiry", fn: testRefreshTokenExpiry},
 		{id: "G08", name: "session_lifetime_caps_refresh", fn: testSessionLifetimeCapsRefresh},
 		{id: "G09", name: "unknown_and_malformed_refresh_tokens", fn: testUnknownRefreshTokens},
@@ -36,6 +38,10 @@ func rowsG() []row {
 		{id: "G13", name: "refresh_keeps_subject_and_session", fn: testRefreshKeepsSubject},
 	}
 }
+
+// strict turns the refresh reuse window off: every spent token presented
+// again is reuse, as rows G02-G05 test.
+func strict(c *auth.Config) { c.RefreshReuseWindow = -1 }
 
 // hashOf is the store's key of a refresh token: the hex SHA-256 of its id.
 func hashOf(s string) string {
@@ -50,7 +56,11 @@ func hashOf(s string) string {
 func (e *env) probeRecord(hash, sessionID, userID string) (*auth.RefreshToken, error) {
 	at := e.clock.Now().UTC().Truncate(time.Millisecond)
 	next := &auth.RefreshToken{IDHash: hashOf(uuid.NewString()), SessionID: sessionID, UserID: userID, CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
-	return e.tokens.RotateRefreshToken(context.Background(), hash, next, at)
+	r, err := e.tokens.RotateRefreshToken(context.Background(), hash, next, at)
+	if r == nil {
+		return nil, err
+	}
+	return r.Old, err
 }
 
 // testRotationKeepsRecord: G01. A refresh answers a new access token and a
@@ -85,7 +95,7 @@ func testRotationKeepsRecord(t *testing.T, s *suite) {
 // of the session, is refused from then on. The user's other session is
 // untouched.
 func testRefreshReuseRevokesSession(t *testing.T, s *suite) {
-	e := s.env(t)
+	e := s.env(t, strict)
 	sess := e.registerHTTP(t, "reuse@example.com")
 	otherDevice := e.loginHTTP(t, "reuse@example.com", goodPassword)
 
@@ -121,7 +131,7 @@ func testRefreshReuseRevokesSession(t *testing.T, s *suite) {
 // afresh, holds the session revoked: the revocation was not rolled back
 // with the failed call.
 func testRevocationPersisted(t *testing.T, s *suite) {
-	e := s.env(t)
+	e := s.env(t, strict)
 	sess := e.registerHTTP(t, "persist@example.com")
 	_, rt2 := e.refreshHTTP(t, sess.refresh)
 	e.clock.Advance(time.Second)
@@ -153,11 +163,12 @@ func testRevocationPersisted(t *testing.T, s *suite) {
 // presented a spent token, so the session ends and the winner's successor
 // is refused too (no live refresh token is left in the family). Over a
 // live server with the default throttling, three rounds, and through the
-// Go API.
+// Go API. With the reuse window off (strict); testConcurrentRefreshWindow
+// has the default.
 func testConcurrentRefresh(t *testing.T, s *suite) {
 	const n = 50
 	t.Run("http", func(t *testing.T) {
-		e := s.env(t, throttling)
+		e := s.env(t, throttling, strict)
 		for round := range 3 {
 			r, err := e.call(http.MethodPost, "/register", testutil.RegisterBody(fmt.Sprintf("race%d@example.com", round), goodPassword, "R"), jsonHeaders)
 			if err != nil {
@@ -194,7 +205,7 @@ func testConcurrentRefresh(t *testing.T, s *suite) {
 		}
 	})
 	t.Run("go_api", func(t *testing.T) {
-		e := s.env(t)
+		e := s.env(t, strict)
 		res := e.registerAPI(t, "race@example.com")
 		pairs := make([]*auth.TokenPair, n)
 		errs := make([]error, n)
@@ -438,4 +449,119 @@ func testRefreshKeepsSubject(t *testing.T, s *suite) {
 			t.Errorf("Verify of the refreshed token: %+v, %v", c, err)
 		}
 	}
+}
+
+// testConcurrentRefreshWindow: G05 with the default reuse window. 50
+// concurrent refreshes of one token over a live server all answer 200 with
+// one successor: every refresh token returned refreshes the same record
+// (one jti) and the store holds one rotation. Refreshing one of them
+// works; presenting another after the window is reuse and ends the session.
+func testConcurrentRefreshWindow(t *testing.T, s *suite) {
+	const n = 50
+	e := s.env(t, throttling)
+	sess := e.registerHTTP(t, "window-race@example.com")
+	results := burst(t, n, func(int) (*result, error) {
+		return e.call(http.MethodPost, "/refresh", testutil.RefreshBody(sess.refresh), jsonHeaders)
+	})
+	var successors []string
+	jtis := map[string]bool{}
+	for i, r := range results {
+		if r.status != http.StatusOK {
+			t.Errorf("refresh %d: status %d, body %s; want 200", i, r.status, r.body)
+			continue
+		}
+		var body struct{ AccessToken, RefreshToken string }
+		if err := json.Unmarshal(r.body, &body); err != nil {
+			t.Fatal(err)
+		}
+		if sid := claimString(t, body.AccessToken, "sid"); sid != claimString(t, sess.access, "sid") {
+			t.Errorf("refresh %d: access token of session %s, want %s", i, sid, claimString(t, sess.access, "sid"))
+		}
+		jtis[claimString(t, body.RefreshToken, "jti")] = true
+		successors = append(successors, body.RefreshToken)
+	}
+	if len(jtis) != 1 {
+		t.Fatalf("the 200 answers carry %d distinct refresh-token ids, want one successor", len(jtis))
+	}
+	if rot := e.probe.counts().rotations; rot != 1 {
+		t.Errorf("the store holds %d rotated tokens, want 1", rot)
+	}
+	e.refreshHTTP(t, successors[0])
+	e.clock.Advance(11 * time.Second)
+	checkError(t, "another copy of the successor after the window", e.postJSON("/refresh", testutil.RefreshBody(successors[len(successors)-1])), http.StatusUnauthorized, "INVALID_TOKEN")
+	if got, err := e.tokens.Session(context.Background(), claimString(t, sess.access, "sid")); err != nil || got.RevokedAt.IsZero() {
+		t.Errorf("store: session %+v, %v; want it revoked", got, err)
+	}
+}
+
+// testReuseWindow: G06, with the default window of 10 s. A response lost
+// on its way: the retry within the window gets the same successor and a
+// fresh access token of the same session, however often, and the client
+// carries on; nothing new is stored. A retry after the window, or of a
+// grandparent within it, is reuse: the session is revoked, in the store.
+func testReuseWindow(t *testing.T, s *suite) {
+	t.Run("lost_response", func(t *testing.T) {
+		e := s.env(t)
+		sess := e.registerHTTP(t, "lost@example.com")
+		_, lost := e.refreshHTTP(t, sess.refresh) // the client never sees it
+		for i := range 3 {
+			e.clock.Advance(2 * time.Second)
+			at, rt := e.refreshHTTP(t, sess.refresh)
+			if got, want := claimString(t, rt, "jti"), claimString(t, lost, "jti"); got != want {
+				t.Errorf("retry %d: successor jti %s, want the lost one's %s", i, got, want)
+			}
+			for _, c := range []string{"sub", "sid", "org", "role"} {
+				if got, want := claimString(t, at, c), claimString(t, sess.access, c); got != want {
+					t.Errorf("retry %d: access token %s = %q, want %q", i, c, got, want)
+				}
+			}
+			if r := e.do(http.MethodGet, "/me", nil, bearer(at)); r.status != http.StatusOK {
+				t.Errorf("retry %d: me: status %d", i, r.status)
+			}
+		}
+		if rot := e.probe.counts().rotations; rot != 1 {
+			t.Errorf("the store holds %d rotated tokens after three retries, want 1", rot)
+		}
+		if !strings.Contains(e.logs.String(), " auth.refresh.replay ") {
+			t.Errorf("no auth.refresh.replay event in:\n%s", e.logs.String())
+		}
+		// The client carries on with the successor it finally received.
+		_, rt3 := e.refreshHTTP(t, lost)
+		e.refreshHTTP(t, rt3)
+	})
+	t.Run("retry_after_the_window", func(t *testing.T) {
+		e := s.env(t)
+		sess := e.registerHTTP(t, "late@example.com")
+		_, rt2 := e.refreshHTTP(t, sess.refresh)
+		e.clock.Advance(10 * time.Second)
+		checkError(t, "retry at the end of the window", e.postJSON("/refresh", testutil.RefreshBody(sess.refresh)), http.StatusUnauthorized, "INVALID_TOKEN")
+		checkError(t, "RT2 after the late retry", e.postJSON("/refresh", testutil.RefreshBody(rt2)), http.StatusUnauthorized, "INVALID_TOKEN")
+		if got, err := e.tokens.Session(context.Background(), claimString(t, sess.access, "sid")); err != nil || got.RevokedAt.IsZero() {
+			t.Errorf("store: session %+v, %v; want it revoked", got, err)
+		}
+		if !strings.Contains(e.logs.String(), " auth.refresh.reuse ") {
+			t.Errorf("no auth.refresh.reuse event in:\n%s", e.logs.String())
+		}
+	})
+	t.Run("grandparent", func(t *testing.T) {
+		e := s.env(t)
+		sess := e.registerHTTP(t, "grand@example.com")
+		_, rt2 := e.refreshHTTP(t, sess.refresh)
+		at3, rt3 := e.refreshHTTP(t, rt2)
+		checkError(t, "RT1 within the window, its successor spent", e.postJSON("/refresh", testutil.RefreshBody(sess.refresh)), http.StatusUnauthorized, "INVALID_TOKEN")
+		checkError(t, "RT3 after the grandparent", e.postJSON("/refresh", testutil.RefreshBody(rt3)), http.StatusUnauthorized, "INVALID_TOKEN")
+		checkError(t, "AT3 after the grandparent", e.do(http.MethodGet, "/me", nil, bearer(at3)), http.StatusUnauthorized, "INVALID_TOKEN")
+		if got, err := e.tokens.Session(context.Background(), claimString(t, sess.access, "sid")); err != nil || got.RevokedAt.IsZero() {
+			t.Errorf("store: session %+v, %v; want it revoked", got, err)
+		}
+	})
+	t.Run("revoked_session", func(t *testing.T) {
+		e := s.env(t)
+		sess := e.registerHTTP(t, "gone@example.com")
+		e.refreshHTTP(t, sess.refresh)
+		if r := e.do(http.MethodPost, "/logout", nil, bearer(sess.access)); r.status != http.StatusOK {
+			t.Fatalf("logout: status %d", r.status)
+		}
+		checkError(t, "RT1 within the window after logout", e.postJSON("/refresh", testutil.RefreshBody(sess.refresh)), http.StatusUnauthorized, "INVALID_TOKEN")
+	})
 }

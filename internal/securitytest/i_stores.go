@@ -187,11 +187,13 @@ func testAuditLog(t *testing.T, s *suite) {
 	e.loginFrom("evil\n\x1b[31m@example.com", "wrong password", jsonHeaders)
 	l := e.loginHTTP(t, "audit@example.com", goodPassword)
 	_, next := e.refreshHTTP(t, l.refresh)
-	e.postJSON("/refresh", testutil.RefreshBody(l.refresh)) // reuse
+	e.refreshHTTP(t, l.refresh) // replay within the reuse window
+	e.refreshHTTP(t, next)
+	e.postJSON("/refresh", testutil.RefreshBody(l.refresh)) // reuse: its successor is spent
 	e.do(http.MethodPost, "/logout", nil, bearer(sess.access))
 
 	logs := e.logs.String()
-	for _, event := range []string{"auth.register", "auth.login.failure", "auth.login.success", "auth.refresh", "auth.refresh.reuse", "auth.logout"} {
+	for _, event := range []string{"auth.register", "auth.login.failure", "auth.login.success", "auth.refresh", "auth.refresh.replay", "auth.refresh.reuse", "auth.logout"} {
 		if !strings.Contains(logs, " "+event+" ") {
 			t.Errorf("no %s event in:\n%s", event, logs)
 		}

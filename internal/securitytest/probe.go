@@ -175,7 +175,7 @@ func (p *probe) RevokeSession(ctx context.Context, id string, at time.Time) erro
 	return p.TokenStore.RevokeSession(ctx, id, at)
 }
 
-func (p *probe) RotateRefreshToken(ctx context.Context, oldHash string, next *auth.RefreshToken, at time.Time) (*auth.RefreshToken, error) {
+func (p *probe) RotateRefreshToken(ctx context.Context, oldHash string, next *auth.RefreshToken, at time.Time) (*auth.Rotation, error) {
 	if err := p.enter(ctx, "RotateRefreshToken"); err != nil {
 		return nil, err
 	}
