@@ -108,7 +108,6 @@ const (
 	AuditMFATicketReuse AuditEvent = "auth.mfa.ticket.reuse"
 )
 
-
 // audit logs a security event at Info.
 func (a *Authenticator) audit(ctx context.Context, event AuditEvent, args ...any) {
 	a.auditAt(ctx, slog.LevelInfo, event, args...)

@@ -145,8 +145,11 @@ type Config struct {
 
 	// Argon2 are the argon2id parameters for new password hashes. Values
 	// below the OWASP floor (19 MiB with two passes) make New fail unless
-	// InsecureAllowWeakHashing is set. The default is
-	// [DefaultArgon2Params].
+	// InsecureAllowWeakHashing is set, and so do values outside the limits
+	// within which the library reads a stored hash back: at most 4 GiB of
+	// memory and at least 8 KiB per lane, 1 to 64 passes, 1 to 255 lanes.
+	// Zero fields take the default's. The default is [DefaultArgon2Params]
+	// (m=19456 KiB, t=2, p=1).
 	Argon2 Argon2Params
 
 	// InsecureAllowWeakHashing lets Argon2 go below the OWASP floor. It
@@ -429,10 +432,11 @@ func New(cfg Config) (*Authenticator, error) {
 		return nil, errors.New("auth: Config.MaxHashWait must not be negative")
 	case cfg.MaxBodyBytes < 0:
 		return nil, errors.New("auth: Config.MaxBodyBytes must not be negative")
-	case cfg.Argon2.weakerThan(DefaultArgon2Params) && !cfg.InsecureAllowWeakHashing:
-		return nil, errors.New("auth: Config.Argon2 is below the OWASP floor (m=19456 KiB, t=2); set InsecureAllowWeakHashing only in tests")
-	case cfg.Argon2.Memory < 8*uint32(cfg.Argon2.Parallelism):
-		return nil, errors.New("auth: Config.Argon2.Memory must be at least 8 KiB per lane")
+	case cfg.Argon2.belowFloor() && !cfg.InsecureAllowWeakHashing:
+		return nil, fmt.Errorf("auth: Config.Argon2 is below the OWASP floor (m=%d KiB, t=%d); set InsecureAllowWeakHashing only in tests", argon2FloorMemory, argon2FloorIterations)
+	}
+	if err := cfg.Argon2.errArgon2Limits(); err != nil {
+		return nil, fmt.Errorf("auth: Config.Argon2: %w", err)
 	}
 	keys, err := newTokens(&cfg)
 	if err != nil {
@@ -717,9 +721,9 @@ func (a *Authenticator) checkPassword(ctx context.Context, lookup func() (*User,
 		}
 	}
 	if u != nil {
-		ok, rehash = a.hasher.verify(password, u.PasswordHash)
+		ok, rehash = a.hasher.verify(ctx, password, u.PasswordHash)
 	} else {
-		a.hasher.verifyDummy(truncate(password, MaxPasswordBytes))
+		a.hasher.verifyDummy(ctx, truncate(password, MaxPasswordBytes))
 	}
 	if !ok {
 		if err := a.loginFailed(ctx, keys); err != nil {

@@ -16,9 +16,10 @@
 //	    ÷ ns(LoginParallel)                                              ≥ 0.95
 //	G7  BenchmarkRegister/memstore/argon2id_19M
 //	    ÷ BenchmarkBaselineHasher/argon2id_19M/Hash                     ≤ 1.05
-//	G8, G8b  TestHasherConcurrencyBound (hashbound_test.go)
+//	G8, G8b  BenchmarkLoginBurst (hashbound_test.go), reported per burst;
+//	         TestHasherConcurrencyBound asserts the bound itself
 //	G9  BenchmarkRefresh/memstore ÷ BenchmarkBaselineRefreshFloor        ≤ 3.5
-//	G14, G15  TestMemstoreFootprint (footprint_test.go)
+//	G14, G15  BenchmarkMemstoreFootprint (footprint_test.go)
 //	G16 BenchmarkMiddlewareReject/garbage
 //	    ÷ BenchmarkBaselineGolangJWTReject/garbage                      ≤ 2.0
 //	    The numerator is the whole 401 through ServeMux and a recorder

@@ -19,30 +19,44 @@ import (
 	"github.com/ingestiq/auth/memstore"
 )
 
-// TestMemstoreFootprint measures goals G14 and G15 of spec/performance.md:
-// the heap memstore holds per user (with a bcrypt-length password hash and
-// both of its indexes) and per refresh-token record, as HeapAlloc
-// differences after runtime.GC.
+// BenchmarkMemstoreFootprint measures goals G14 and G15 of
+// spec/performance.md: the heap memstore holds per user (with a
+// bcrypt-length password hash and both of its indexes) and per
+// refresh-token record, as HeapAlloc differences after runtime.GC. It
+// reports the figures (B/user, B/record) and judges nothing: a heap size
+// depends on the runtime's map growth and GC, so scripts/bench
+// (examples/benchratio) compares them with the spec's bounds, 512 B per
+// user and 320 B per record.
 //
-// With AUTH_FOOTPRINT_N set (the spec's figure is 1000000) it stores that
-// many users and records and asserts at most 512 B per user and 320 B per
-// record. Without it, it stores 20000 of each and only logs: at that size the
-// maps' growth steps make the per-item figures too coarse to judge.
+// Each iteration stores AUTH_FOOTPRINT_N users and records (the spec's
+// figure is 1000000), or 20000 of each when it is unset: at that size the
+// maps' growth steps make the per-item figures coarse. Run it with
+// -benchtime=1x.
 //
 // The records are what the library stores: users as Register builds them
 // (UUID ids, the shared RoleOwner string), and refresh tokens added by
 // rotation (a hex SHA-256 id hash, sharing the session's id strings), spread
 // over one session per ten records. The stores are called directly: at a
 // million, going through the Authenticator would take minutes.
-func TestMemstoreFootprint(t *testing.T) {
-	n, gated := 20000, false
+func BenchmarkMemstoreFootprint(b *testing.B) {
+	n := 20000
 	if s := os.Getenv("AUTH_FOOTPRINT_N"); s != "" {
 		v, err := strconv.Atoi(s)
 		if err != nil || v < 1 {
-			t.Fatalf("AUTH_FOOTPRINT_N=%q: want a positive integer", s)
+			b.Fatalf("AUTH_FOOTPRINT_N=%q: want a positive integer", s)
 		}
-		n, gated = v, true
+		n = v
 	}
+	for range b.N {
+		perUser, perRecord := memstoreFootprint(b, n)
+		b.ReportMetric(perUser, "B/user")
+		b.ReportMetric(perRecord, "B/record")
+	}
+}
+
+// memstoreFootprint stores n users and n refresh records in a fresh
+// memstore and returns the heap each takes, logging both.
+func memstoreFootprint(t testing.TB, n int) (perUser, perRecord float64) {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	sessions := max(1, n/10)
@@ -96,22 +110,13 @@ func TestMemstoreFootprint(t *testing.T) {
 	runtime.KeepAlive(sessionIDs)
 	runtime.KeepAlive(current)
 
-	perUser := float64(heap1-heap0) / float64(n)
+	perUser = float64(heap1-heap0) / float64(n)
 	perSession := float64(heap2-heap1) / float64(sessions)
-	perRecord := float64(heap3-heap2) / float64(n)
+	perRecord = float64(heap3-heap2) / float64(n)
 	t.Logf("G14: %d users: %.0f B/user (bound 512)", n, perUser)
 	t.Logf("G15: %d refresh records over %d sessions: %.0f B/record (bound 320); %.0f B per session with its first record",
 		n, sessions, perRecord, perSession)
-	if !gated {
-		t.Logf("AUTH_FOOTPRINT_N is unset: figures logged, not asserted (set it to 1000000 for the spec's measurement)")
-		return
-	}
-	if perUser > 512 {
-		t.Errorf("memstore keeps %.0f B per user, want at most 512", perUser)
-	}
-	if perRecord > 320 {
-		t.Errorf("memstore keeps %.0f B per refresh record, want at most 320", perRecord)
-	}
+	return perUser, perRecord
 }
 
 // footprintHeap returns HeapAlloc after collecting everything collectable.

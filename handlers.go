@@ -575,9 +575,19 @@ func decodeJSONObject(data []byte, dst any) error {
 	return nil
 }
 
+// jsonTypeName names the JSON type of a Go kind, for the message of a
+// field whose value has the wrong type. encoding/json reports the type
+// behind a pointer, so kind is never "ptr".
 func jsonTypeName(kind string) string {
-	if kind == "ptr" {
-		return "string"
+	switch kind {
+	case "bool":
+		return "boolean"
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64", "float32", "float64":
+		return "number"
+	case "slice", "array":
+		return "array"
+	case "map", "struct":
+		return "object"
 	}
 	return kind
 }

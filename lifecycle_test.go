@@ -49,35 +49,57 @@ func TestLifecycleNeedsOptionalInterfaces(t *testing.T) {
 
 func contains(b []byte, s string) bool { return strings.Contains(string(b), s) }
 
-// resetMailer counts password-reset mails.
-type resetMailer struct{ sent atomic.Int32 }
+// resetMailer counts password-reset mails, and signals each on sent when
+// that is set.
+type resetMailer struct {
+	n    atomic.Int32
+	sent chan struct{}
+}
 
 func (m *resetMailer) SendPasswordReset(context.Context, *auth.User, string) error {
-	m.sent.Add(1)
+	m.n.Add(1)
+	if m.sent != nil {
+		m.sent <- struct{}{}
+	}
 	return nil
 }
 func (m *resetMailer) SendEmailVerification(context.Context, *auth.User, string) error { return nil }
 
-// TestForgotPasswordTimeFloor checks that ForgotPassword takes at least
-// ForgotPasswordMinDuration for a known and an unknown email alike, so its
-// response time does not reveal which accounts exist. (Only the lower bound
-// is asserted; upper bounds on wall time would be flaky.)
+// TestForgotPasswordTimeFloor checks that ForgotPassword does not answer
+// before ForgotPasswordMinDuration has passed, for a known and an unknown
+// email alike, so its response time does not reveal which accounts exist.
+// No clock is read: the floor is an hour, the test lets each call do its
+// work (the mail sent, or the lookup of the unknown email made), then
+// cancels its context. A call that waits for the floor ends with the
+// cancellation; one that answered without waiting would have returned nil.
 func TestForgotPasswordTimeFloor(t *testing.T) {
 	t.Parallel()
-	const floor = 40 * time.Millisecond
-	m := &resetMailer{}
-	e := newEnv(t, func(c *auth.Config) { c.Mailer = m; c.ForgotPasswordMinDuration = floor })
+	m := &resetMailer{sent: make(chan struct{}, 1)}
+	looked := make(chan string, 2)
+	e := newEnv(t, func(c *auth.Config) { c.Mailer = m; c.ForgotPasswordMinDuration = time.Hour })
 	e.registerHTTP(t, "known@example.com")
+	e.store.lookup = func(email string) { looked <- email }
 	for _, email := range []string{"known@example.com", "unknown@example.com"} {
-		start := time.Now()
-		if err := e.a.ForgotPassword(context.Background(), email); err != nil {
-			t.Fatalf("ForgotPassword(%q): %v", email, err)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- e.a.ForgotPassword(ctx, email) }()
+		if got := <-looked; got != email {
+			t.Fatalf("ForgotPassword(%q) looked up %q", email, got)
 		}
-		if d := time.Since(start); d < floor {
-			t.Errorf("ForgotPassword(%q) took %v, less than the %v floor", email, d, floor)
+		if email == "known@example.com" {
+			<-m.sent
+		}
+		select {
+		case err := <-done:
+			t.Errorf("ForgotPassword(%q) answered (%v) before the floor and before its context ended", email, err)
+		default:
+		}
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("ForgotPassword(%q) with its context cancelled while waiting for the floor: %v, want context.Canceled", email, err)
 		}
 	}
-	if m.sent.Load() != 1 {
-		t.Fatalf("%d reset mails sent, want 1 (for the known email only)", m.sent.Load())
+	if m.n.Load() != 1 {
+		t.Fatalf("%d reset mails sent, want 1 (for the known email only)", m.n.Load())
 	}
 }

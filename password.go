@@ -14,6 +14,8 @@ import (
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/ingestiq/auth/internal/hashprobe"
 )
 
 // Argon2Params are the argon2id parameters used to hash new passwords.
@@ -29,8 +31,59 @@ type Argon2Params struct {
 }
 
 // DefaultArgon2Params are the OWASP Password Storage Cheat Sheet parameters
-// for argon2id: m=19 MiB, t=2, p=1.
-var DefaultArgon2Params = Argon2Params{Memory: 19 * 1024, Iterations: 2, Parallelism: 1}
+// for argon2id: m=19 MiB, t=2, p=1. It is a value to copy and nothing
+// reads it: the defaults of [Config.Argon2] and the floor New enforces are
+// constants, so assigning to this variable changes neither.
+var DefaultArgon2Params = Argon2Params{Memory: defaultArgon2Memory, Iterations: defaultArgon2Iterations, Parallelism: defaultArgon2Parallelism}
+
+// The limits of argon2id parameters. New applies all of them to
+// Config.Argon2 (the floor unless InsecureAllowWeakHashing is set);
+// parseArgon2id applies the absolute ones to every stored hash, so that
+// parameters New accepts always make hashes the parser reads back, and a
+// hash from the store can neither make a login allocate gigabytes nor
+// verify in no time.
+const (
+	defaultArgon2Memory      = 19 * 1024 // KiB
+	defaultArgon2Iterations  = 2
+	defaultArgon2Parallelism = 1
+
+	// The OWASP floor, below which New needs InsecureAllowWeakHashing.
+	argon2FloorMemory     = defaultArgon2Memory
+	argon2FloorIterations = defaultArgon2Iterations
+
+	// The absolute limits.
+	argon2MinMemoryPerLane = 8       // KiB per lane, argon2's own minimum
+	argon2MaxMemory        = 4 << 20 // KiB: 4 GiB
+	argon2MinIterations    = 1
+	argon2MaxIterations    = 64
+	argon2MinParallelism   = 1
+	argon2MaxParallelism   = 255 // Parallelism is a uint8; the PHC string is not
+
+	argon2MinSaltLen = 8
+	argon2MinKeyLen  = 16
+	argon2MaxKeyLen  = 64
+)
+
+// errArgon2Limits says which limit p breaks, or is nil when p is within
+// the absolute limits (the floor aside).
+func (p Argon2Params) errArgon2Limits() error {
+	switch {
+	case p.Parallelism < argon2MinParallelism:
+		return fmt.Errorf("parallelism must be at least %d", argon2MinParallelism)
+	case p.Memory < argon2MinMemoryPerLane*uint32(p.Parallelism):
+		return fmt.Errorf("memory must be at least %d KiB per lane", argon2MinMemoryPerLane)
+	case p.Memory > argon2MaxMemory:
+		return fmt.Errorf("memory must be at most %d KiB", argon2MaxMemory)
+	case p.Iterations < argon2MinIterations || p.Iterations > argon2MaxIterations:
+		return fmt.Errorf("iterations must be between %d and %d", argon2MinIterations, argon2MaxIterations)
+	}
+	return nil
+}
+
+// belowFloor reports whether p is below the OWASP floor.
+func (p Argon2Params) belowFloor() bool {
+	return p.Memory < argon2FloorMemory || p.Iterations < argon2FloorIterations
+}
 
 const (
 	argon2SaltLen = 16
@@ -43,19 +96,20 @@ const (
 
 func (p Argon2Params) withDefaults() Argon2Params {
 	if p.Memory == 0 {
-		p.Memory = DefaultArgon2Params.Memory
+		p.Memory = defaultArgon2Memory
 	}
 	if p.Iterations == 0 {
-		p.Iterations = DefaultArgon2Params.Iterations
+		p.Iterations = defaultArgon2Iterations
 	}
 	if p.Parallelism == 0 {
-		p.Parallelism = DefaultArgon2Params.Parallelism
+		p.Parallelism = defaultArgon2Parallelism
 	}
 	return p
 }
 
-// weakerThan reports whether p costs less than the floor q in memory or
-// passes. A hash made with such parameters is upgraded on the next login.
+// weakerThan reports whether p costs less than q in memory or passes. A
+// hash made with parameters weaker than the live ones is upgraded on the
+// next login.
 func (p Argon2Params) weakerThan(q Argon2Params) bool {
 	return p.Memory < q.Memory || p.Iterations < q.Iterations
 }
@@ -76,7 +130,7 @@ func newHasher(p Argon2Params, concurrency int, maxWait time.Duration) (*hasher,
 	if _, err := rand.Read(pw); err != nil {
 		return nil, err
 	}
-	h.dummy = h.encode(pw)
+	h.dummy = h.encode(context.Background(), pw)
 	return h, nil
 }
 
@@ -110,15 +164,15 @@ func (h *hasher) hash(ctx context.Context, password string) (string, error) {
 		return "", err
 	}
 	defer h.release()
-	return h.encode([]byte(password)), nil
+	return h.encode(ctx, []byte(password)), nil
 }
 
-func (h *hasher) encode(password []byte) string {
+func (h *hasher) encode(ctx context.Context, password []byte) string {
 	salt := make([]byte, argon2SaltLen)
 	// crypto/rand.Read never fails on supported platforms (Go 1.24+).
 	_, _ = rand.Read(salt)
 	p := h.params
-	key := argon2.IDKey(password, salt, p.Iterations, p.Memory, p.Parallelism, argon2KeyLen)
+	key := argon2id(ctx, password, salt, p, argon2KeyLen)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Iterations, p.Parallelism,
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
 }
@@ -126,14 +180,14 @@ func (h *hasher) encode(password []byte) string {
 // verify reports whether password matches the encoded hash, and whether the
 // hash should be replaced by one made with the live parameters. A malformed
 // or empty hash never matches. The caller must hold a slot (acquire).
-func (h *hasher) verify(password, encoded string) (ok, rehash bool) {
+func (h *hasher) verify(ctx context.Context, password, encoded string) (ok, rehash bool) {
 	switch {
 	case strings.HasPrefix(encoded, "$argon2id$"):
 		p, salt, key, err := parseArgon2id(encoded)
 		if err != nil {
 			return false, false
 		}
-		got := argon2.IDKey([]byte(password), salt, p.Iterations, p.Memory, p.Parallelism, uint32(len(key)))
+		got := argon2id(ctx, []byte(password), salt, p, uint32(len(key)))
 		ok = subtle.ConstantTimeCompare(got, key) == 1
 		return ok, ok && p.weakerThan(h.params)
 	case strings.HasPrefix(encoded, "$2a$"), strings.HasPrefix(encoded, "$2b$"), strings.HasPrefix(encoded, "$2y$"):
@@ -141,6 +195,10 @@ func (h *hasher) verify(password, encoded string) (ok, rehash bool) {
 		// verify against a hash of its prefix.
 		if len(password) > bcryptMaxBytes {
 			return false, false
+		}
+		if probe := hashprobe.From(ctx); probe != nil {
+			cost, _ := bcrypt.Cost([]byte(encoded))
+			defer probe(hashprobe.Computation{Algorithm: "bcrypt", Iterations: uint32(max(cost, 0))})()
 		}
 		if bcrypt.CompareHashAndPassword([]byte(encoded), []byte(password)) != nil {
 			return false, false
@@ -154,8 +212,17 @@ func (h *hasher) verify(password, encoded string) (ok, rehash bool) {
 // verifyDummy spends the time of one verification on a hash that exists for
 // no account, so that an unknown email costs what a wrong password does.
 // The caller must hold a slot.
-func (h *hasher) verifyDummy(password string) {
-	h.verify(password, h.dummy)
+func (h *hasher) verifyDummy(ctx context.Context, password string) {
+	h.verify(ctx, password, h.dummy)
+}
+
+// argon2id computes an argon2id key, reporting the computation to the
+// context's probe if it has one (tests only).
+func argon2id(ctx context.Context, password, salt []byte, p Argon2Params, keyLen uint32) []byte {
+	if probe := hashprobe.From(ctx); probe != nil {
+		defer probe(hashprobe.Computation{Algorithm: "argon2id", Memory: p.Memory, Iterations: p.Iterations, Parallelism: p.Parallelism})()
+	}
+	return argon2.IDKey(password, salt, p.Iterations, p.Memory, p.Parallelism, keyLen)
 }
 
 var errBadPHC = errors.New("auth: malformed argon2id hash")
@@ -181,7 +248,7 @@ func parseArgon2id(s string) (p Argon2Params, salt, key []byte, err error) {
 		case "t":
 			p.Iterations = uint32(n)
 		case "p":
-			if n > 255 {
+			if n > argon2MaxParallelism {
 				return p, nil, nil, errBadPHC
 			}
 			p.Parallelism = uint8(n)
@@ -191,13 +258,13 @@ func parseArgon2id(s string) (p Argon2Params, salt, key []byte, err error) {
 	}
 	// Refuse parameters that are absurd either way: a hash from the store
 	// must not make a login allocate gigabytes or verify instantly.
-	if p.Memory < 8*uint32(p.Parallelism) || p.Memory > 4<<20 || p.Iterations < 1 || p.Iterations > 64 || p.Parallelism < 1 {
+	if p.errArgon2Limits() != nil {
 		return p, nil, nil, errBadPHC
 	}
-	if salt, err = base64.RawStdEncoding.DecodeString(parts[4]); err != nil || len(salt) < 8 {
+	if salt, err = base64.RawStdEncoding.DecodeString(parts[4]); err != nil || len(salt) < argon2MinSaltLen {
 		return p, nil, nil, errBadPHC
 	}
-	if key, err = base64.RawStdEncoding.DecodeString(parts[5]); err != nil || len(key) < 16 || len(key) > 64 {
+	if key, err = base64.RawStdEncoding.DecodeString(parts[5]); err != nil || len(key) < argon2MinKeyLen || len(key) > argon2MaxKeyLen {
 		return p, nil, nil, errBadPHC
 	}
 	return p, salt, key, nil

@@ -420,7 +420,7 @@ var faultErrors = [...]error{
 }
 
 // parseRefresh verifies a refresh token, with the same error rules as
-// parseAccess.
+// parseAccess; like an access token, it must carry iat.
 func (k *tokens) parseRefresh(token string) (*refreshClaims, error) {
 	if len(token) == 0 || len(token) > MaxTokenLength {
 		return nil, ErrInvalidToken
@@ -429,7 +429,7 @@ func (k *tokens) parseRefresh(token string) (*refreshClaims, error) {
 	if _, err := k.refreshParser.ParseWithClaims(token, &c, k.refreshKeyFn); err != nil {
 		return nil, faultErrors[jose.Classify(err)]
 	}
-	if c.Subject == "" || c.SessionID == "" || c.ID == "" || c.SessionExpiresAt == nil {
+	if c.Subject == "" || c.SessionID == "" || c.ID == "" || c.SessionExpiresAt == nil || c.IssuedAt == nil {
 		return nil, ErrInvalidToken
 	}
 	return &c, nil

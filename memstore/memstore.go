@@ -90,7 +90,7 @@ type Store struct {
 	// byUser lists the sessions of each user id, in no particular order,
 	// for UserSessions and RevokeUserSessions. Every stored session is
 	// listed once, under its UserID; a user without sessions has no entry.
-	// It outlives the user: DeleteUser leaves sessions to expire.
+	// DeleteUser removes the user's entry with its sessions and tokens.
 	byUser map[string][]*session
 
 	// oneTime holds the one-time tokens by IDHash. They are few and

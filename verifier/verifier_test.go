@@ -783,7 +783,9 @@ func TestNewConfig(t *testing.T) {
 }
 
 // TestFetchTimeout: a fetch from an auth service that does not answer
-// gives up after Timeout.
+// gives up by itself (after Timeout), though the caller's context never
+// ends: the server answers only once the test is over. How long it took is
+// not asserted; a fetch that did not give up would hang the test.
 func TestFetchTimeout(t *testing.T) {
 	st, c := memstore.New(), newClock()
 	a := newAuth(t, st, c, key("EdDSA"))
@@ -798,10 +800,6 @@ func TestFetchTimeout(t *testing.T) {
 	defer slow.Close()
 	defer close(release)
 	v := newVerifier(t, slow.URL, c, func(cfg *verifier.Config) { cfg.Timeout = 300 * time.Millisecond })
-	start := time.Now()
 	_, err := v.Verify(context.Background(), res.AccessToken)
 	wantErr(t, "slow auth service", err, verifier.ErrKeySetUnavailable)
-	if d := time.Since(start); d > 5*time.Second {
-		t.Fatalf("the fetch took %v despite a 300 ms timeout", d)
-	}
 }

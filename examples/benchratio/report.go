@@ -122,7 +122,7 @@ func firstLine(s string) string {
 func header(w io.Writer, o *options, mach string, took time.Duration, interrupted bool) {
 	fmt.Fprintf(w, "### Performance goals (spec/performance.md)\n\n")
 	fmt.Fprintf(w, "Machine: %s.\n\n", mach)
-	mode := fmt.Sprintf("%d rounds, each goal's benchmarks interleaved (A B A B ...), one process per benchmark, -cpu=%d; -benchtime %s (JWT, HTTP), %s (password hashing), %s (SQL); G8/G8b over the bursts of %d run(s) of TestHasherConcurrencyBound",
+	mode := fmt.Sprintf("%d rounds, each goal's benchmarks interleaved (A B A B ...), one process per benchmark, -cpu=%d; -benchtime %s (JWT, HTTP), %s (password hashing), %s (SQL); G8/G8b over the bursts of %d run(s) of BenchmarkLoginBurst",
 		o.rounds, o.cpu, o.benchtime, o.hashtime, o.sqltime, o.g8runs)
 	if o.quick {
 		mode = "QUICK SMOKE RUN (-quick: 1 round at -benchtime=1x): the figures are meaningless, only that every benchmark ran is checked"

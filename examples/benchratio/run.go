@@ -125,11 +125,15 @@ func (r *runner) runBench(ctx context.Context, bn bench, benchtime string) (resu
 		bn.name, benchRegexp(bn.name), tail(out, 10))
 }
 
-// runTest runs a test with -v and returns its output.
+// runTest runs a test (or a testSpec's benchmark) with -v and returns its
+// output.
 func (r *runner) runTest(ctx context.Context, ts *testSpec) (string, outcome, string) {
-	out, err := r.exec(ctx, ts.bin, ts.env,
-		"-test.run=^"+regexp.QuoteMeta(ts.name)+"$", "-test.cpu="+strconv.Itoa(r.cpu), "-test.count=1", "-test.v")
-	if !strings.Contains(out, "=== RUN   "+ts.name) {
+	sel := []string{"-test.run=^" + regexp.QuoteMeta(ts.name) + "$"}
+	if ts.benchtime != "" {
+		sel = []string{"-test.run=^$", "-test.bench=^" + regexp.QuoteMeta(ts.name) + "$", "-test.benchtime=" + ts.benchtime}
+	}
+	out, err := r.exec(ctx, ts.bin, ts.env, append(sel, "-test.cpu="+strconv.Itoa(r.cpu), "-test.count=1", "-test.v")...)
+	if !strings.Contains(out, "=== RUN   "+ts.name) && !strings.Contains(out, ts.name+"-") {
 		return out, missing, fmt.Sprintf("test %s did not run: renamed or removed?\n%s", ts.name, tail(out, 10))
 	}
 	if reason, ok := skipReason(out, ts.name); ok {

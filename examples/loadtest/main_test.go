@@ -69,9 +69,7 @@ func load(t *testing.T, args ...string) (*report, string) {
 
 func TestLoad(t *testing.T) {
 	url := newServer(t, false, nil)
-	start := time.Now()
 	rep, out := load(t, "-url", url, "-c", "4", "-d", "2s", "-seed", "1", "-progress", "1s")
-	elapsed := time.Since(start)
 	t.Logf("output:\n%s", out)
 
 	if f := rep.failures(); len(f) > 0 {
@@ -100,16 +98,12 @@ func TestLoad(t *testing.T) {
 	if rep.setupUsers != 4 {
 		t.Errorf("setup registered %d users, want 4 (-users defaults to -c)", rep.setupUsers)
 	}
-	if rep.loadTime < 2*time.Second || rep.loadTime > 4*time.Second {
-		t.Errorf("the load phase took %s, want about 2s", rep.loadTime)
-	}
-	if elapsed > 30*time.Second {
-		t.Errorf("the whole run took %s", elapsed)
-	}
+	// How long the phases took is the tool's output, not a property: it
+	// depends on the machine's load, so it is not asserted.
 	for o := range numLoadOps {
 		s := rep.latencies(o)
-		if s.n < 10 {
-			t.Errorf("%s: only %d requests", o, s.n)
+		if s.n == 0 { // how many depends on the machine; that there are some does not
+			t.Errorf("%s: no requests", o)
 			continue
 		}
 		if !(0 < s.p50 && s.p50 <= s.p90 && s.p90 <= s.p99 && s.p99 <= s.max) {
@@ -319,16 +313,17 @@ func TestPercentiles(t *testing.T) {
 	}
 }
 
-// TestInterrupt checks that a cancelled run stops early and still verifies.
+// TestInterrupt checks that a cancelled run stops early and still verifies:
+// with -d an hour, a run that returns at all, saying it was interrupted,
+// stopped on the cancellation.
 func TestInterrupt(t *testing.T) {
 	url := newServer(t, false, nil)
 	ctx, cancel := context.WithCancel(t.Context())
 	time.AfterFunc(500*time.Millisecond, cancel)
 	var out, errOut bytes.Buffer
-	start := time.Now()
-	code := run(ctx, []string{"-url", url, "-c", "2", "-d", "1m", "-progress", "0"}, &out, &errOut)
-	if code != 0 || time.Since(start) > 20*time.Second || !strings.Contains(out.String(), "(interrupted)") {
-		t.Errorf("exit status %d after %s\noutput:\n%s%s", code, time.Since(start), &out, &errOut)
+	code := run(ctx, []string{"-url", url, "-c", "2", "-d", "1h", "-progress", "0"}, &out, &errOut)
+	if code != 0 || !strings.Contains(out.String(), "(interrupted)") {
+		t.Errorf("exit status %d\noutput:\n%s%s", code, &out, &errOut)
 	}
 }
 

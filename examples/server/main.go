@@ -136,6 +136,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 	addr := fs.String("addr", ":3000", "the `address` to listen on")
 	dbFlag := fs.String("db", "sqlite:auth.db", "the `store`: memory, sqlite:PATH, postgres://... or mysql://user:pass@host:port/db")
 	limiterFlag := fs.String("limiter", "memory", "where the throttling counters live: memory (this process), db (the -db database) or redis://host:port/db; several servers must share one")
+	hashWait := fs.Duration("hash-wait", 10*time.Second, "how long a request waits for a password-hashing slot before it is answered 429 (auth.Config.MaxHashWait)")
+	writeTO := fs.Duration("write-timeout", writeTimeout, "the longest a request may take, waiting for a hashing slot included (http.Server.WriteTimeout)")
 	noThrottle := fs.Bool("no-throttle", false, "turn off login, registration and refresh throttling (for functional tests and benchmarks only)")
 	verifyEmail := fs.Bool("verify-email", false, "send a verification token on registration and refuse logins until the email is verified")
 	linkBase := fs.String("link-base", "http://localhost:3000", "the `URL` the logged reset and verification links start with")
@@ -210,6 +212,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 		Logger:                    log,
 		InsecureDisableThrottling: *noThrottle,
 		Limiter:                   limiter,
+		MaxHashWait:               *hashWait,
 		TrustedProxies:            proxies,
 		Mailer:                    mailer,
 		SendVerificationEmail:     *verifyEmail,
@@ -234,7 +237,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 		Handler:           logRequests(log, routes(a, st, log)),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
+		WriteTimeout:      *writeTO,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),

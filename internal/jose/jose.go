@@ -67,9 +67,11 @@ func Classify(err error) Fault {
 }
 
 // NewParser returns a parser that accepts the algorithm alg alone,
-// requires exp and iat, checks iss and aud against issuer and audience and
-// the time claims with leeway on the clock now, and refuses unknown
-// payload members.
+// requires exp, checks iss and aud against issuer and audience and the time
+// claims (iat when present) with leeway on the clock now, and decodes the
+// base64 segments strictly. It does not require iat (ParseAccess and the
+// refresh-token parser refuse a token without it) and ignores payload
+// members it does not know.
 func NewParser(alg, issuer, audience string, leeway time.Duration, now func() time.Time) *jwt.Parser {
 	return jwt.NewParser(
 		jwt.WithValidMethods([]string{alg}),

@@ -219,15 +219,13 @@ func testLongPasswords(t *testing.T, s *suite) {
 		req.Header.Set("Content-Type", "application/json")
 		return e.serve(req, []byte(body))
 	}
+	// The slot stays held until after these: a call that waited for it
+	// could only end when its context does, with another answer than 400.
 	for _, pw := range []string{long, strings.Repeat("p", 2000), strings.Repeat("é", 30<<10)} {
-		start := time.Now()
 		r := register(pw, 10*time.Second)
 		fields := checkError(t, fmt.Sprintf("register with %d bytes while no hashing slot is free", len(pw)), r, http.StatusBadRequest, "VALIDATION_ERROR")
 		if fields["password"] == "" {
 			t.Errorf("%d bytes: fields %v do not name the password", len(pw), fields)
-		}
-		if d := time.Since(start); d > 5*time.Second {
-			t.Errorf("%d bytes: refused after %v; it waited for a hashing slot", len(pw), d)
 		}
 	}
 	// Control: an acceptable password does wait for the slot.

@@ -142,21 +142,12 @@ func testBlockedStore(t *testing.T, s *suite) {
 			t.Errorf("%s: the request answered %d without reaching the store method", c.store, r.status)
 			continue
 		}
-		start := time.Now()
+		// The store method stays blocked until its context ends: a handler
+		// that did not return on the cancellation would hang the test.
 		cancel()
-		guard := time.NewTimer(10 * time.Second) // only a hang reaches it
-		select {
-		case r := <-done:
-			if r.status/100 == 2 {
-				t.Errorf("%s blocked: the cancelled request answered %d", c.store, r.status)
-			}
-			if d := time.Since(start); d > 5*time.Second {
-				t.Errorf("%s blocked: the handler returned %v after the cancellation", c.store, d)
-			}
-		case <-guard.C:
-			t.Fatalf("%s blocked: the handler did not return after its request was cancelled", c.store)
+		if r := <-done; r.status/100 == 2 {
+			t.Errorf("%s blocked: the cancelled request answered %d", c.store, r.status)
 		}
-		guard.Stop()
 		e.probe.setFail(c.store, nil)
 	}
 	// Every goroutine the calls used has ended. Ending takes the scheduler
