@@ -240,6 +240,11 @@ type Config struct {
 	// they expire (AccessTokenTTL at most). Logout itself still checks. The
 	// default is false.
 	InsecureSkipSessionCheck bool
+
+	// Browser configures browser mode: refresh tokens in HttpOnly cookies
+	// and cross-origin protection, for web front ends. See
+	// [BrowserConfig]. The default is off.
+	Browser BrowserConfig
 }
 
 // Defaults of [Config].
@@ -272,6 +277,8 @@ type Authenticator struct {
 	limiter Limiter
 	// sessions is nil unless Config.SessionCacheTTL is set.
 	sessions *sessionCache
+	// browser is nil unless Config.Browser.Enabled is set.
+	browser *browser
 }
 
 // New validates cfg, fills in its defaults and returns an Authenticator. It
@@ -360,7 +367,11 @@ func New(cfg Config) (*Authenticator, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Authenticator{cfg: cfg, users: cfg.Users, tokens: cfg.Tokens, keys: keys, hasher: h, log: cfg.Logger}
+	br, err := newBrowser(cfg.Browser)
+	if err != nil {
+		return nil, err
+	}
+	a := &Authenticator{cfg: cfg, users: cfg.Users, tokens: cfg.Tokens, keys: keys, hasher: h, log: cfg.Logger, browser: br}
 	if !cfg.InsecureDisableThrottling {
 		a.limiter = cfg.Limiter
 	}
@@ -404,8 +415,10 @@ type AuthResult struct {
 type TokenPair struct {
 	// AccessToken is the new access token.
 	AccessToken string `json:"accessToken"`
-	// RefreshToken is the successor of the refresh token presented.
-	RefreshToken string `json:"refreshToken"`
+	// RefreshToken is the successor of the refresh token presented. It is
+	// empty (and left out of the JSON form) only in an HTTP answer whose
+	// refresh token went into a browser-mode cookie.
+	RefreshToken string `json:"refreshToken,omitempty"`
 }
 
 // MaxNameLength is the longest display name accepted, in characters.
