@@ -113,10 +113,13 @@ func (a *Authenticator) RefreshHandler() http.Handler {
 		if err := a.decode(w, r, &req); err != nil {
 			return err
 		}
-		if req.RefreshToken == nil {
-			if t, ok := a.browser.refreshFromCookie(r); ok {
-				req.RefreshToken = &t
+		if req.RefreshToken == nil && a.browser.cookieMode(r) {
+			t, ok := a.browser.refreshFromCookie(r)
+			if !ok {
+				// A browser without the cookie is simply not signed in.
+				return ErrUnauthorized
 			}
+			req.RefreshToken = &t
 		}
 		if err := required(map[string]*string{"refreshToken": req.RefreshToken}); err != nil {
 			return err

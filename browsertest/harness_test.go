@@ -79,7 +79,9 @@ func newBrowser(t *testing.T) *rod.Browser {
 	if err != nil {
 		t.Fatalf("launching Chromium: %v", err)
 	}
-	b := rod.New().ControlURL(u).Timeout(60 * time.Second)
+	// NoDefaultDevice keeps Chromium's own user agent, which the sessions
+	// list must show.
+	b := rod.New().ControlURL(u).NoDefaultDevice().Timeout(60 * time.Second)
 	if err := b.Connect(); err != nil {
 		t.Fatalf("connecting to Chromium: %v", err)
 	}
@@ -231,9 +233,18 @@ func serveOn(t *testing.T, port string, h http.Handler) {
 	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
 }
 
-// open opens url in a new tab, waits for the page script to be ready, and
-// records the bodies of the page's fetch answers in window.__bodies.
+// open opens url (the reference page) in a new tab, waits for the page
+// script to be ready, and records the bodies of the page's fetch answers in
+// window.__bodies.
 func open(t *testing.T, b *rod.Browser, url string) *rod.Page {
+	t.Helper()
+	p := openRaw(t, b, url)
+	waitReady(t, p)
+	return p
+}
+
+// openRaw opens url in a new tab and waits for it to load.
+func openRaw(t *testing.T, b *rod.Browser, url string) *rod.Page {
 	t.Helper()
 	p, err := b.Page(proto.TargetCreateTarget{})
 	if err != nil {
@@ -245,7 +256,9 @@ func open(t *testing.T, b *rod.Browser, url string) *rod.Page {
 	if err := p.Navigate(url); err != nil {
 		t.Fatal(err)
 	}
-	waitReady(t, p)
+	if err := p.WaitLoad(); err != nil {
+		t.Fatal(err)
+	}
 	return p
 }
 
@@ -339,4 +352,44 @@ func cookie(t *testing.T, p *rod.Page, url, name string) *proto.NetworkCookie {
 		}
 	}
 	return nil
+}
+
+// holdRequests pauses the requests of the given pages whose URL matches
+// pattern until n of them are paused, then lets them all go at once. The
+// returned function stops the interception and tells how many were held
+// together.
+func holdRequests(t *testing.T, pages []*rod.Page, pattern string, n int) func() int {
+	t.Helper()
+	var mu sync.Mutex
+	held := 0
+	all := make(chan struct{})
+	var routers []*rod.HijackRouter
+	for _, p := range pages {
+		router := p.HijackRequests()
+		if err := router.Add(pattern, "", func(h *rod.Hijack) {
+			mu.Lock()
+			held++
+			if held == n {
+				close(all)
+			}
+			mu.Unlock()
+			select {
+			case <-all:
+			case <-time.After(30 * time.Second):
+			}
+			h.ContinueRequest(&proto.FetchContinueRequest{})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		go router.Run()
+		routers = append(routers, router)
+	}
+	return func() int {
+		for _, r := range routers {
+			_ = r.Stop()
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return held
+	}
 }

@@ -13,6 +13,11 @@ const $ = (id) => document.getElementById(id);
 function show(signedIn) {
   $("signed-in").hidden = !signedIn;
   $("signed-out").hidden = signedIn;
+  if (!signedIn) {
+    // Leave nothing of the account behind in the page.
+    for (const id of ["me-name", "me-email", "me-org", "me-role", "me-created"]) $(id).textContent = "";
+    document.querySelector("#sessions tbody").textContent = "";
+  }
 }
 
 function status(text, isError) {
