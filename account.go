@@ -201,7 +201,11 @@ func (a *Authenticator) confirmPassword(ctx context.Context, userID, password st
 		return nil, fmt.Errorf("auth: wait for a hashing slot: %w", err)
 	}
 	known := func() (*User, error) { return u, nil }
-	_, rehash, err := a.checkPassword(ctx, known, password, keyLoginAccount+u.Email, addressThrottleKey(ctx, keyLoginAddress))
+	// The caller is signed in, which a device token would only repeat: the
+	// account-wide ceiling does not hold it back (its failures still count).
+	keys := newLoginKeys(ctx, u.Email)
+	keys.trusted = true
+	_, rehash, err := a.checkPassword(ctx, known, password, keys)
 	a.hasher.release()
 	if err != nil {
 		if errors.Is(err, ErrInvalidCredentials) {
@@ -252,7 +256,13 @@ func (a *Authenticator) ForgotPassword(ctx context.Context, email string) error 
 	if err := a.take(ctx, "password.forgot", addressThrottleKey(ctx, keyAccountAddress), a.cfg.RegisterAddressBackoff); err != nil {
 		return err
 	}
-	if err := a.take(ctx, "password.forgot", keyMailTo+canon, a.cfg.MailBackoff); err != nil {
+	// Per (email, address) first, so that one address asking again and
+	// again stops there without using up the email's ceiling, which only
+	// many addresses together reach.
+	if err := a.take(ctx, "password.forgot", pairKey(ctx, keyMailPair, canon), a.cfg.MailBackoff); err != nil {
+		return err
+	}
+	if err := a.take(ctx, "password.forgot", keyMailTo+canon, a.cfg.MailCeiling); err != nil {
 		return err
 	}
 	floor := time.NewTimer(a.cfg.ForgotPasswordMinDuration)
@@ -374,8 +384,12 @@ func (a *Authenticator) ResetPassword(ctx context.Context, token, newPassword st
 		return err
 	}
 	if a.limiter != nil {
-		if err := a.limiter.Reset(ctx, keyLoginAccount+u.Email); err != nil {
-			return fmt.Errorf("auth: reset throttle: %w", err)
+		// The owner proved the mailbox: lift the account-wide ceiling and
+		// the pair of this address.
+		for _, key := range []string{keyLoginAccount + u.Email, pairKey(ctx, keyLoginPair, u.Email)} {
+			if err := a.limiter.Reset(ctx, key); err != nil {
+				return fmt.Errorf("auth: reset throttle: %w", err)
+			}
 		}
 	}
 	if v, ok := a.users.(EmailVerifier); ok && u.EmailVerifiedAt.IsZero() {
@@ -403,7 +417,7 @@ func (a *Authenticator) RequestEmailVerification(ctx context.Context, userID str
 	if err != nil {
 		return err
 	}
-	if err := a.take(ctx, "email.verification", keyMailTo+u.Email, a.cfg.MailBackoff); err != nil {
+	if err := a.take(ctx, "email.verification", keyMailVerify+u.Email, a.cfg.MailBackoff); err != nil {
 		return err
 	}
 	return a.sendOneTimeToken(ctx, u, PurposeEmailVerification, a.cfg.EmailVerificationTTL, a.cfg.Mailer.SendEmailVerification)

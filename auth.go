@@ -32,12 +32,16 @@ package auth
 import (
 	"context"
 	"crypto"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -161,10 +165,22 @@ type Config struct {
 	// NewMemoryLimiter(0).
 	Limiter Limiter
 
-	// LoginAccountBackoff throttles failed logins per email (known or not).
-	// A successful login resets it. The default is
-	// [DefaultLoginAccountBackoff].
+	// LoginAccountBackoff throttles failed logins per (email, client
+	// address), the email known or not. A successful login from that
+	// address resets it. The default is [DefaultLoginAccountBackoff].
 	LoginAccountBackoff Backoff
+
+	// LoginAccountCeiling throttles failed logins per email from all client
+	// addresses together, against guessing spread over many addresses; its
+	// Free must be at most 100. A login that presents a valid device token
+	// (see [WithDeviceToken]) is not held back by it. A successful login
+	// does not reset it. The default is [DefaultLoginAccountCeiling].
+	LoginAccountCeiling Backoff
+
+	// DeviceTokenTTL is how long a device token, returned by every
+	// registration and login, exempts later logins to the same account
+	// from LoginAccountCeiling. The default is one year.
+	DeviceTokenTTL time.Duration
 
 	// LoginAddressBackoff throttles failed logins per client address. The
 	// default is [DefaultLoginAddressBackoff].
@@ -218,10 +234,15 @@ type Config struct {
 	// tell. The default is 250 milliseconds.
 	ForgotPasswordMinDuration time.Duration
 
-	// MailBackoff throttles the mail sent to one email address
-	// (password resets and verification tokens). The default is
-	// [DefaultMailBackoff].
+	// MailBackoff throttles the mail sent to one email address at the
+	// request of one client address (password resets) or of the signed-in
+	// user (verification tokens). The default is [DefaultMailBackoff].
 	MailBackoff Backoff
+
+	// MailCeiling throttles the password-reset mail sent to one email
+	// address at the request of all client addresses together. The default
+	// is [DefaultMailCeiling].
+	MailCeiling Backoff
 
 	// SessionCacheTTL, when positive, lets Verify and the middleware trust
 	// a session they found live for this long without reading the
@@ -255,6 +276,7 @@ const (
 	DefaultRefreshTokenTTL = 7 * 24 * time.Hour
 	DefaultSessionLifetime = 30 * 24 * time.Hour
 	DefaultMaxBodyBytes    = 64 << 10
+	DefaultDeviceTokenTTL  = 365 * 24 * time.Hour
 	// MinSecretBytes is the shortest Config.Secret New accepts.
 	MinSecretBytes = 32
 )
@@ -279,6 +301,11 @@ type Authenticator struct {
 	sessions *sessionCache
 	// browser is nil unless Config.Browser.Enabled is set.
 	browser *browser
+	// unknownAddrOnce logs the first request whose peer address does not
+	// parse.
+	unknownAddrOnce sync.Once
+	// deviceKey signs device tokens.
+	deviceKey []byte
 }
 
 // New validates cfg, fills in its defaults and returns an Authenticator. It
@@ -309,11 +336,14 @@ func New(cfg Config) (*Authenticator, error) {
 		cfg.Logger = slog.Default()
 	}
 	cfg.Argon2 = cfg.Argon2.withDefaults()
-	setDefault(&cfg.LoginAccountBackoff, DefaultLoginAccountBackoff)
-	setDefault(&cfg.LoginAddressBackoff, DefaultLoginAddressBackoff)
-	setDefault(&cfg.RegisterAddressBackoff, DefaultRegisterAddressBackoff)
-	setDefault(&cfg.RefreshAddressBackoff, DefaultRefreshAddressBackoff)
-	setDefault(&cfg.MailBackoff, DefaultMailBackoff)
+	setDefault(&cfg.LoginAccountBackoff, defaultLoginAccountBackoff)
+	setDefault(&cfg.LoginAccountCeiling, defaultLoginAccountCeiling)
+	setDefault(&cfg.DeviceTokenTTL, DefaultDeviceTokenTTL)
+	setDefault(&cfg.LoginAddressBackoff, defaultLoginAddressBackoff)
+	setDefault(&cfg.RegisterAddressBackoff, defaultRegisterAddressBackoff)
+	setDefault(&cfg.RefreshAddressBackoff, defaultRefreshAddressBackoff)
+	setDefault(&cfg.MailBackoff, defaultMailBackoff)
+	setDefault(&cfg.MailCeiling, defaultMailCeiling)
 	setDefault(&cfg.PasswordResetTTL, DefaultPasswordResetTTL)
 	setDefault(&cfg.EmailVerificationTTL, DefaultEmailVerificationTTL)
 	setDefault(&cfg.ForgotPasswordMinDuration, DefaultForgotPasswordMinDuration)
@@ -326,13 +356,16 @@ func New(cfg Config) (*Authenticator, error) {
 	if (cfg.SendVerificationEmail || cfg.RequireVerifiedEmail) && cfg.Mailer == nil {
 		return nil, errors.New("auth: Config.SendVerificationEmail and RequireVerifiedEmail need a Config.Mailer")
 	}
-	for _, b := range []Backoff{cfg.LoginAccountBackoff, cfg.LoginAddressBackoff, cfg.RegisterAddressBackoff, cfg.RefreshAddressBackoff, cfg.MailBackoff} {
+	for _, b := range []Backoff{cfg.LoginAccountBackoff, cfg.LoginAccountCeiling, cfg.LoginAddressBackoff, cfg.RegisterAddressBackoff, cfg.RefreshAddressBackoff, cfg.MailBackoff, cfg.MailCeiling} {
 		if b.Free < 0 || b.Base <= 0 || b.Max < b.Base || b.Window <= 0 {
 			return nil, errors.New("auth: a Backoff needs Free >= 0, Base > 0, Max >= Base and Window > 0")
 		}
 	}
-	if cfg.LoginAccountBackoff.Free > 100 {
-		return nil, errors.New("auth: Config.LoginAccountBackoff.Free must be at most 100 (NIST SP 800-63B)")
+	if cfg.LoginAccountBackoff.Free > maxLoginFailuresFree || cfg.LoginAccountCeiling.Free > maxLoginFailuresFree {
+		return nil, errors.New("auth: Config.LoginAccountBackoff.Free and LoginAccountCeiling.Free must be at most 100 (NIST SP 800-63B, ASVS 4-2.2.1)")
+	}
+	if cfg.DeviceTokenTTL < 0 {
+		return nil, errors.New("auth: Config.DeviceTokenTTL must not be negative")
 	}
 	cfg.TrustedProxies = append([]netip.Prefix(nil), cfg.TrustedProxies...)
 	switch {
@@ -372,6 +405,9 @@ func New(cfg Config) (*Authenticator, error) {
 		return nil, err
 	}
 	a := &Authenticator{cfg: cfg, users: cfg.Users, tokens: cfg.Tokens, keys: keys, hasher: h, log: cfg.Logger, browser: br}
+	if a.deviceKey, err = hkdf.Key(sha256.New, cfg.Secret, nil, "github.com/ingestiq/auth device-token key v1", 32); err != nil {
+		return nil, err
+	}
 	if !cfg.InsecureDisableThrottling {
 		a.limiter = cfg.Limiter
 	}
@@ -408,6 +444,11 @@ type AuthResult struct {
 	AccessToken string `json:"accessToken"`
 	// RefreshToken is the new session's refresh token.
 	RefreshToken string `json:"refreshToken"`
+	// DeviceToken is a credential the client keeps (for
+	// [Config.DeviceTokenTTL]) and presents with later logins to the same
+	// account (see [WithDeviceToken]), so that guessing by others does not
+	// lock it out.
+	DeviceToken string `json:"deviceToken,omitempty"`
 }
 
 // TokenPair is what a refresh returns: a new access token and the refresh
@@ -497,6 +538,7 @@ func (a *Authenticator) Register(ctx context.Context, in RegisterInput) (*AuthRe
 		return nil, err
 	}
 	opened = true
+	res.DeviceToken = a.issueDeviceToken(u.Email, now)
 	a.audit(ctx, "auth.register", "user_id", u.ID, "session_id", s.ID)
 	if a.cfg.SendVerificationEmail {
 		if err := a.sendOneTimeToken(ctx, u, PurposeEmailVerification, a.cfg.EmailVerificationTTL, a.cfg.Mailer.SendEmailVerification); err != nil {
@@ -524,18 +566,28 @@ func checkName(name string) string {
 // Login checks an email and password and opens a new session. An unknown
 // email and a wrong password both return [ErrInvalidCredentials], after
 // spending the same hashing time. A successful login upgrades a password
-// hash made with weaker parameters, or with bcrypt, to argon2id.
+// hash made with weaker parameters, or with bcrypt, to argon2id, and
+// returns a new device token (see [WithDeviceToken]).
 //
-// Failed logins are throttled per email and per client address (see
-// [Config.Limiter]); a throttled call returns a RATE_LIMITED error before
-// the password is looked at, so it is the same for a right and a wrong one.
+// Failed logins are throttled per (email, client address), per client
+// address, and per email from all addresses against a higher ceiling that
+// a valid device token in ctx exempts from (see [Config.Limiter] and
+// [Config.LoginAccountCeiling]); a throttled call returns a RATE_LIMITED
+// error before the password is looked at, so it is the same for a right
+// and a wrong one.
 func (a *Authenticator) Login(ctx context.Context, email, password string) (*AuthResult, error) {
 	canon, emailErr := CanonicalEmail(email)
-	accountKey := keyLoginAccount + canon
+	account := canon
 	if emailErr != nil {
-		accountKey = keyLoginAccount + "invalid:" + asciiLower(strings.TrimSpace(truncate(email, MaxEmailBytes)))
+		// Keyed by a hash, so that keys stay printable ASCII whatever the
+		// input; letter case and surrounding space still do not count.
+		sum := sha256.Sum256([]byte(asciiLower(strings.TrimSpace(truncate(email, MaxEmailBytes)))))
+		account = "invalid:" + hex.EncodeToString(sum[:16])
 	}
-	addrKey := addressThrottleKey(ctx, keyLoginAddress)
+	keys := newLoginKeys(ctx, account)
+	if emailErr == nil {
+		keys.device = a.deviceKeyOf(ctx, canon, a.cfg.Now())
+	}
 
 	// The throttle is checked and failures are recorded while a hashing slot
 	// is held, so a burst of concurrent guesses cannot all slip past the
@@ -554,10 +606,15 @@ func (a *Authenticator) Login(ctx context.Context, email, password string) (*Aut
 		}
 		return u, err
 	}
-	u, rehash, err := a.checkPassword(ctx, lookup, password, accountKey, addrKey)
+	u, rehash, err := a.checkPassword(ctx, lookup, password, keys)
 	a.hasher.release()
 	if errors.Is(err, ErrInvalidCredentials) {
-		args := []any{"email", logSafe(email)}
+		// The canonical email only: the raw input may be a password typed
+		// into the wrong field.
+		args := []any{"email", "(invalid)"}
+		if emailErr == nil {
+			args[1] = logSafe(canon)
+		}
 		if u != nil {
 			args = append(args, "user_id", u.ID)
 		}
@@ -567,10 +624,8 @@ func (a *Authenticator) Login(ctx context.Context, email, password string) (*Aut
 	if err != nil {
 		return nil, err
 	}
-	if a.limiter != nil {
-		if err := a.limiter.Reset(ctx, accountKey); err != nil {
-			return nil, fmt.Errorf("auth: reset throttle: %w", err)
-		}
+	if err := a.loginSucceeded(ctx, keys); err != nil {
+		return nil, err
 	}
 	if rehash {
 		a.upgradeHash(ctx, u, password)
@@ -579,10 +634,12 @@ func (a *Authenticator) Login(ctx context.Context, email, password string) (*Aut
 		a.audit(ctx, "auth.login.unverified", "user_id", u.ID)
 		return nil, ErrEmailNotVerified
 	}
-	res, s, err := a.startSession(ctx, u, a.cfg.Now())
+	now := a.cfg.Now()
+	res, s, err := a.startSession(ctx, u, now)
 	if err != nil {
 		return nil, err
 	}
+	res.DeviceToken = a.issueDeviceToken(u.Email, now)
 	a.audit(ctx, "auth.login.success", "user_id", u.ID, "session_id", s.ID)
 	return res, nil
 }
@@ -593,8 +650,8 @@ func (a *Authenticator) Login(ctx context.Context, email, password string) (*Aut
 // whether its hash needs an upgrade, or ErrInvalidCredentials (with the
 // user, when the account is known) after recording the failure, or a
 // RATE_LIMITED error.
-func (a *Authenticator) checkPassword(ctx context.Context, lookup func() (*User, error), password, accountKey, addrKey string) (*User, bool, error) {
-	if err := a.throttled(ctx, "login", accountKey, addrKey); err != nil {
+func (a *Authenticator) checkPassword(ctx context.Context, lookup func() (*User, error), password string, keys loginKeys) (*User, bool, error) {
+	if err := a.checkLogin(ctx, keys); err != nil {
 		return nil, false, err
 	}
 	var u *User
@@ -611,11 +668,8 @@ func (a *Authenticator) checkPassword(ctx context.Context, lookup func() (*User,
 		a.hasher.verifyDummy(truncate(password, MaxPasswordBytes))
 	}
 	if !ok {
-		if err := a.hit(ctx, accountKey, a.cfg.LoginAccountBackoff); err != nil {
-			return nil, false, fmt.Errorf("auth: record failed login: %w", err)
-		}
-		if err := a.hit(ctx, addrKey, a.cfg.LoginAddressBackoff); err != nil {
-			return nil, false, fmt.Errorf("auth: record failed login: %w", err)
+		if err := a.loginFailed(ctx, keys); err != nil {
+			return nil, false, err
 		}
 		return u, false, ErrInvalidCredentials
 	}

@@ -66,6 +66,13 @@ const (
 	// [BrowserConfig.AccessTokenCookie] is set: HttpOnly, Secure,
 	// SameSite=Strict, Path=/.
 	AccessCookieName = "__Secure-auth-access"
+	// DeviceCookieName holds the device token of a browser-mode client
+	// (see [WithDeviceToken]), so that the owner's own browser passes the
+	// account-wide login ceiling that guessing by others may reach:
+	// HttpOnly, Secure, SameSite=Strict, Path=[BrowserConfig.CookiePath],
+	// for [Config.DeviceTokenTTL]. It is signed and names no user; logout
+	// keeps it.
+	DeviceCookieName = "__Secure-auth-device"
 	// AuthModeHeader is the request header with which a browser client
 	// asks for cookie mode, with the value "cookie".
 	AuthModeHeader = "Auth-Mode"
@@ -236,4 +243,28 @@ func (a *Authenticator) accessToken(r *http.Request) (string, error) {
 		}
 	}
 	return token, err
+}
+
+// setDevice puts a device token into a cookie when r asked for cookie mode,
+// and returns what the JSON body should carry: nothing then, the token
+// otherwise.
+func (b *browser) setDevice(w http.ResponseWriter, r *http.Request, token string, ttl time.Duration) string {
+	if token == "" || !b.cookieMode(r) {
+		return token
+	}
+	http.SetCookie(w, b.cookie(DeviceCookieName, token, b.cookiePath(r), ttl))
+	return ""
+}
+
+// deviceFromCookie returns the device token of r's cookie, for a login in
+// cookie mode.
+func (b *browser) deviceFromCookie(r *http.Request) string {
+	if !b.cookieMode(r) {
+		return ""
+	}
+	c, err := r.Cookie(DeviceCookieName)
+	if err != nil {
+		return ""
+	}
+	return c.Value
 }

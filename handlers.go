@@ -85,8 +85,9 @@ func (a *Authenticator) RegisterHandler() http.Handler {
 func (a *Authenticator) LoginHandler() http.Handler {
 	return a.route(http.MethodPost, func(w http.ResponseWriter, r *http.Request) error {
 		var req struct {
-			Email    *string `json:"email"`
-			Password *string `json:"password"`
+			Email       *string `json:"email"`
+			Password    *string `json:"password"`
+			DeviceToken string  `json:"deviceToken"`
 		}
 		if err := a.decode(w, r, &req); err != nil {
 			return err
@@ -94,7 +95,14 @@ func (a *Authenticator) LoginHandler() http.Handler {
 		if err := required(map[string]*string{"email": req.Email, "password": req.Password}); err != nil {
 			return err
 		}
-		res, err := a.Login(r.Context(), *req.Email, *req.Password)
+		ctx := r.Context()
+		if req.DeviceToken == "" {
+			req.DeviceToken = a.browser.deviceFromCookie(r)
+		}
+		if req.DeviceToken != "" {
+			ctx = WithDeviceToken(ctx, req.DeviceToken)
+		}
+		res, err := a.Login(ctx, *req.Email, *req.Password)
 		if err != nil {
 			return err
 		}
@@ -365,6 +373,7 @@ type authBody struct {
 	User         publicUser `json:"user"`
 	AccessToken  string     `json:"accessToken"`
 	RefreshToken string     `json:"refreshToken,omitempty"`
+	DeviceToken  string     `json:"deviceToken,omitempty"`
 }
 
 // authResponse is the body of a response that opens a session; a request
@@ -374,6 +383,7 @@ func (a *Authenticator) authResponse(w http.ResponseWriter, r *http.Request, res
 		User:         publicUser{ID: res.User.ID, Email: res.User.Email, Name: res.User.Name},
 		AccessToken:  res.AccessToken,
 		RefreshToken: a.browser.setTokens(w, r, res.AccessToken, res.RefreshToken, a.cfg.RefreshTokenTTL, a.cfg.AccessTokenTTL),
+		DeviceToken:  a.browser.setDevice(w, r, res.DeviceToken, a.cfg.DeviceTokenTTL),
 	}
 }
 
@@ -409,6 +419,7 @@ func (a *Authenticator) routes(methods map[string]routeFunc) http.Handler {
 			return
 		}
 		r = r.WithContext(withClient(r.Context(), r, a.cfg.TrustedProxies))
+		a.noteUnknownAddress(r.Context(), r)
 		if err := fn(w, r); err != nil {
 			a.fail(w, r, err)
 		}

@@ -1,8 +1,14 @@
 package auth
 
 import (
+	"container/heap"
 	"container/list"
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"net"
 	"net/http"
@@ -30,28 +36,63 @@ type Backoff struct {
 	Window time.Duration
 }
 
-// The default throttling rules. Failed logins per account follow NIST SP
-// 800-63B and ASVS (far fewer than 100 failures per hour: five free, then
-// 1 s, 2 s, 4 s, ... up to 15 minutes); the rules per client address are
-// looser, since many users can share one address.
+// The default throttling rules. Failed logins follow NIST SP 800-63B and
+// ASVS 4-2.2.1 (at most 100 failures per hour on one account) without
+// letting a stranger lock the owner out: they are counted per (account,
+// client address) with a tight back-off, and per account only against a
+// much higher ceiling, which a client that logged in to the account before
+// (it presents a device token) does not hit. The rules per client address
+// are looser, since many users can share one address. New reads the
+// unexported originals, so changing these variables changes nothing but
+// the copies: they are values to start a Config's rule from.
 var (
-	// DefaultLoginAccountBackoff applies to failed logins per email.
-	DefaultLoginAccountBackoff = Backoff{Free: 5, Base: time.Second, Max: 15 * time.Minute, Window: time.Hour}
+	// DefaultLoginAccountBackoff applies to failed logins per (email,
+	// client address): five free per hour, then 1 s, 2 s, 4 s ... up to
+	// 15 minutes.
+	DefaultLoginAccountBackoff = defaultLoginAccountBackoff
+	// DefaultLoginAccountCeiling applies to failed logins per email from
+	// all addresses together: 80 free per hour, then the same back-off,
+	// which keeps an account under 100 failures per hour.
+	DefaultLoginAccountCeiling = defaultLoginAccountCeiling
 	// DefaultLoginAddressBackoff applies to failed logins per client
 	// address, whatever the email.
-	DefaultLoginAddressBackoff = Backoff{Free: 50, Base: time.Second, Max: 15 * time.Minute, Window: time.Hour}
+	DefaultLoginAddressBackoff = defaultLoginAddressBackoff
 	// DefaultRegisterAddressBackoff applies to registrations per client
 	// address.
-	DefaultRegisterAddressBackoff = Backoff{Free: 20, Base: time.Second, Max: time.Hour, Window: time.Hour}
+	DefaultRegisterAddressBackoff = defaultRegisterAddressBackoff
 	// DefaultRefreshAddressBackoff applies to refreshes per client address.
-	DefaultRefreshAddressBackoff = Backoff{Free: 600, Base: time.Second, Max: time.Minute, Window: time.Minute}
-	// DefaultMailBackoff applies to mail sent to one email address.
-	DefaultMailBackoff = Backoff{Free: 3, Base: time.Minute, Max: time.Hour, Window: time.Hour}
+	DefaultRefreshAddressBackoff = defaultRefreshAddressBackoff
+	// DefaultMailBackoff applies to mail sent to one email address at the
+	// request of one client address (or of the signed-in user).
+	DefaultMailBackoff = defaultMailBackoff
+	// DefaultMailCeiling applies to password-reset mail sent to one email
+	// address at the request of any client address.
+	DefaultMailCeiling = defaultMailCeiling
 )
 
-// delay is the wait imposed by the count-th attempt of a window.
-func (b Backoff) delay(count int) time.Duration {
-	over := count - b.Free + 1
+// The rules New fills in; nothing outside this package can change them.
+var (
+	defaultLoginAccountBackoff    = Backoff{Free: 5, Base: time.Second, Max: 15 * time.Minute, Window: time.Hour}
+	defaultLoginAccountCeiling    = Backoff{Free: 80, Base: time.Second, Max: 15 * time.Minute, Window: time.Hour}
+	defaultLoginAddressBackoff    = Backoff{Free: 50, Base: time.Second, Max: 15 * time.Minute, Window: time.Hour}
+	defaultRegisterAddressBackoff = Backoff{Free: 20, Base: time.Second, Max: time.Hour, Window: time.Hour}
+	defaultRefreshAddressBackoff  = Backoff{Free: 600, Base: time.Second, Max: time.Minute, Window: time.Minute}
+	defaultMailBackoff            = Backoff{Free: 3, Base: time.Minute, Max: time.Hour, Window: time.Hour}
+	defaultMailCeiling            = Backoff{Free: 10, Base: time.Minute, Max: time.Hour, Window: time.Hour}
+)
+
+// maxLoginFailuresFree is the most failed logins per hour a rule on one
+// account may let through free (ASVS 4-2.2.1: at most 100).
+const maxLoginFailuresFree = 100
+
+// Delay returns the wait that the failures-th attempt of a window imposes
+// on the key before its next attempt (failures counts from 1, this attempt
+// included): zero while failures < Free, then Base for the Free-th,
+// doubling with each further attempt up to Max. A [Limiter] records an
+// attempt by setting the key's wait to at least now + Delay(count), where
+// count is the number of attempts in the current window.
+func (b Backoff) Delay(failures int) time.Duration {
+	over := failures - b.Free + 1
 	if over <= 0 {
 		return 0
 	}
@@ -63,12 +104,15 @@ func (b Backoff) delay(count int) time.Duration {
 }
 
 // Limiter keeps the attempt counters behind throttling. For logins the
-// Authenticator asks it whether the email and the client address must wait
-// (Wait) and records each failure (Hit); for registrations and refreshes it
-// checks and counts each attempt in one step (Take). The default is an
-// in-memory Limiter ([NewMemoryLimiter]); deployments of several instances
-// plug in a shared one so that an attacker cannot spread attempts across
-// them.
+// Authenticator asks it whether the (email, client address) pair, the
+// client address and the email's account-wide ceiling (or the device
+// token presented) must wait (Wait) and records each failure on each of
+// them (Hit); for registrations, refreshes and mail it checks and counts
+// each attempt in one step (Take). Keys are printable ASCII of at most 400
+// bytes. A Limiter applies a [Backoff] through [Backoff.Delay]. The
+// default is an in-memory Limiter ([NewMemoryLimiter]); deployments of
+// several instances plug in a shared one so that an attacker cannot spread
+// attempts across them.
 //
 // Implementations must be safe for concurrent use, and Take must be atomic.
 // An error from a Limiter fails the request with INTERNAL_ERROR: throttling
@@ -89,13 +133,19 @@ type Limiter interface {
 }
 
 // MemoryLimiter is an in-memory [Limiter] for one process. Its memory is
-// bounded: it keeps at most a fixed number of keys and, when full, forgets
-// the least recently used one. It is safe for concurrent use.
+// bounded: it keeps at most a fixed number of keys. When full, it forgets
+// the least recently used key whose back-off is not running (which restarts
+// that key's count), so that a flood of cheap or idle keys cannot flush the
+// back-off of a key under attack. When every key it holds is waiting out a
+// back-off, it fails closed: a key it does not hold is treated as throttled
+// (Wait and Take return the time until the first back-off runs out, Hit
+// records nothing) until a slot frees. It is safe for concurrent use.
 type MemoryLimiter struct {
 	mu      sync.Mutex
 	maxKeys int
-	keys    map[string]*list.Element
-	lru     list.List // front: most recently used; values are *limiterEntry
+	keys    map[string]*limiterEntry
+	idle    list.List    // keys whose back-off is not running; front: most recently used
+	waiting limiterQueue // keys whose back-off was running when last hit, soonest end first
 }
 
 type limiterEntry struct {
@@ -103,10 +153,36 @@ type limiterEntry struct {
 	windowStart time.Time
 	count       int
 	until       time.Time
+	// el is the entry's element in idle, or nil when it is in waiting at
+	// index.
+	el    *list.Element
+	index int
+}
+
+// limiterQueue is a min-heap of entries by the end of their back-off.
+type limiterQueue []*limiterEntry
+
+func (q limiterQueue) Len() int           { return len(q) }
+func (q limiterQueue) Less(i, j int) bool { return q[i].until.Before(q[j].until) }
+func (q limiterQueue) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].index, q[j].index = i, j
+}
+func (q *limiterQueue) Push(x any) {
+	e := x.(*limiterEntry)
+	e.index = len(*q)
+	*q = append(*q, e)
+}
+func (q *limiterQueue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	*q = old[:len(old)-1]
+	return e
 }
 
 // DefaultLimiterKeys is how many keys [NewMemoryLimiter] keeps when asked
-// for 0: about 10 MB at most.
+// for 0: about 20 MB when full of keys of 60 bytes (measured).
 const DefaultLimiterKeys = 100_000
 
 // NewMemoryLimiter returns a MemoryLimiter that keeps at most maxKeys keys;
@@ -115,7 +191,7 @@ func NewMemoryLimiter(maxKeys int) *MemoryLimiter {
 	if maxKeys <= 0 {
 		maxKeys = DefaultLimiterKeys
 	}
-	return &MemoryLimiter{maxKeys: maxKeys, keys: make(map[string]*list.Element)}
+	return &MemoryLimiter{maxKeys: maxKeys, keys: make(map[string]*limiterEntry)}
 }
 
 // Wait implements [Limiter].
@@ -125,15 +201,11 @@ func (m *MemoryLimiter) Wait(ctx context.Context, key string, now time.Time) (ti
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	el, ok := m.keys[key]
+	e, ok := m.keys[key]
 	if !ok {
-		return 0, nil
+		return m.fullFor(now), nil
 	}
-	e := el.Value.(*limiterEntry)
-	if d := e.until.Sub(now); d > 0 {
-		return d, nil
-	}
-	return 0, nil
+	return max(e.until.Sub(now), 0), nil
 }
 
 // Hit implements [Limiter].
@@ -154,39 +226,89 @@ func (m *MemoryLimiter) Take(ctx context.Context, key string, rule Backoff, now 
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if el, ok := m.keys[key]; ok {
-		if d := el.Value.(*limiterEntry).until.Sub(now); d > 0 {
+	if e, ok := m.keys[key]; ok {
+		if d := e.until.Sub(now); d > 0 {
 			return d, nil
 		}
+	} else if d := m.fullFor(now); d > 0 {
+		return d, nil
 	}
 	m.hit(key, rule, now)
 	return 0, nil
 }
 
-// hit counts an attempt; m.mu must be held.
+// fullFor returns how long a key the limiter does not hold must wait: zero
+// unless every slot holds a running back-off, then until the first of them
+// runs out. m.mu must be held.
+func (m *MemoryLimiter) fullFor(now time.Time) time.Duration {
+	if len(m.keys) < m.maxKeys || m.idle.Len() > 0 {
+		return 0
+	}
+	return max(m.waiting[0].until.Sub(now), 0)
+}
+
+// hit counts an attempt; m.mu must be held. When the limiter is full it
+// makes room by forgetting the key whose back-off ran out first, or else
+// the least recently used idle key; when every key's back-off is running
+// it records nothing.
 func (m *MemoryLimiter) hit(key string, rule Backoff, now time.Time) {
-	var e *limiterEntry
-	if el, ok := m.keys[key]; ok {
-		m.lru.MoveToFront(el)
-		e = el.Value.(*limiterEntry)
-	} else {
-		if m.lru.Len() >= m.maxKeys {
-			oldest := m.lru.Back()
-			m.lru.Remove(oldest)
-			delete(m.keys, oldest.Value.(*limiterEntry).key)
+	e, ok := m.keys[key]
+	if !ok {
+		if len(m.keys) >= m.maxKeys && !m.evict(now) {
+			return
 		}
 		e = &limiterEntry{key: key, windowStart: now}
-		m.keys[key] = m.lru.PushFront(e)
+		m.keys[key] = e
+		e.el = m.idle.PushFront(e)
 	}
 	if now.Sub(e.windowStart) >= rule.Window {
 		e.windowStart, e.count = now, 0
 	}
 	e.count++
-	if d := rule.delay(e.count); d > 0 {
+	if d := rule.Delay(e.count); d > 0 {
 		if until := now.Add(d); until.After(e.until) {
 			e.until = until
 		}
 	}
+	switch {
+	case e.until.After(now) && e.el != nil:
+		m.idle.Remove(e.el)
+		e.el = nil
+		heap.Push(&m.waiting, e)
+	case e.until.After(now):
+		heap.Fix(&m.waiting, e.index)
+	case e.el != nil:
+		m.idle.MoveToFront(e.el)
+	default:
+		// Its back-off has run out: it is idle again.
+		heap.Remove(&m.waiting, e.index)
+		e.el = m.idle.PushFront(e)
+	}
+}
+
+// evict forgets one key whose back-off is not running and reports whether
+// it found one. m.mu must be held.
+func (m *MemoryLimiter) evict(now time.Time) bool {
+	if len(m.waiting) > 0 && !m.waiting[0].until.After(now) {
+		m.remove(m.waiting[0])
+		return true
+	}
+	if back := m.idle.Back(); back != nil {
+		m.remove(back.Value.(*limiterEntry))
+		return true
+	}
+	return false
+}
+
+// remove forgets e; m.mu must be held.
+func (m *MemoryLimiter) remove(e *limiterEntry) {
+	if e.el != nil {
+		m.idle.Remove(e.el)
+		e.el = nil
+	} else {
+		heap.Remove(&m.waiting, e.index)
+	}
+	delete(m.keys, e.key)
 }
 
 // Reset implements [Limiter].
@@ -196,9 +318,8 @@ func (m *MemoryLimiter) Reset(ctx context.Context, key string) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if el, ok := m.keys[key]; ok {
-		m.lru.Remove(el)
-		delete(m.keys, key)
+	if e, ok := m.keys[key]; ok {
+		m.remove(e)
 	}
 	return nil
 }
@@ -207,7 +328,7 @@ func (m *MemoryLimiter) Reset(ctx context.Context, key string) error {
 func (m *MemoryLimiter) Len() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.lru.Len()
+	return len(m.keys)
 }
 
 // clientKey is the context key of the client address.
@@ -219,7 +340,7 @@ var clientKey = &contextKey{"client address"}
 // [Config.TrustedProxies]).
 func WithClientIP(ctx context.Context, ip netip.Addr) context.Context {
 	c := clientFrom(ctx)
-	c.ip = ip
+	c.ip, c.unknownAddr = ip, false
 	return context.WithValue(ctx, clientKey, c)
 }
 
@@ -228,6 +349,10 @@ func WithClientIP(ctx context.Context, ip netip.Addr) context.Context {
 type client struct {
 	ip        netip.Addr
 	userAgent string
+	// unknownAddr is set when the request's peer address does not parse
+	// (a Unix-socket listener, say): its per-address rules then share
+	// one key, [unknownAddressKey].
+	unknownAddr bool
 }
 
 // maxUserAgentBytes caps the User-Agent recorded on a session.
@@ -244,7 +369,25 @@ func withClient(ctx context.Context, r *http.Request, trusted []netip.Prefix) co
 		}
 		return r
 	}, strings.ToValidUTF8(ua, ""))
-	return context.WithValue(ctx, clientKey, client{ip: requestIP(r, trusted), userAgent: ua})
+	ip := requestIP(r, trusted)
+	return context.WithValue(ctx, clientKey, client{ip: ip, userAgent: ua, unknownAddr: !ip.IsValid()})
+}
+
+// unknownAddressKey stands for the client address of every request whose
+// peer address does not parse: those requests share their per-address
+// throttling, which fails closed rather than turning it off.
+const unknownAddressKey = "unknown"
+
+// noteUnknownAddress logs, once per Authenticator, that a request came
+// with a peer address that does not parse.
+func (a *Authenticator) noteUnknownAddress(ctx context.Context, r *http.Request) {
+	if !clientFrom(ctx).unknownAddr {
+		return
+	}
+	a.unknownAddrOnce.Do(func() {
+		a.log.WarnContext(ctx, "auth: the request's peer address is not an IP address; all such requests share one throttling key (serve over TCP, or behind a proxy listed in Config.TrustedProxies)",
+			"remote_addr", logSafe(truncate(r.RemoteAddr, 100)))
+	})
 }
 
 func clientFrom(ctx context.Context) client {
@@ -315,11 +458,15 @@ func isTrusted(ip netip.Addr, trusted []netip.Prefix) bool {
 // throttleKeys are the limiter keys of one kind of attempt.
 const (
 	keyLoginAccount    = "login:account:"
+	keyLoginPair       = "login:pair:"
+	keyLoginDevice     = "login:device:"
 	keyLoginAddress    = "login:address:"
 	keyRegisterAddress = "register:address:"
 	keyRefreshAddress  = "refresh:address:"
 	keyAccountAddress  = "account:address:"
 	keyMailTo          = "mail:to:"
+	keyMailPair        = "mail:pair:"
+	keyMailVerify      = "mail:verify:"
 )
 
 // rateLimited returns a RATE_LIMITED error that tells the client to wait d.
@@ -361,13 +508,18 @@ func (a *Authenticator) hit(ctx context.Context, key string, rule Backoff) error
 }
 
 // addressThrottleKey returns the key of the context's client address for
-// kind, or "" when the call carries no address.
+// kind, or "" when the call carries no address (a Go API call without
+// [WithClientIP]). A request whose peer address does not parse gets the
+// shared [unknownAddressKey].
 func addressThrottleKey(ctx context.Context, kind string) string {
-	ip, ok := clientIP(ctx)
-	if !ok {
-		return ""
+	c := clientFrom(ctx)
+	switch {
+	case c.ip.IsValid():
+		return addressKey(kind, c.ip)
+	case c.unknownAddr:
+		return kind + unknownAddressKey
 	}
-	return addressKey(kind, ip)
+	return ""
 }
 
 // retryAfterSeconds rounds d up to whole seconds, at least one.
@@ -391,4 +543,157 @@ func (a *Authenticator) take(ctx context.Context, event, key string, rule Backof
 		return rateLimited(d)
 	}
 	return nil
+}
+
+// pairKey is the throttling key of one account (or email) asked for from
+// one client address: the address's key, a space, and the email. Neither
+// an address key nor the "none" of a call without address contains a
+// space, so the split is unambiguous.
+func pairKey(ctx context.Context, kind, email string) string {
+	addr := addressThrottleKey(ctx, "")
+	if addr == "" {
+		addr = "none"
+	}
+	return kind + addr + " " + email
+}
+
+// loginKeys are the throttling keys of one login attempt.
+type loginKeys struct {
+	// pair is the (account, client address) key: checked, counted with
+	// LoginAccountBackoff, reset by a success.
+	pair string
+	// address is the client address's key: checked, counted with
+	// LoginAddressBackoff.
+	address string
+	// account is the account-wide ceiling: counted with
+	// LoginAccountCeiling, checked unless device is set or trusted.
+	account string
+	// device is the key of a valid device token presented with the
+	// attempt: checked instead of account, counted with
+	// LoginAccountBackoff, reset by a success.
+	device string
+	// trusted skips the ceiling: the caller is already signed in.
+	trusted bool
+}
+
+// newLoginKeys returns the keys of an attempt on the account of email (a
+// canonical email, or the "invalid:" form of one that is not).
+func newLoginKeys(ctx context.Context, email string) loginKeys {
+	return loginKeys{
+		pair:    pairKey(ctx, keyLoginPair, email),
+		address: addressThrottleKey(ctx, keyLoginAddress),
+		account: keyLoginAccount + email,
+	}
+}
+
+// checkLogin returns a RATE_LIMITED error when one of the attempt's keys
+// must wait.
+func (a *Authenticator) checkLogin(ctx context.Context, k loginKeys) error {
+	ceiling := k.account
+	if k.device != "" {
+		ceiling = k.device
+	} else if k.trusted {
+		ceiling = ""
+	}
+	return a.throttled(ctx, "login", k.pair, k.address, ceiling)
+}
+
+// loginFailed records a failed attempt on each of its keys.
+func (a *Authenticator) loginFailed(ctx context.Context, k loginKeys) error {
+	for _, h := range []struct {
+		key  string
+		rule Backoff
+	}{
+		{k.pair, a.cfg.LoginAccountBackoff},
+		{k.address, a.cfg.LoginAddressBackoff},
+		{k.account, a.cfg.LoginAccountCeiling},
+		{k.device, a.cfg.LoginAccountBackoff},
+	} {
+		if err := a.hit(ctx, h.key, h.rule); err != nil {
+			return fmt.Errorf("auth: record failed login: %w", err)
+		}
+	}
+	return nil
+}
+
+// loginSucceeded forgets the failures of the (account, address) pair and
+// of the device. The account-wide ceiling is left to run out: it measures
+// the guessing, which the owner's success does not stop.
+func (a *Authenticator) loginSucceeded(ctx context.Context, k loginKeys) error {
+	if a.limiter == nil {
+		return nil
+	}
+	for _, key := range []string{k.pair, k.device} {
+		if key == "" {
+			continue
+		}
+		if err := a.limiter.Reset(ctx, key); err != nil {
+			return fmt.Errorf("auth: reset throttle: %w", err)
+		}
+	}
+	return nil
+}
+
+// deviceTokenKey is the context key of a device token.
+var deviceTokenKey = &contextKey{"device token"}
+
+// WithDeviceToken returns a context that carries a device token, which
+// [Authenticator.Login] then checks: a device token that the Authenticator
+// issued (in [AuthResult.DeviceToken]) for the same email, and that has not
+// expired, exempts the login from the account-wide ceiling on failed logins
+// ([Config.LoginAccountCeiling]), so that guessing from many addresses does
+// not lock out a client that has logged in before. It never exempts it from
+// the rules per client address. The login handler reads it from the
+// request's "deviceToken" member.
+func WithDeviceToken(ctx context.Context, token string) context.Context {
+	return context.WithValue(ctx, deviceTokenKey, token)
+}
+
+// Device tokens are stateless: base64url (unpadded) of a 16-byte random
+// nonce, the issue time in Unix seconds (8 bytes, big-endian) and an
+// HMAC-SHA256 over both and the canonical email, with a key derived from
+// Config.Secret. They name no user, and verify only for the email they were
+// issued for.
+const (
+	deviceNonceBytes = 16
+	deviceTokenBytes = deviceNonceBytes + 8 + sha256.Size
+)
+
+// deviceMAC is the MAC of a device token's nonce and issue time for email.
+func (a *Authenticator) deviceMAC(nonceAndTime []byte, email string) []byte {
+	m := hmac.New(sha256.New, a.deviceKey)
+	m.Write(nonceAndTime)
+	m.Write([]byte(email))
+	return m.Sum(nil)
+}
+
+// issueDeviceToken returns a new device token for the canonical email.
+func (a *Authenticator) issueDeviceToken(email string, now time.Time) string {
+	b := make([]byte, deviceNonceBytes+8, deviceTokenBytes)
+	rand.Read(b[:deviceNonceBytes])
+	binary.BigEndian.PutUint64(b[deviceNonceBytes:], uint64(now.Unix()))
+	b = append(b, a.deviceMAC(b, email)...)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// deviceKeyOf returns the throttling key of the context's device token
+// when it is valid for the canonical email at now, or "".
+func (a *Authenticator) deviceKeyOf(ctx context.Context, email string, now time.Time) string {
+	token, _ := ctx.Value(deviceTokenKey).(string)
+	if token == "" || len(token) != base64.RawURLEncoding.EncodedLen(deviceTokenBytes) {
+		return ""
+	}
+	b, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || len(b) != deviceTokenBytes {
+		return ""
+	}
+	body := b[:deviceNonceBytes+8]
+	if !hmac.Equal(b[deviceNonceBytes+8:], a.deviceMAC(body, email)) {
+		return ""
+	}
+	issued := time.Unix(int64(binary.BigEndian.Uint64(body[deviceNonceBytes:])), 0)
+	if issued.After(now.Add(a.cfg.Leeway+time.Minute)) || !now.Before(issued.Add(a.cfg.DeviceTokenTTL)) {
+		return ""
+	}
+	return keyLoginDevice + base64.RawURLEncoding.EncodeToString(b[:deviceNonceBytes])
 }

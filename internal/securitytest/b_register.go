@@ -53,7 +53,9 @@ func testContractHappyPath(t *testing.T, s *suite) {
 	if bytes.Contains(r.body, []byte("argon2")) || bytes.Contains(r.body, []byte(goodPassword)) {
 		t.Errorf("register: body carries the password or its hash: %s", r.body)
 	}
-	if got, want := keysOf(t, r.body), []string{"accessToken", "refreshToken", "user"}; !slices.Equal(got, want) {
+	// deviceToken is an added member (issue #10): a credential that
+	// exempts later logins from the account-wide ceiling on failures.
+	if got, want := keysOf(t, r.body), []string{"accessToken", "deviceToken", "refreshToken", "user"}; !slices.Equal(got, want) {
 		t.Errorf("register: body keys %v, want %v", got, want)
 	}
 	var reg struct {
@@ -96,7 +98,9 @@ func testContractHappyPath(t *testing.T, s *suite) {
 		t.Fatalf("login: status %d, want 200; body %s", r.status, r.body)
 	}
 	checkTokenHeaders(t, "login", r.header)
-	if got, want := keysOf(t, r.body), []string{"accessToken", "refreshToken", "user"}; !slices.Equal(got, want) {
+	// deviceToken is an added member (issue #10): a credential that
+	// exempts later logins from the account-wide ceiling on failures.
+	if got, want := keysOf(t, r.body), []string{"accessToken", "deviceToken", "refreshToken", "user"}; !slices.Equal(got, want) {
 		t.Errorf("login: body keys %v, want %v", got, want)
 	}
 	login := mustSession(t, r, http.StatusOK)

@@ -3,11 +3,13 @@ package securitytest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,6 +39,8 @@ func rowsD() []row {
 		{id: "D11", name: "refreshes_throttled_per_address", fn: testRefreshThrottle},
 		{id: "D12", name: "deleted_user_refused_everywhere", fn: testDeletedUserTokensRejected},
 		{id: "D13", name: "logins_open_distinct_sessions", serial: true, fn: testLoginsOpenDistinctSessions},
+		{id: "D14", name: "stranger_at_one_address_cannot_lock_out_owner", fn: testStrangerOneAddress},
+		{id: "D14", name: "many_addresses_reach_a_ceiling_device_token_passes", fn: testStrangerManyAddresses},
 	}
 }
 
@@ -508,4 +512,96 @@ func testLoginsOpenDistinctSessions(t *testing.T, s *suite) {
 	if n := e.probe.counts().sessions; n != logins+1 {
 		t.Errorf("store: %d sessions created, want %d", n, logins+1)
 	}
+}
+
+// behindProxy makes the recorder's peer (192.0.2.1) a trusted proxy, so
+// that withXFF chooses the client address.
+func behindProxy(c *auth.Config) {
+	c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("192.0.2.1/32")}
+}
+
+// loginWithDevice logs in from addr over HTTP, presenting a device token.
+func (e *env) loginWithDevice(email, password, device, addr string) *result {
+	body := fmt.Sprintf(`{"email":%q,"password":%q,"deviceToken":%q}`, email, password, device)
+	return e.do(http.MethodPost, "/login", strings.NewReader(body), withXFF(addr))
+}
+
+// deviceTokenOf returns the deviceToken member of a register or login
+// answer.
+func deviceTokenOf(t *testing.T, r *result) string {
+	t.Helper()
+	var body struct {
+		DeviceToken string `json:"deviceToken"`
+	}
+	if err := json.Unmarshal(r.body, &body); err != nil || body.DeviceToken == "" {
+		t.Fatalf("no deviceToken in %d %s", r.status, r.body)
+	}
+	return body.DeviceToken
+}
+
+// testStrangerOneAddress: D14 (issue #10, spec/security.md §0 "brute
+// force"). A stranger who knows the owner's email guesses from one address
+// for an hour, retrying as soon as allowed: the owner, from their own
+// address, logs in throughout, and the guesser gets no more than the
+// per-(account, address) back-off allows.
+func testStrangerOneAddress(t *testing.T, s *suite) {
+	e := s.env(t, throttling, behindProxy)
+	e.registerHTTP(t, "owner@example.com")
+	start := e.clock.Now()
+	guesses := 0
+	for e.clock.Now().Sub(start) < time.Hour {
+		r := e.loginFrom("owner@example.com", fmt.Sprint("guess ", guesses), withXFF("203.0.113.9"))
+		switch r.status {
+		case http.StatusUnauthorized:
+			guesses++
+		case http.StatusTooManyRequests:
+			e.clock.Advance(retryAfter(t, r))
+		default:
+			t.Fatalf("guess %d: %d %s", guesses, r.status, r.body)
+		}
+		if r.status == http.StatusTooManyRequests {
+			if o := e.loginFrom("owner@example.com", goodPassword, withXFF("198.51.100.20")); o.status != http.StatusOK {
+				t.Fatalf("after %d guesses, the owner's login: %d %s", guesses, o.status, o.body)
+			}
+		}
+	}
+	if guesses > 20 {
+		t.Fatalf("%d guesses evaluated in an hour from one address, want at most 20", guesses)
+	}
+}
+
+// testStrangerManyAddresses: D14, D08. Guesses spread over many addresses
+// reach the account-wide ceiling (at most 100 failures per hour, ASVS
+// 4-2.2.1): without a device token the right password then gets the very
+// same 429 as a wrong one; with the device token the owner's registration
+// returned, the owner logs in from a new address.
+func testStrangerManyAddresses(t *testing.T, s *suite) {
+	e := s.env(t, throttling, behindProxy)
+	reg := e.postJSON("/register", testutil.RegisterBody("owner@example.com", goodPassword, "Owner"))
+	device := deviceTokenOf(t, reg)
+	failures := 0
+	for i := range 200 {
+		r := e.loginFrom("owner@example.com", "guess", withXFF(fmt.Sprintf("203.0.113.%d", i+1)))
+		if r.status == http.StatusTooManyRequests {
+			break
+		}
+		checkErrorCode(t, r, http.StatusUnauthorized, "INVALID_CREDENTIALS")
+		failures++
+	}
+	if failures >= 100 {
+		t.Fatalf("%d failures from many addresses before a 429, want fewer than 100", failures)
+	}
+	wrong := e.loginFrom("owner@example.com", "guess", withXFF("198.51.100.1"))
+	right := e.loginFrom("owner@example.com", goodPassword, withXFF("198.51.100.1"))
+	if diff := sameAnswer(wrong, right); wrong.status != http.StatusTooManyRequests || diff != "" {
+		t.Fatalf("past the ceiling: wrong %d %s, right %d %s: %s", wrong.status, wrong.body, right.status, right.body, diff)
+	}
+	if r := e.loginWithDevice("owner@example.com", goodPassword, device[:len(device)-2]+"AA", "198.51.100.2"); r.status != http.StatusTooManyRequests {
+		t.Fatalf("forged device token: %d %s, want 429", r.status, r.body)
+	}
+	r := e.loginWithDevice("owner@example.com", goodPassword, device, "198.51.100.3")
+	if r.status != http.StatusOK {
+		t.Fatalf("owner with their device token: %d %s, want 200", r.status, r.body)
+	}
+	deviceTokenOf(t, r)
 }

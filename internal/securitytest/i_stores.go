@@ -207,8 +207,10 @@ func testAuditLog(t *testing.T, s *suite) {
 	if strings.Contains(logs, "\x1b") || strings.Contains(logs, "evil\n") {
 		t.Errorf("control characters reached the log unescaped:\n%q", logs)
 	}
-	if !strings.Contains(logs, `evil\\n\\x1b[31m@example.com`) {
-		t.Errorf("the hostile email is not logged escaped:\n%s", logs)
+	// An email input that is not an email (it may be a password typed
+	// into the wrong field) is logged only as a marker (issue #10).
+	if strings.Contains(logs, "evil") || !strings.Contains(logs, `email="(invalid)"`) {
+		t.Errorf("the invalid email input is logged, or without the marker:\n%s", logs)
 	}
 }
 

@@ -2,6 +2,7 @@ package securitytest
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -22,6 +23,7 @@ func rowsK() []row {
 		{id: "K04", name: "json_clients_unchanged_on_a_browser_mode_server", fn: testJSONClientsUnchanged},
 		{id: "K05", name: "session_ends_clear_the_cookie", fn: testCookieCleared},
 		{id: "K06", name: "forms_and_missing_cookies_change_nothing", fn: testCookieFormsRefused},
+		{id: "K07", name: "device_cookie_passes_the_account_ceiling", fn: testDeviceCookie},
 	}
 }
 
@@ -290,5 +292,42 @@ func testCookieFormsRefused(t *testing.T, s *suite) {
 	checkError(t, "cookie-mode refresh without a cookie", e.do(http.MethodPost, "/refresh", strings.NewReader("{}"), join(jsonHeaders, cookieMode)), http.StatusUnauthorized, "UNAUTHORIZED")
 	if r := e.cookieRefresh(rt, cookieMode); r.status != http.StatusOK {
 		t.Errorf("the cookie after the refused requests: %d %s", r.status, r.body)
+	}
+}
+
+// testDeviceCookie: in cookie mode the device token travels as an HttpOnly
+// cookie, not in the body, and a cookie-mode login carrying it passes the
+// account-wide ceiling that guessing from many addresses reached (D14 for
+// browsers).
+func testDeviceCookie(t *testing.T, s *suite) {
+	e := s.env(t, browserMode, throttling, behindProxy)
+	r := e.do(http.MethodPost, "/register", strings.NewReader(testutil.RegisterBody("dev@example.com", goodPassword, "D")), join(jsonHeaders, cookieMode))
+	if r.status != http.StatusCreated || strings.Contains(string(r.body), "deviceToken") {
+		t.Fatalf("cookie-mode register: %d %s", r.status, r.body)
+	}
+	dev := setCookie(r, auth.DeviceCookieName)
+	if dev == nil || !dev.HttpOnly || !dev.Secure || dev.SameSite != http.SameSiteStrictMode || dev.Path != mountPrefix || dev.MaxAge <= 0 {
+		t.Fatalf("device cookie: %+v", dev)
+	}
+	for i := range 200 {
+		r := e.loginFrom("dev@example.com", "guess", withXFF(fmt.Sprintf("203.0.113.%d", i+1)))
+		if r.status == http.StatusTooManyRequests {
+			break
+		}
+	}
+	login := func(cs ...*http.Cookie) *result {
+		return e.do(http.MethodPost, "/login", strings.NewReader(testutil.LoginBody("dev@example.com", goodPassword)),
+			join(withXFF("198.51.100.7"), cookieMode, cookieHdr(cs...)))
+	}
+	if r := login(); r.status != http.StatusTooManyRequests {
+		t.Fatalf("past the ceiling without the device cookie: %d %s, want 429", r.status, r.body)
+	}
+	forged := *dev
+	forged.Value = dev.Value[:len(dev.Value)-2] + "AA"
+	if r := login(&forged); r.status != http.StatusTooManyRequests {
+		t.Fatalf("forged device cookie: %d %s, want 429", r.status, r.body)
+	}
+	if r := login(dev); r.status != http.StatusOK || strings.Contains(string(r.body), "deviceToken") {
+		t.Fatalf("the owner's browser with its device cookie: %d %s, want 200", r.status, r.body)
 	}
 }
