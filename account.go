@@ -127,7 +127,7 @@ func (a *Authenticator) EndSession(ctx context.Context, userID, sessionID string
 	if err := a.revokeSession(ctx, sessionID, now); err != nil {
 		return fmt.Errorf("auth: revoke session: %w", err)
 	}
-	a.audit(ctx, "auth.session.end", "user_id", userID, "session_id", sessionID)
+	a.audit(ctx, AuditSessionEnd, "user_id", userID, "session_id", sessionID)
 	return nil
 }
 
@@ -139,7 +139,7 @@ func (a *Authenticator) LogoutAll(ctx context.Context, userID, keepSessionID str
 	if err != nil {
 		return 0, err
 	}
-	a.audit(ctx, "auth.logout.all", "user_id", userID, "sessions_ended", n)
+	a.audit(ctx, AuditLogoutAll, "user_id", userID, "sessions_ended", n)
 	return n, nil
 }
 
@@ -182,7 +182,7 @@ func (a *Authenticator) ChangePassword(ctx context.Context, userID, keepSessionI
 	if err != nil {
 		return err
 	}
-	a.audit(ctx, "auth.password.change", "user_id", u.ID, "sessions_ended", n)
+	a.audit(ctx, AuditPasswordChange, "user_id", u.ID, "sessions_ended", n)
 	return nil
 }
 
@@ -209,7 +209,7 @@ func (a *Authenticator) confirmPassword(ctx context.Context, userID, password st
 	a.hasher.release()
 	if err != nil {
 		if errors.Is(err, ErrInvalidCredentials) {
-			a.audit(ctx, "auth.password.confirm.failure", "user_id", u.ID)
+			a.audit(ctx, AuditPasswordConfirmFailure, "user_id", u.ID)
 		}
 		return nil, err
 	}
@@ -241,13 +241,19 @@ func (a *Authenticator) setPassword(ctx context.Context, u *User, password strin
 // whether or not the account exists, and takes at least
 // [Config.ForgotPasswordMinDuration] either way, so that neither the answer
 // nor its timing tells. Calls are throttled per client address and per
-// email.
+// email. It needs a Mailer and what [Authenticator.ResetPassword] needs to
+// redeem the token, a TokenStore that implements [OneTimeTokenStore] and
+// [SessionLister]; without them it mails nothing and returns
+// [ErrNotImplemented], as ResetPassword would.
 func (a *Authenticator) ForgotPassword(ctx context.Context, email string) error {
 	if a.cfg.Mailer == nil {
 		return ErrNotImplemented
 	}
 	if _, ok := a.tokens.(OneTimeTokenStore); !ok {
 		return ErrNotImplemented
+	}
+	if _, err := a.sessionLister(); err != nil {
+		return err
 	}
 	canon, err := CanonicalEmail(email)
 	if err != nil {
@@ -281,7 +287,7 @@ func (a *Authenticator) ForgotPassword(ctx context.Context, email string) error 
 func (a *Authenticator) sendPasswordReset(ctx context.Context, email string) error {
 	u, err := a.users.UserByEmail(ctx, email)
 	if errors.Is(err, ErrNotFound) {
-		a.audit(ctx, "auth.password.forgot", "email", logSafe(email), "known", false)
+		a.audit(ctx, AuditPasswordForgot, "email", logSafe(email), "known", false)
 		return nil
 	}
 	if err != nil {
@@ -291,7 +297,7 @@ func (a *Authenticator) sendPasswordReset(ctx context.Context, email string) err
 		a.log.ErrorContext(ctx, "auth: could not send a password reset", "user_id", u.ID, "error", err)
 		return nil
 	}
-	a.audit(ctx, "auth.password.forgot", "user_id", u.ID, "known", true)
+	a.audit(ctx, AuditPasswordForgot, "user_id", u.ID, "known", true)
 	return nil
 }
 
@@ -319,6 +325,11 @@ func (a *Authenticator) sendOneTimeToken(ctx context.Context, u *User, purpose s
 	return nil
 }
 
+// validOneTimeToken reports whether token has the form of a one-time token.
+func validOneTimeToken(token string) bool {
+	return token != "" && len(token) <= 128 && jose.IsB64Token(token) && !strings.Contains(token, "=")
+}
+
 // consumeOneTimeToken spends a one-time token of the given purpose and
 // returns its user. A token that is unknown, spent or of another purpose is
 // [ErrInvalidToken]; an expired one [ErrTokenExpired].
@@ -327,7 +338,7 @@ func (a *Authenticator) consumeOneTimeToken(ctx context.Context, token, purpose 
 	if !ok {
 		return nil, ErrNotImplemented
 	}
-	if token == "" || len(token) > 128 || !jose.IsB64Token(token) || strings.Contains(token, "=") {
+	if !validOneTimeToken(token) {
 		return nil, ErrInvalidToken
 	}
 	now := a.cfg.Now()
@@ -356,12 +367,18 @@ func (a *Authenticator) consumeOneTimeToken(ctx context.Context, token, purpose 
 // throttle on the account, and marks the email verified (the user has just
 // proved they read it). A token that is unknown or already spent is
 // [ErrInvalidToken]; an expired one [ErrTokenExpired]; a password that
-// breaks the rules is a VALIDATION_ERROR naming newPassword, checked before
-// the token is spent except for the rule against passwords based on the
-// email address, which needs the account.
+// breaks the rules, the rule against passwords based on the account's
+// email address included, is a VALIDATION_ERROR naming newPassword. Every
+// check comes before the token is spent: a refused reset changes nothing,
+// and the same link can be used again with another password. It needs a
+// TokenStore that implements [OneTimeTokenStore] and [SessionLister].
 func (a *Authenticator) ResetPassword(ctx context.Context, token, newPassword string) error {
 	if _, err := a.sessionLister(); err != nil {
 		return err
+	}
+	store, ok := a.tokens.(OneTimeTokenStore)
+	if !ok {
+		return ErrNotImplemented
 	}
 	if err := a.take(ctx, "password.reset", addressThrottleKey(ctx, keyAccountAddress), a.cfg.RegisterAddressBackoff); err != nil {
 		return err
@@ -369,12 +386,41 @@ func (a *Authenticator) ResetPassword(ctx context.Context, token, newPassword st
 	if msg := checkNewPassword(newPassword, "", a.cfg.MinPasswordLength); msg != "" {
 		return validationError(map[string]string{"newPassword": msg})
 	}
-	u, err := a.consumeOneTimeToken(ctx, token, PurposePasswordReset)
+	// Read the token and its user without spending it, check everything,
+	// and only then spend it.
+	if !validOneTimeToken(token) {
+		return ErrInvalidToken
+	}
+	hash := hashTokenID(token)
+	rec, err := store.OneTimeToken(ctx, hash, PurposePasswordReset)
+	if errors.Is(err, ErrNotFound) {
+		return ErrInvalidToken
+	}
 	if err != nil {
-		return err
+		return fmt.Errorf("auth: look up %s token: %w", PurposePasswordReset, err)
+	}
+	if !a.cfg.Now().Before(rec.ExpiresAt) {
+		return ErrTokenExpired
+	}
+	u, err := a.users.UserByID(ctx, rec.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return ErrInvalidToken
+	}
+	if err != nil {
+		return fmt.Errorf("auth: look up user: %w", err)
 	}
 	if msg := checkNewPassword(newPassword, u.Email, a.cfg.MinPasswordLength); msg != "" {
 		return validationError(map[string]string{"newPassword": msg})
+	}
+	spent, err := store.ConsumeOneTimeToken(ctx, hash, PurposePasswordReset, a.cfg.Now())
+	if errors.Is(err, ErrNotFound) {
+		return ErrInvalidToken // spent by a concurrent reset since it was read
+	}
+	if err != nil {
+		return fmt.Errorf("auth: consume %s token: %w", PurposePasswordReset, err)
+	}
+	if spent.UserID != u.ID {
+		return ErrInvalidToken
 	}
 	if err := a.setPassword(ctx, u, newPassword); err != nil {
 		return err
@@ -397,7 +443,7 @@ func (a *Authenticator) ResetPassword(ctx context.Context, token, newPassword st
 			a.log.WarnContext(ctx, "auth: could not mark email verified after reset", "user_id", u.ID, "error", err)
 		}
 	}
-	a.audit(ctx, "auth.password.reset", "user_id", u.ID, "sessions_ended", n)
+	a.audit(ctx, AuditPasswordReset, "user_id", u.ID, "sessions_ended", n)
 	return nil
 }
 
@@ -444,7 +490,7 @@ func (a *Authenticator) VerifyEmail(ctx context.Context, token string) error {
 		}
 		return fmt.Errorf("auth: mark email verified: %w", err)
 	}
-	a.audit(ctx, "auth.email.verified", "user_id", u.ID)
+	a.audit(ctx, AuditEmailVerified, "user_id", u.ID)
 	return nil
 }
 
@@ -466,6 +512,6 @@ func (a *Authenticator) DeleteAccount(ctx context.Context, userID, password stri
 	if err := a.users.DeleteUser(ctx, u.ID); err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("auth: delete user: %w", err)
 	}
-	a.audit(ctx, "auth.account.delete", "user_id", u.ID)
+	a.audit(ctx, AuditAccountDelete, "user_id", u.ID)
 	return nil
 }

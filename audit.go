@@ -9,38 +9,89 @@ import (
 	"unicode/utf8"
 )
 
-// Audit events are logged through Config.Logger at Info (refresh-token reuse
-// at Warn), with the event name as the message and an "event" attribute:
+// AuditEvent names a security event that the Authenticator logs through
+// [Config.Logger]: at Info ([AuditRefreshReuse] at Warn), with the event
+// name as the message and as an "event" attribute, plus the attributes
+// each constant lists. Each event also carries client_ip when the call has
+// one (the handlers always do; see [WithClientIP]). No password, hash or
+// token is ever logged, and client-supplied strings are escaped.
 //
-//	auth.register          user_id, session_id
-//	auth.register.failure  reason, email
-//	auth.login.success     user_id, session_id
-//	auth.login.failure     email, and user_id when the email is known
-//	auth.refresh           user_id, session_id
-//	auth.refresh.reuse     user_id, session_id (the session is revoked)
-//	auth.logout            user_id, session_id
-//	auth.throttled         action, retry_after_s
-//
-// Each also carries client_ip when the call has one (the handlers always
-// do; see [WithClientIP]). No password, hash or token is ever logged, and
-// client-supplied strings are escaped by logSafe.
+// The constants below are the complete list; the README's table of audit
+// events is checked against them.
+type AuditEvent string
+
+// The audit events.
+const (
+	// AuditRegister: an account was created. Attributes: user_id,
+	// session_id.
+	AuditRegister AuditEvent = "auth.register"
+	// AuditRegisterFailure: a registration was refused. Attributes: reason
+	// ("email_exists"), email.
+	AuditRegisterFailure AuditEvent = "auth.register.failure"
+	// AuditLoginSuccess: a password login opened a session. Attributes:
+	// user_id, session_id.
+	AuditLoginSuccess AuditEvent = "auth.login.success"
+	// AuditLoginFailure: a login with a wrong password or an unknown email.
+	// Attributes: email, and user_id when the email is known.
+	AuditLoginFailure AuditEvent = "auth.login.failure"
+	// AuditLoginUnverified: a right password for an account whose email is
+	// not verified, refused under [Config.RequireVerifiedEmail].
+	// Attributes: user_id.
+	AuditLoginUnverified AuditEvent = "auth.login.unverified"
+	// AuditRefresh: a refresh token was rotated. Attributes: user_id,
+	// session_id.
+	AuditRefresh AuditEvent = "auth.refresh"
+	// AuditRefreshReuse: a spent refresh token came back; its session is
+	// revoked. Logged at Warn. Attributes: user_id, session_id.
+	AuditRefreshReuse AuditEvent = "auth.refresh.reuse"
+	// AuditLogout: a session was ended by its own access token.
+	// Attributes: user_id, session_id.
+	AuditLogout AuditEvent = "auth.logout"
+	// AuditLogoutAll: the sessions of a user were ended. Attributes:
+	// user_id, sessions_ended.
+	AuditLogoutAll AuditEvent = "auth.logout.all"
+	// AuditSessionEnd: one session was ended by its user. Attributes:
+	// user_id, session_id.
+	AuditSessionEnd AuditEvent = "auth.session.end"
+	// AuditPasswordChange: a password was changed. Attributes: user_id,
+	// sessions_ended.
+	AuditPasswordChange AuditEvent = "auth.password.change"
+	// AuditPasswordConfirmFailure: a wrong current password when changing
+	// the password or deleting the account. Attributes: user_id.
+	AuditPasswordConfirmFailure AuditEvent = "auth.password.confirm.failure"
+	// AuditPasswordForgot: a password reset was asked for. Attributes:
+	// known (whether the account exists), and user_id when it does or the
+	// email when it does not.
+	AuditPasswordForgot AuditEvent = "auth.password.forgot"
+	// AuditPasswordReset: a password was reset with a token. Attributes:
+	// user_id, sessions_ended.
+	AuditPasswordReset AuditEvent = "auth.password.reset"
+	// AuditEmailVerified: an email address was verified. Attributes:
+	// user_id.
+	AuditEmailVerified AuditEvent = "auth.email.verified"
+	// AuditAccountDelete: an account was deleted. Attributes: user_id.
+	AuditAccountDelete AuditEvent = "auth.account.delete"
+	// AuditThrottled: a call was refused by throttling. Attributes: action,
+	// retry_after_s.
+	AuditThrottled AuditEvent = "auth.throttled"
+)
 
 // audit logs a security event at Info.
-func (a *Authenticator) audit(ctx context.Context, event string, args ...any) {
+func (a *Authenticator) audit(ctx context.Context, event AuditEvent, args ...any) {
 	a.auditAt(ctx, slog.LevelInfo, event, args...)
 }
 
 // auditAt logs a security event at the given level.
-func (a *Authenticator) auditAt(ctx context.Context, level slog.Level, event string, args ...any) {
+func (a *Authenticator) auditAt(ctx context.Context, level slog.Level, event AuditEvent, args ...any) {
 	if !a.log.Enabled(ctx, level) {
 		return
 	}
 	attrs := make([]any, 0, len(args)+4)
-	attrs = append(attrs, "event", event)
+	attrs = append(attrs, "event", string(event))
 	if ip, ok := clientIP(ctx); ok {
 		attrs = append(attrs, "client_ip", ip.String())
 	}
-	a.log.Log(ctx, level, event, append(attrs, args...)...)
+	a.log.Log(ctx, level, string(event), append(attrs, args...)...)
 }
 
 // maxLoggedBytes caps a client-supplied string in a log record.

@@ -123,9 +123,21 @@ type Config struct {
 	// stored. It may set OrganizationID and Role (for example to join an
 	// invited organization) and must not change other fields. An error
 	// aborts the registration: an *Error is returned to the client as is,
-	// any other error as INTERNAL_ERROR. The default gives the user a fresh
-	// organization id and the role "owner".
+	// any other error as INTERNAL_ERROR. The registration can still fail
+	// after OnRegister returned nil (the email is taken, which only the
+	// store's unique constraint decides, or the user or session cannot be
+	// stored); then [Config.OnRegisterUndo] is called, so keep OnRegister's
+	// side effects to what OnRegisterUndo can take back. The default gives
+	// the user a fresh organization id and the role "owner".
 	OnRegister func(ctx context.Context, u *User) error
+
+	// OnRegisterUndo, when set, is called when a registration fails after
+	// OnRegister accepted its user, with the user as OnRegister left it,
+	// once the Authenticator has removed whatever it stored: a duplicate
+	// email, a store error, or a session that could not be opened. It is
+	// given a context that is not cancelled with the request's. It is not
+	// called when OnRegister itself returns an error. The default is none.
+	OnRegisterUndo func(ctx context.Context, u *User)
 
 	// MinPasswordLength is the fewest characters (Unicode code points) a new
 	// password may have; it cannot be set below 8. The default is 8.
@@ -497,6 +509,7 @@ func (a *Authenticator) Register(ctx context.Context, in RegisterInput) (*AuthRe
 		return nil, fmt.Errorf("auth: hash password: %w", err)
 	}
 	now := a.cfg.Now()
+	opened := false // set once the session is open; until then, failure undoes
 	u := &User{
 		ID:             uuid.NewString(),
 		Email:          email,
@@ -513,10 +526,19 @@ func (a *Authenticator) Register(ctx context.Context, in RegisterInput) (*AuthRe
 		}
 		// The hook may only choose the organization and role.
 		u.ID, u.Email, u.Name, u.PasswordHash, u.CreatedAt = id, mail, name, hash, created
+		if a.cfg.OnRegisterUndo != nil {
+			// Runs last (deferred first): after the user is deleted below.
+			defer func() {
+				if !opened {
+					undone := *u
+					a.cfg.OnRegisterUndo(context.WithoutCancel(ctx), &undone)
+				}
+			}()
+		}
 	}
 	if err := a.users.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, ErrEmailExists) {
-			a.audit(ctx, "auth.register.failure", "reason", "email_exists", "email", logSafe(email))
+			a.audit(ctx, AuditRegisterFailure, "reason", "email_exists", "email", logSafe(email))
 			return nil, ErrEmailExists
 		}
 		return nil, fmt.Errorf("auth: create user: %w", err)
@@ -524,7 +546,6 @@ func (a *Authenticator) Register(ctx context.Context, in RegisterInput) (*AuthRe
 	// Undo the registration if the session cannot be opened, by error or
 	// by panic, so that a failed call leaves nothing behind. A fresh
 	// context: the request's may be what failed.
-	opened := false
 	defer func() {
 		if opened {
 			return
@@ -539,7 +560,7 @@ func (a *Authenticator) Register(ctx context.Context, in RegisterInput) (*AuthRe
 	}
 	opened = true
 	res.DeviceToken = a.issueDeviceToken(u.Email, now)
-	a.audit(ctx, "auth.register", "user_id", u.ID, "session_id", s.ID)
+	a.audit(ctx, AuditRegister, "user_id", u.ID, "session_id", s.ID)
 	if a.cfg.SendVerificationEmail {
 		if err := a.sendOneTimeToken(ctx, u, PurposeEmailVerification, a.cfg.EmailVerificationTTL, a.cfg.Mailer.SendEmailVerification); err != nil {
 			// The account exists and works; the user can ask again.
@@ -618,7 +639,7 @@ func (a *Authenticator) Login(ctx context.Context, email, password string) (*Aut
 		if u != nil {
 			args = append(args, "user_id", u.ID)
 		}
-		a.audit(ctx, "auth.login.failure", args...)
+		a.audit(ctx, AuditLoginFailure, args...)
 		return nil, err
 	}
 	if err != nil {
@@ -631,7 +652,7 @@ func (a *Authenticator) Login(ctx context.Context, email, password string) (*Aut
 		a.upgradeHash(ctx, u, password)
 	}
 	if a.cfg.RequireVerifiedEmail && u.EmailVerifiedAt.IsZero() {
-		a.audit(ctx, "auth.login.unverified", "user_id", u.ID)
+		a.audit(ctx, AuditLoginUnverified, "user_id", u.ID)
 		return nil, ErrEmailNotVerified
 	}
 	now := a.cfg.Now()
@@ -640,7 +661,7 @@ func (a *Authenticator) Login(ctx context.Context, email, password string) (*Aut
 		return nil, err
 	}
 	res.DeviceToken = a.issueDeviceToken(u.Email, now)
-	a.audit(ctx, "auth.login.success", "user_id", u.ID, "session_id", s.ID)
+	a.audit(ctx, AuditLoginSuccess, "user_id", u.ID, "session_id", s.ID)
 	return res, nil
 }
 
@@ -758,7 +779,7 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*Toke
 		if old != nil {
 			sid = old.SessionID
 		}
-		a.auditAt(ctx, slog.LevelWarn, "auth.refresh.reuse", "user_id", u.ID, "session_id", sid)
+		a.auditAt(ctx, slog.LevelWarn, AuditRefreshReuse, "user_id", u.ID, "session_id", sid)
 		if rerr := a.revokeSession(context.WithoutCancel(ctx), sid, now); rerr != nil && !errors.Is(rerr, ErrNotFound) {
 			return nil, fmt.Errorf("auth: revoke session after reuse: %w", rerr)
 		}
@@ -778,7 +799,7 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*Toke
 	if err != nil {
 		return nil, fmt.Errorf("auth: sign access token: %w", err)
 	}
-	a.audit(ctx, "auth.refresh", "user_id", u.ID, "session_id", c.SessionID)
+	a.audit(ctx, AuditRefresh, "user_id", u.ID, "session_id", c.SessionID)
 	return &TokenPair{AccessToken: access, RefreshToken: refresh}, nil
 }
 
@@ -797,7 +818,7 @@ func (a *Authenticator) Logout(ctx context.Context, accessToken string) error {
 		}
 		return fmt.Errorf("auth: revoke session: %w", err)
 	}
-	a.audit(ctx, "auth.logout", "user_id", c.UserID, "session_id", c.SessionID)
+	a.audit(ctx, AuditLogout, "user_id", c.UserID, "session_id", c.SessionID)
 	return nil
 }
 
@@ -827,8 +848,12 @@ func (a *Authenticator) verify(ctx context.Context, token string, checkSession b
 		return c, err
 	}
 	now := a.cfg.Now()
-	if a.sessions != nil && a.sessions.live(c.SessionID, c.UserID, now) {
-		return c, nil
+	var gen uint64
+	if a.sessions != nil {
+		if a.sessions.live(c.SessionID, c.UserID, now) {
+			return c, nil
+		}
+		gen = a.sessions.begin()
 	}
 	s, err := a.tokens.Session(ctx, c.SessionID)
 	if errors.Is(err, ErrNotFound) {
@@ -841,7 +866,7 @@ func (a *Authenticator) verify(ctx context.Context, token string, checkSession b
 		return nil, ErrInvalidToken
 	}
 	if a.sessions != nil {
-		a.sessions.put(s, now)
+		a.sessions.put(s, now, gen)
 	}
 	return c, nil
 }

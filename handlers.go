@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/ingestiq/auth/internal/jose"
@@ -598,8 +599,9 @@ func jsonTypeName(kind string) string {
 
 // isSingleObject reports whether data holds exactly one JSON object, with
 // nothing but white space after it, whose keys are distinct even when
-// compared without regard to case (encoding/json binds keys to fields
-// case-insensitively, so {"email":..,"EMAIL":..} would be ambiguous).
+// compared the way encoding/json binds keys to fields: without regard to
+// case under Unicode simple folding (so {"email":..,"EMAIL":..} and
+// {"password":..,"paſſword":..} would be ambiguous).
 func isSingleObject(data []byte) bool {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
@@ -615,7 +617,7 @@ func isSingleObject(data []byte) bool {
 		if !ok {
 			return false
 		}
-		k := strings.ToLower(key)
+		k := foldKey(key)
 		if _, dup := seen[k]; dup {
 			return false
 		}
@@ -630,6 +632,36 @@ func isSingleObject(data []byte) bool {
 	}
 	_, err := dec.Token()
 	return err == io.EOF
+}
+
+// foldKey returns key folded so that foldKey(x) == foldKey(y) exactly when
+// strings.EqualFold(x, y), the rule by which encoding/json matches an
+// object key to a field name: ASCII letters are upper-cased and every other
+// rune becomes the smallest rune of its Unicode simple-folding orbit ('s'
+// and 'ſ' become 'S'; 'k' and the Kelvin sign become 'K'). It mirrors
+// encoding/json's own folding of field names.
+func foldKey(key string) string {
+	var b strings.Builder
+	b.Grow(len(key))
+	for _, r := range key {
+		if r < utf8.RuneSelf {
+			if 'a' <= r && r <= 'z' {
+				r -= 'a' - 'A'
+			}
+			b.WriteRune(r)
+			continue
+		}
+		for {
+			next := unicode.SimpleFold(r)
+			if next <= r {
+				r = next
+				break
+			}
+			r = next
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // required returns a VALIDATION_ERROR naming every field that is missing or

@@ -12,14 +12,29 @@ const maxSessionCacheTTL = time.Minute
 // sessionCacheSize bounds how many sessions the cache holds.
 const sessionCacheSize = 100_000
 
+// maxRevocationMarks bounds how many revocations the cache remembers to
+// refuse stale puts; past it, every read begun before is refused instead.
+const maxRevocationMarks = sessionCacheSize / 10
+
 // sessionCache remembers, for a short while, that a session was live, so
 // that Verify need not read the TokenStore on every request. Only live
 // sessions are cached; revocations made through this Authenticator evict
 // their entry at once. It is safe for concurrent use.
+//
+// Eviction wins over a concurrent fill: a verification takes a generation
+// with begin before it reads the session from the store, and put refuses
+// the session when a revocation of it (or of its user) was recorded after
+// that generation, so a read that raced a logout cannot put the session
+// back.
 type sessionCache struct {
 	ttl time.Duration
 	mu  sync.Mutex
 	m   map[string]cachedSession
+	// gen counts revocations; revoked maps "s"+session id and "u"+user id
+	// to the generation of their latest revocation. A put of a read begun
+	// before floor is refused outright (revoked was cleared then).
+	gen, floor uint64
+	revoked    map[string]uint64
 }
 
 type cachedSession struct {
@@ -29,7 +44,7 @@ type cachedSession struct {
 }
 
 func newSessionCache(ttl time.Duration) *sessionCache {
-	return &sessionCache{ttl: ttl, m: make(map[string]cachedSession)}
+	return &sessionCache{ttl: ttl, m: make(map[string]cachedSession), revoked: make(map[string]uint64)}
 }
 
 // live reports whether the cache vouches that session id of userID is live
@@ -41,10 +56,22 @@ func (c *sessionCache) live(id, userID string, now time.Time) bool {
 	return ok && e.userID == userID && now.Before(e.until) && now.Before(e.expiresAt)
 }
 
-// put records that s was found live at now.
-func (c *sessionCache) put(s *Session, now time.Time) {
+// begin returns the generation to pass to put for a store read that starts
+// now.
+func (c *sessionCache) begin() uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.gen
+}
+
+// put records that s was found live at now by a store read begun at
+// generation gen, unless s or its user has been revoked since.
+func (c *sessionCache) put(s *Session, now time.Time, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen < c.floor || c.revoked["s"+s.ID] > gen || c.revoked["u"+s.UserID] > gen {
+		return
+	}
 	if len(c.m) >= sessionCacheSize {
 		for id, e := range c.m {
 			if !now.Before(e.until) {
@@ -62,18 +89,33 @@ func (c *sessionCache) put(s *Session, now time.Time) {
 	c.m[s.ID] = cachedSession{userID: s.UserID, expiresAt: s.ExpiresAt, until: now.Add(c.ttl)}
 }
 
-// forget evicts session id.
+// markRevoked records a revocation under key, at a new generation. The
+// caller holds c.mu.
+func (c *sessionCache) markRevoked(key string) {
+	c.gen++
+	if len(c.revoked) >= maxRevocationMarks {
+		clear(c.revoked)
+		c.floor = c.gen
+	}
+	c.revoked[key] = c.gen
+}
+
+// forget evicts session id, and keeps a read begun before from putting it
+// back.
 func (c *sessionCache) forget(id string) {
 	c.mu.Lock()
+	c.markRevoked("s" + id)
 	delete(c.m, id)
 	c.mu.Unlock()
 }
 
 // forgetUser evicts every session of userID except the one whose id is
-// except.
+// except, and keeps reads begun before from putting any session of the
+// user back (except's included, which costs only a store read).
 func (c *sessionCache) forgetUser(userID, except string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.markRevoked("u" + userID)
 	for id, e := range c.m {
 		if e.userID == userID && id != except {
 			delete(c.m, id)

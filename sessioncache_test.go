@@ -112,3 +112,82 @@ func TestSessionCache(t *testing.T) {
 		t.Fatal("New accepted a SessionCacheTTL over one minute")
 	}
 }
+
+// blockingSessions lets a test hold one TokenStore.Session read after it
+// has read the session and before it returns, to interleave other calls.
+type blockingSessions struct {
+	*memstore.Store
+	read    chan struct{} // receives once the held read has read
+	release chan struct{} // closed to let the held read return
+	armed   atomic.Bool   // the next Session call is held
+}
+
+func (s *blockingSessions) Session(ctx context.Context, id string) (*auth.Session, error) {
+	sess, err := s.Store.Session(ctx, id)
+	if s.armed.CompareAndSwap(true, false) {
+		s.read <- struct{}{}
+		<-s.release
+	}
+	return sess, err
+}
+
+// TestSessionCacheEvictionWins checks that a verification that read a
+// session before a logout through the same Authenticator cannot put the
+// session back into the cache after the logout evicted it: the next
+// verification must see the logout at once.
+func TestSessionCacheEvictionWins(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		revoke func(a *auth.Authenticator, res *auth.AuthResult) error
+	}{
+		{"Logout", func(a *auth.Authenticator, res *auth.AuthResult) error { return a.Logout(ctx, res.AccessToken) }},
+		{"LogoutAll", func(a *auth.Authenticator, res *auth.AuthResult) error {
+			_, err := a.LogoutAll(ctx, res.User.ID, "")
+			return err
+		}},
+		{"EndSession", func(a *auth.Authenticator, res *auth.AuthResult) error {
+			c, err := a.Verify(ctx, res.AccessToken)
+			if err != nil {
+				return err
+			}
+			return a.EndSession(ctx, res.User.ID, c.SessionID)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			st := &blockingSessions{Store: memstore.New(), read: make(chan struct{}), release: make(chan struct{})}
+			clock := newTestClock()
+			a, err := auth.New(auth.Config{
+				Users: st, Tokens: st, Secret: testSecret, Now: clock.Now,
+				Argon2: fastArgon2, InsecureAllowWeakHashing: true, InsecureDisableThrottling: true,
+				SessionCacheTTL: 10 * time.Second, Logger: slog.New(slog.DiscardHandler),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := a.Register(ctx, auth.RegisterInput{Email: "evict@example.com", Password: goodPassword, Name: "E"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			st.armed.Store(true)
+			done := make(chan error, 1)
+			go func() {
+				_, err := a.Verify(ctx, res.AccessToken)
+				done <- err
+			}()
+			<-st.read // the verification has read the session live
+			if err := tc.revoke(a, res); err != nil {
+				t.Fatalf("revoke: %v", err)
+			}
+			close(st.release)
+			if err := <-done; err != nil {
+				t.Fatalf("the held verification: %v (it read the session before the logout)", err)
+			}
+			if _, err := a.Verify(ctx, res.AccessToken); !errors.Is(err, auth.ErrInvalidToken) {
+				t.Fatalf("Verify after the logout: %v, want ErrInvalidToken (the held verification put the session back)", err)
+			}
+		})
+	}
+}

@@ -253,6 +253,13 @@ type OneTimeTokenStore interface {
 	// does not check expiry. DeleteExpired removes expired one-time tokens
 	// too.
 	ConsumeOneTimeToken(ctx context.Context, hash, purpose string, at time.Time) (*OneTimeToken, error)
+
+	// OneTimeToken returns a copy of the unused token whose IDHash is hash
+	// and whose Purpose is purpose, without spending it, so that a request
+	// can be checked in full before its token is spent. It must return
+	// [ErrNotFound] when there is no such unused token (missing, of another
+	// purpose, or already spent). The store does not check expiry.
+	OneTimeToken(ctx context.Context, hash, purpose string) (*OneTimeToken, error)
 }
 
 // EmailVerifier records that a user's email address is verified.

@@ -492,7 +492,7 @@ func (a *Authenticator) throttled(ctx context.Context, event string, keys ...str
 			return err
 		}
 		if d > 0 {
-			a.audit(ctx, "auth.throttled", "action", event, "retry_after_s", int64(retryAfterSeconds(d)))
+			a.audit(ctx, AuditThrottled, "action", event, "retry_after_s", int64(retryAfterSeconds(d)))
 			return rateLimited(d)
 		}
 	}
@@ -539,7 +539,7 @@ func (a *Authenticator) take(ctx context.Context, event, key string, rule Backof
 		return fmt.Errorf("auth: record attempt: %w", err)
 	}
 	if d > 0 {
-		a.audit(ctx, "auth.throttled", "action", event, "retry_after_s", int64(retryAfterSeconds(d)))
+		a.audit(ctx, AuditThrottled, "action", event, "retry_after_s", int64(retryAfterSeconds(d)))
 		return rateLimited(d)
 	}
 	return nil

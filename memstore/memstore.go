@@ -525,6 +525,24 @@ func (s *Store) CreateOneTimeToken(ctx context.Context, t *auth.OneTimeToken) er
 	return nil
 }
 
+// OneTimeToken returns a copy of the unused one-time token whose IDHash is
+// hash and whose Purpose is purpose, leaving it unused. It returns
+// [auth.ErrNotFound] when there is no such token, when its purpose is
+// another, or when it was spent already. It does not check expiry.
+func (s *Store) OneTimeToken(ctx context.Context, hash, purpose string) (*auth.OneTimeToken, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.oneTime[hash]
+	if !ok || rec.Purpose != purpose || !rec.UsedAt.IsZero() {
+		return nil, auth.ErrNotFound
+	}
+	tok := *rec
+	return &tok, nil
+}
+
 // ConsumeOneTimeToken spends the one-time token whose IDHash is hash and
 // whose Purpose is purpose, in one step under the store's lock, and returns
 // a copy of it with UsedAt set to at. It returns [auth.ErrNotFound] when

@@ -101,3 +101,22 @@ func (s *Store) consumeLocked(ctx context.Context, tx *sql.Tx, hash, purpose str
 	t.UsedAt = fromMillis(usedAt)
 	return &t, nil
 }
+
+// OneTimeToken returns the unused one-time token whose IDHash is hash and
+// whose Purpose is purpose, without spending it. It returns
+// [auth.ErrNotFound] when there is no such unused token. It does not check
+// expiry.
+func (s *Store) OneTimeToken(ctx context.Context, hash, purpose string) (*auth.OneTimeToken, error) {
+	t := auth.OneTimeToken{IDHash: hash, Purpose: purpose}
+	var created, expires int64
+	err := s.db.QueryRowContext(ctx, s.q.oneTimeToken, hash, purpose).Scan(&t.UserID, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, auth.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: read one-time token: %w", err)
+	}
+	t.CreatedAt = fromMillis(created)
+	t.ExpiresAt = fromMillis(expires)
+	return &t, nil
+}

@@ -42,6 +42,7 @@ type queries struct {
 	consumeReturning string // SQLite and PostgreSQL: UPDATE ... RETURNING
 	consumeLock      string // MySQL: SELECT ... FOR UPDATE
 	consumeSpend     string // MySQL: UPDATE of the locked row
+	oneTimeToken     string // read an unused token without spending it
 
 	migrationsTable string
 	appliedVersions string
@@ -116,6 +117,8 @@ func buildQueries(d Dialect, prefix string, batch int) queries {
 		consumeLock: "SELECT user_id, created_at, expires_at, used_at FROM {p}one_time_tokens " +
 			"WHERE id_hash = ? AND purpose = ? FOR UPDATE",
 		consumeSpend: "UPDATE {p}one_time_tokens SET used_at = ? WHERE id_hash = ? AND used_at IS NULL",
+		oneTimeToken: "SELECT user_id, created_at, expires_at FROM {p}one_time_tokens " +
+			"WHERE id_hash = ? AND purpose = ? AND used_at IS NULL",
 
 		migrationsTable: "CREATE TABLE IF NOT EXISTS {p}schema_migrations (version INTEGER NOT NULL PRIMARY KEY)",
 		appliedVersions: "SELECT version FROM {p}schema_migrations",
@@ -171,7 +174,7 @@ func (q *queries) all() []*string {
 		&q.rotateReturn, &q.rotateLock, &q.rotateSpend, &q.tokenState,
 		&q.deleteTokens, &q.deleteOrphans, &q.deleteSessions, &q.deleteOnce,
 		&q.userSessions, &q.revokeUserSessions,
-		&q.insertOnce, &q.consumeReturning, &q.consumeLock, &q.consumeSpend,
+		&q.insertOnce, &q.consumeReturning, &q.consumeLock, &q.consumeSpend, &q.oneTimeToken,
 		&q.migrationsTable, &q.appliedVersions, &q.recordVersion, &q.tableExists, &q.schemaVersion,
 	}
 }

@@ -366,8 +366,9 @@ func testRevokeUserSessions(t *testing.T, f *fixture) {
 }
 
 // testOneTimeTokenConsume checks that a one-time token is stored with every
-// field, is spent by its first consumption only, and is kept as a copy;
-// and that tokens of one user are independent.
+// field, can be read without being spent, is spent by its first
+// consumption only, and is kept as a copy; and that tokens of one user are
+// independent.
 func testOneTimeTokenConsume(t *testing.T, f *fixture) {
 	o := f.oneTime(t)
 	u := f.mustCreateUser(t)
@@ -386,10 +387,29 @@ func testOneTimeTokenConsume(t *testing.T, f *fixture) {
 	verify.ExpiresAt = base.Add(48 * time.Hour)
 	f.mustCreateOneTimeToken(t, o, verify)
 
+	// Reading spends nothing and hands out copies.
+	for i := range 2 {
+		peek, err := o.OneTimeToken(f.ctx, want.IDHash, want.Purpose)
+		if err != nil {
+			t.Fatalf("OneTimeToken(unused token) #%d: %v", i+1, err)
+		}
+		checkOneTimeToken(t, "OneTimeToken(unused token)", peek, &want)
+		peek.UserID, peek.UsedAt = "scribbled", base
+	}
+	if got, err := o.OneTimeToken(f.ctx, want.IDHash, auth.PurposeEmailVerification); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("OneTimeToken(reset token as a verification token) gave %+v, error %v; want %v", got, err, auth.ErrNotFound)
+	}
+	if got, err := o.OneTimeToken(f.ctx, newHash(), want.Purpose); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("OneTimeToken(unknown hash) gave %+v, error %v; want %v", got, err, auth.ErrNotFound)
+	}
+
 	at := odd(base.Add(time.Minute))
 	got, err := o.ConsumeOneTimeToken(f.ctx, want.IDHash, want.Purpose, at)
 	if err != nil {
 		t.Fatalf("ConsumeOneTimeToken: %v", err)
+	}
+	if peek, err := o.OneTimeToken(f.ctx, want.IDHash, want.Purpose); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("OneTimeToken(spent token) gave %+v, error %v; want %v", peek, err, auth.ErrNotFound)
 	}
 	spentWant := want
 	spentWant.UsedAt = at

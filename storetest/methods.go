@@ -64,6 +64,10 @@ func testMissingRows(t *testing.T, f *fixture) {
 			_, err := oneTime.ConsumeOneTimeToken(f.ctx, newHash(), auth.PurposePasswordReset, base)
 			return err
 		}, "OneTimeTokenStore", hasOneTime},
+		{"OneTimeToken", func() error {
+			_, err := oneTime.OneTimeToken(f.ctx, newHash(), auth.PurposePasswordReset)
+			return err
+		}, "OneTimeTokenStore", hasOneTime},
 		{"SetEmailVerified", func() error {
 			return verifier.SetEmailVerified(f.ctx, missing, base)
 		}, "EmailVerifier", hasVerifier},
@@ -238,6 +242,14 @@ func testCancelledContext(t *testing.T, f *fixture) {
 			call: func() error { return oneTime.CreateOneTimeToken(ctx, newOTT) },
 			unchanged: func(t *testing.T) {
 				f.checkNotConsumable(t, oneTime, "one-time token passed to CreateOneTimeToken with a cancelled context", newOTT)
+			},
+			iface: "OneTimeTokenStore", has: hasOneTime,
+		},
+		{
+			name: "OneTimeToken",
+			call: func() error {
+				_, err := oneTime.OneTimeToken(ctx, stored.IDHash, stored.Purpose)
+				return err
 			},
 			iface: "OneTimeTokenStore", has: hasOneTime,
 		},

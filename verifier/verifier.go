@@ -36,7 +36,20 @@
 // [Config.MinRefreshInterval], whatever the reason, so that a flood of
 // tokens with made-up kids cannot make the verifier hammer the auth
 // service. While the auth service is unreachable the verifier keeps using
-// the keys it has. A token's own header never supplies a key, a key's
+// the keys it has.
+//
+// Every verification uses the newest key set the verifier holds,
+// whichever request fetched it; a request that finds its set stale waits
+// for a fetch already under way. So a key the auth service stops
+// publishing is refused from the first successful fetch after its removal.
+// With the service answering, that is at most the set's max-age after the
+// last fetch that still listed the key (its Cache-Control max-age, kept
+// between MinRefreshInterval and [MaxCacheAge]; the auth library sends 5
+// minutes) plus the time that fetch takes, at most [Config.Timeout];
+// earlier if a token with an unknown kid, or [Verifier.Refresh], fetches
+// the set first. While fetches fail, or while the rate limit holds back the
+// retry of one that failed, the removed key is accepted for as long as
+// that lasts: the verifier prefers old keys to rejecting every token. A token's own header never supplies a key, a key's
 // address or the algorithm: jku, x5u, jwk and x5c make a token invalid, and
 // each key is used with the one algorithm its type allows. Symmetric
 // algorithms (HS256 and the like) are never accepted.
@@ -243,13 +256,12 @@ func (v *Verifier) key(ctx context.Context, kid []byte) (*jose.PublicKey, error)
 			if v.now().Before(set.expires) {
 				return k, nil
 			}
-			// Stale: refresh if the rate limit allows and no one else is
-			// already at it; whatever happens, a key the service no longer
-			// publishes is refused and one it still does is used.
-			fresh, err := v.refresh(ctx, false, false)
-			if err != nil {
-				return k, nil
-			}
+			// Stale: refresh if the rate limit allows, or wait for the
+			// fetch under way. Then use the newest set the verifier holds,
+			// whoever fetched it and whether or not this refresh worked: a
+			// key that set no longer has is refused; only when no newer
+			// set could be had is the stale one used.
+			fresh, _ := v.refresh(ctx, true, false)
 			if k = fresh.keys[string(kid)]; k == nil {
 				return nil, auth.ErrInvalidToken
 			}
