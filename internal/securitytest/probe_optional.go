@@ -74,3 +74,14 @@ func (p *probe) SetEmailVerified(ctx context.Context, userID string, at time.Tim
 	}
 	return s.SetEmailVerified(ctx, userID, at)
 }
+
+func (p *probe) OneTimeToken(ctx context.Context, hash, purpose string) (*auth.OneTimeToken, error) {
+	if err := p.enter(ctx, "OneTimeToken"); err != nil {
+		return nil, err
+	}
+	s, ok := p.TokenStore.(auth.OneTimeTokenStore)
+	if !ok {
+		return nil, errors.ErrUnsupported
+	}
+	return s.OneTimeToken(ctx, hash, purpose)
+}
