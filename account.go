@@ -373,6 +373,9 @@ func (a *Authenticator) consumeOneTimeToken(ctx context.Context, token, purpose 
 // and the same link can be used again with another password. It needs a
 // TokenStore that implements [OneTimeTokenStore] and [SessionLister].
 func (a *Authenticator) ResetPassword(ctx context.Context, token, newPassword string) error {
+	if a.cfg.Mailer == nil { // no reset token was ever issued
+		return ErrNotImplemented
+	}
 	if _, err := a.sessionLister(); err != nil {
 		return err
 	}
@@ -474,7 +477,7 @@ func (a *Authenticator) RequestEmailVerification(ctx context.Context, userID str
 // [ErrInvalidToken]; an expired one [ErrTokenExpired].
 func (a *Authenticator) VerifyEmail(ctx context.Context, token string) error {
 	v, ok := a.users.(EmailVerifier)
-	if !ok {
+	if !ok || a.cfg.Mailer == nil { // without a Mailer no token was ever issued
 		return ErrNotImplemented
 	}
 	if err := a.take(ctx, "email.verify", addressThrottleKey(ctx, keyAccountAddress), a.cfg.RegisterAddressBackoff); err != nil {

@@ -426,6 +426,9 @@ func New(cfg Config) (*Authenticator, error) {
 	if cfg.SessionCacheTTL > 0 {
 		a.sessions = newSessionCache(cfg.SessionCacheTTL)
 	}
+	if err := checkCapabilities(&cfg); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 

@@ -17,6 +17,10 @@
 //	-no-throttle turn throttling off (functional tests and benchmarks only)
 //	-verify-email
 //	             send a verification token on registration and require it
+//	-dev-mailer  log password-reset and email-verification links instead of
+//	             mailing them, for development: whoever reads the log can
+//	             take over any account. Without it the routes that mail
+//	             (forgot/reset password, verify email) answer 501
 //	-link-base URL
 //	             where the logged reset/verification links point
 //	-trusted-proxy CIDR
@@ -35,6 +39,12 @@
 //	             sqlite:PATH                     an SQLite file
 //	             postgres://user:pass@host/db    PostgreSQL (also postgresql://)
 //	             mysql://user:pass@host:port/db  MySQL or MariaDB
+//	-db-max-conns N
+//	             the most open connections of an SQL store, all of which
+//	             may stay idle (default 16)
+//	-db-conn-lifetime D, -db-conn-idle-time D
+//	             recycle PostgreSQL and MySQL connections after D since
+//	             they opened / of idleness (defaults 30m and 5m; 0: never)
 //
 // The tables are created or upgraded on start. AUTH_SECRET, at least 32
 // bytes, signs the tokens; without it the server makes up a random secret
@@ -128,6 +138,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 	noThrottle := fs.Bool("no-throttle", false, "turn off login, registration and refresh throttling (for functional tests and benchmarks only)")
 	verifyEmail := fs.Bool("verify-email", false, "send a verification token on registration and refuse logins until the email is verified")
 	linkBase := fs.String("link-base", "http://localhost:3000", "the `URL` the logged reset and verification links start with")
+	devMailer := fs.Bool("dev-mailer", false, "log password-reset and email-verification links instead of mailing them (development only: whoever reads the log can take over any account); without it those routes are off")
+	var pool poolConfig
+	fs.IntVar(&pool.maxConns, "db-max-conns", defaultPool.maxConns, "the most open database connections, all of which may stay idle (SQL stores)")
+	fs.DurationVar(&pool.maxLifetime, "db-conn-lifetime", defaultPool.maxLifetime, "close a database connection this long after it was opened (PostgreSQL, MySQL; 0: never)")
+	fs.DurationVar(&pool.maxIdleTime, "db-conn-idle-time", defaultPool.maxIdleTime, "close a database connection idle this long (PostgreSQL, MySQL; 0: never)")
 	var proxies prefixList
 	fs.Var(&proxies, "trusted-proxy", "a reverse proxy `CIDR` whose X-Forwarded-For is believed (repeatable)")
 	signingKey := fs.String("signing-key", "", "a PEM `file` with the private key (PKCS#8: Ed25519, ECDSA P-256 or RSA >= 2048 bits) that signs access tokens; without it they are HS256 with AUTH_SECRET")
@@ -146,6 +161,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 	if err != nil {
 		return err
 	}
+	if err := pool.check(); err != nil {
+		return err
+	}
+	if *verifyEmail && !*devMailer {
+		return errors.New("-verify-email needs -dev-mailer, the only mailer the reference server has")
+	}
 
 	log := slog.New(slog.NewTextHandler(logw, nil))
 	secret, err := loadSecret(getenv, log)
@@ -156,7 +177,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 	if err != nil {
 		return err
 	}
-	st, err := openStorage(ctx, dbc)
+	st, err := openStorage(ctx, dbc, pool)
 	if err != nil {
 		return err
 	}
@@ -165,19 +186,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 			log.Error("closing the database", "error", err)
 		}
 	}()
+	var mailer auth.Mailer
+	if *devMailer {
+		log.Warn("the development mailer is ON (-dev-mailer): password-reset and email-verification links go to this log, and whoever reads it can take over any account; never run like this in production")
+		mailer = logMailer{log: log, base: strings.TrimRight(*linkBase, "/")}
+	}
 	if *noThrottle {
 		log.Warn("throttling is OFF (-no-throttle): logins, registrations and refreshes are not rate limited; never run like this in production")
 	}
 	a, err := auth.New(auth.Config{
-		Users:                     st,
-		Tokens:                    st,
+		Users:                     st.store, // the store itself, so that New sees its optional interfaces
+		Tokens:                    st.store,
 		Secret:                    secret,
 		SigningKey:                signer,
 		VerifyKeys:                publicKeys,
 		Logger:                    log,
 		InsecureDisableThrottling: *noThrottle,
 		TrustedProxies:            proxies,
-		Mailer:                    logMailer{log: log, base: strings.TrimRight(*linkBase, "/")},
+		Mailer:                    mailer,
 		SendVerificationEmail:     *verifyEmail,
 		RequireVerifiedEmail:      *verifyEmail,
 		Browser: auth.BrowserConfig{
@@ -195,7 +221,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 	// application's job. Stop before the database is closed.
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	var sweeping sync.WaitGroup
-	sweeping.Go(func() { sweepEvery(sweepCtx, st, sweepInterval, log) })
+	sweeping.Go(func() { sweepEvery(sweepCtx, st.store, sweepInterval, log) })
 	defer func() {
 		stopSweep()
 		sweeping.Wait()

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -126,26 +127,77 @@ func redactSpec(spec string) string {
 	return spec
 }
 
-// storage is the store the server runs on: an auth.UserStore and
-// auth.TokenStore, with the database behind it, if any.
-type storage struct {
+// poolConfig is the connection pool of an SQL store, from the -db-max-conns,
+// -db-conn-lifetime and -db-conn-idle-time flags.
+type poolConfig struct {
+	maxConns    int           // open connections at most; as many may stay idle
+	maxLifetime time.Duration // recycle a connection this long after it opened; 0: never
+	maxIdleTime time.Duration // close a connection idle this long; 0: never
+}
+
+// defaultPool is the pool of the flags' defaults. database/sql's own
+// defaults (unbounded open connections, 2 idle) make a server under
+// concurrent load close and reopen connections all the time: every request
+// beyond the second that finds no idle connection opens one, and most are
+// closed again when returned. Keeping as many idle as may be open ends
+// that churn; the lifetime lets connections move to a new database server
+// after a failover or a load balancer change.
+var defaultPool = poolConfig{maxConns: 16, maxLifetime: 30 * time.Minute, maxIdleTime: 5 * time.Minute}
+
+// check refuses settings database/sql would silently reinterpret.
+func (p poolConfig) check() error {
+	if p.maxConns < 1 {
+		return fmt.Errorf("-db-max-conns must be at least 1, got %d", p.maxConns)
+	}
+	if p.maxLifetime < 0 || p.maxIdleTime < 0 {
+		return errors.New("-db-conn-lifetime and -db-conn-idle-time must not be negative")
+	}
+	return nil
+}
+
+// apply configures db's pool. SQLite connections are a file handle with a
+// page cache, not a network session: they are never recycled. In WAL mode
+// its readers run in parallel while writers take turns (each transaction
+// takes the write lock at BEGIN, _txlock=immediate, and waits for it up to
+// busy_timeout), so the pool bounds how many requests queue on the lock.
+func (p poolConfig) apply(db *sql.DB, dialect sqlstore.Dialect) {
+	db.SetMaxOpenConns(p.maxConns)
+	db.SetMaxIdleConns(p.maxConns)
+	if dialect == sqlstore.SQLite {
+		return
+	}
+	db.SetConnMaxLifetime(p.maxLifetime)
+	db.SetConnMaxIdleTime(p.maxIdleTime)
+}
+
+// store is what the server hands auth.New: the store itself
+// (*memstore.Store or *sqlstore.Store), never a wrapper, which would hide
+// the optional interfaces (auth.SessionLister, auth.OneTimeTokenStore,
+// auth.EmailVerifier) that the account-lifecycle routes need.
+type store interface {
 	auth.UserStore
 	auth.TokenStore
-	db   *sql.DB // nil for the in-memory store
-	name string  // the -db flag without its password
+}
+
+// storage is the store the server runs on, with the database behind it,
+// if any.
+type storage struct {
+	store store
+	db    *sql.DB // nil for the in-memory store
+	name  string  // the -db flag without its password
 }
 
 // openStorage opens the store that cfg names and, for SQL databases,
-// brings the schema up to date.
-func openStorage(ctx context.Context, cfg dbConfig) (*storage, error) {
+// configures the connection pool and brings the schema up to date.
+func openStorage(ctx context.Context, cfg dbConfig, pool poolConfig) (*storage, error) {
 	if cfg.driver == "" {
-		st := memstore.New()
-		return &storage{UserStore: st, TokenStore: st, name: cfg.display}, nil
+		return &storage{store: memstore.New(), name: cfg.display}, nil
 	}
 	db, err := sql.Open(cfg.driver, cfg.dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", cfg.display, err)
 	}
+	pool.apply(db, cfg.dialect)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("connect to %s: %w", cfg.display, err)
@@ -158,7 +210,7 @@ func openStorage(ctx context.Context, cfg dbConfig) (*storage, error) {
 		db.Close()
 		return nil, fmt.Errorf("migrate %s: %w", cfg.display, err)
 	}
-	return &storage{UserStore: st, TokenStore: st, db: db, name: cfg.display}, nil
+	return &storage{store: st, db: db, name: cfg.display}, nil
 }
 
 // ping checks that the database answers. The in-memory store always does.
