@@ -159,8 +159,26 @@ func BenchmarkBaselinePGRotationTx(b *testing.B) {
 // each on the chain of its own session: the ceiling for
 // BenchmarkRefreshParallel/postgres (G12).
 func BenchmarkBaselinePGRotationTxParallel(b *testing.B) {
-	d := openBench(b, benchPostgres)
-	r := pgRotationTx(d)
+	benchRotationTxParallel(b, benchPostgres, pgRotationTx)
+}
+
+// BenchmarkBaselineRotationTxParallel is the raw rotation transaction run
+// by refreshClients goroutines at once on each database of
+// BenchmarkRefreshParallel: the denominator of G20 with 8 clients.
+func BenchmarkBaselineRotationTxParallel(b *testing.B) {
+	for _, c := range []struct {
+		cfg benchConfig
+		tx  func(*benchDB) *rotationTx
+	}{{benchSQLiteNormal, sqliteRotationTx}, {benchPostgres, pgRotationTx}, {benchMySQL, mysqlRotationTx}} {
+		b.Run(c.cfg.name, func(b *testing.B) { benchRotationTxParallel(b, c.cfg, c.tx) })
+	}
+}
+
+// benchRotationTxParallel times the raw rotation transaction of c run by
+// refreshClients goroutines, each on the chain of its own session.
+func benchRotationTxParallel(b *testing.B, c benchConfig, tx func(*benchDB) *rotationTx) {
+	d := openBench(b, c)
+	r := tx(d)
 	procs := runtime.GOMAXPROCS(0)
 	par := (refreshClients + procs - 1) / procs
 	type chain struct {

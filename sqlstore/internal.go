@@ -46,11 +46,14 @@ func (s *Store) inTx(ctx context.Context, f func(*sql.Tx) error) error {
 	if err != nil {
 		return err
 	}
-	if err := f(tx); err != nil {
+	err = f(tx)
+	if err != nil {
 		_ = tx.Rollback()
-		return err
+	} else {
+		err = tx.Commit()
 	}
-	return tx.Commit()
+	s.preparePending(ctx)
+	return err
 }
 
 // sqlStater is implemented by PostgreSQL driver errors that report their

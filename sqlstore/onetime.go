@@ -17,7 +17,7 @@ func (s *Store) CreateOneTimeToken(ctx context.Context, t *auth.OneTimeToken) er
 	if t == nil {
 		return errors.New("sqlstore: create one-time token: nil token")
 	}
-	_, err := s.db.ExecContext(ctx, s.q.insertOnce, t.IDHash, t.Purpose, t.UserID,
+	_, err := s.exec(ctx, s.q.insertOnce, t.IDHash, t.Purpose, t.UserID,
 		millis(t.CreatedAt), millis(t.ExpiresAt), nullMillis(t.UsedAt))
 	if err != nil {
 		return fmt.Errorf("sqlstore: create one-time token: %w", err)
@@ -63,7 +63,7 @@ func (s *Store) consumeReturning(ctx context.Context, hash, purpose string, at t
 	t := auth.OneTimeToken{IDHash: hash, Purpose: purpose}
 	var created, expires int64
 	usedAt := millis(at)
-	err := s.db.QueryRowContext(ctx, s.q.consumeReturning, usedAt, hash, purpose).Scan(&t.UserID, &created, &expires)
+	err := s.queryRow(ctx, s.q.consumeReturning, usedAt, hash, purpose).Scan(&t.UserID, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, auth.ErrNotFound
 	}
@@ -85,7 +85,7 @@ func (s *Store) consumeLocked(ctx context.Context, tx *sql.Tx, hash, purpose str
 		created, expires int64
 		used             sql.NullInt64
 	)
-	err := tx.QueryRowContext(ctx, s.q.consumeLock, hash, purpose).Scan(&t.UserID, &created, &expires, &used)
+	err := s.txQueryRow(ctx, tx, s.q.consumeLock, hash, purpose).Scan(&t.UserID, &created, &expires, &used)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && used.Valid {
 		return nil, auth.ErrNotFound
 	}

@@ -163,6 +163,7 @@ type Store struct {
 	prefix  string
 	batch   int
 	q       queries
+	stmts   stmtCache
 }
 
 var (

@@ -21,7 +21,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *auth.Session, first *au
 		return errors.New("sqlstore: create session: nil session")
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q.insertSession, sess.ID, sess.UserID,
+		if _, err := s.txExec(ctx, tx, s.q.insertSession, sess.ID, sess.UserID,
 			millis(sess.CreatedAt), millis(sess.ExpiresAt), nullMillis(sess.RevokedAt),
 			sess.UserAgent, sess.IPAddress); err != nil {
 			return err
@@ -38,7 +38,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *auth.Session, first *au
 }
 
 func (s *Store) insertToken(ctx context.Context, tx *sql.Tx, t *auth.RefreshToken) error {
-	_, err := tx.ExecContext(ctx, s.q.insertToken, t.IDHash, t.SessionID, t.UserID,
+	_, err := s.txExec(ctx, tx, s.q.insertToken, t.IDHash, t.SessionID, t.UserID,
 		millis(t.CreatedAt), millis(t.ExpiresAt), nullMillis(t.UsedAt))
 	return err
 }
@@ -48,7 +48,7 @@ func (s *Store) insertToken(ctx context.Context, tx *sql.Tx, t *auth.RefreshToke
 // [Store.UserSessions] computes it, so that the read behind every access
 // token's verification stays a primary-key lookup.
 func (s *Store) Session(ctx context.Context, id string) (*auth.Session, error) {
-	sess, err := scanSession(s.db.QueryRowContext(ctx, s.q.session, id))
+	sess, err := scanSession(s.queryRow(ctx, s.q.session, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = auth.ErrNotFound
 	}
@@ -83,7 +83,7 @@ func scanSession(row interface{ Scan(...any) error }, extra ...any) (*auth.Sessi
 // session's CreatedAt when it has none left. A user without sessions, or an
 // unknown user, gives an empty slice.
 func (s *Store) UserSessions(ctx context.Context, userID string) ([]*auth.Session, error) {
-	rows, err := s.db.QueryContext(ctx, s.q.userSessions, userID)
+	rows, err := s.query(ctx, s.q.userSessions, userID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: user sessions: %w", err)
 	}
@@ -109,7 +109,7 @@ func (s *Store) UserSessions(ctx context.Context, userID string) ([]*auth.Sessio
 // is except (none when except is ""), in one UPDATE, and returns how many it
 // revoked.
 func (s *Store) RevokeUserSessions(ctx context.Context, userID, except string, at time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, s.q.revokeUserSessions, millis(at), userID, except)
+	res, err := s.exec(ctx, s.q.revokeUserSessions, millis(at), userID, except)
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: revoke user sessions: %w", err)
 	}
@@ -124,7 +124,7 @@ func (s *Store) RevokeUserSessions(ctx context.Context, userID, except string, a
 // time, or returns [auth.ErrNotFound]. A session already revoked keeps its
 // first RevokedAt.
 func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) error {
-	res, err := s.db.ExecContext(ctx, s.q.revokeSession, millis(at), id)
+	res, err := s.exec(ctx, s.q.revokeSession, millis(at), id)
 	if err != nil {
 		return fmt.Errorf("sqlstore: revoke session: %w", err)
 	}
@@ -180,7 +180,7 @@ func (s *Store) spendReturning(ctx context.Context, tx *sql.Tx, oldHash string, 
 	t := auth.RefreshToken{IDHash: oldHash}
 	var created, expires int64
 	usedAt := millis(at)
-	err := tx.QueryRowContext(ctx, s.q.rotateReturn, usedAt, oldHash).Scan(&t.SessionID, &t.UserID, &created, &expires)
+	err := s.txQueryRow(ctx, tx, s.q.rotateReturn, usedAt, oldHash).Scan(&t.SessionID, &t.UserID, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s.tokenState(ctx, tx, oldHash)
 	}
@@ -196,7 +196,7 @@ func (s *Store) spendReturning(ctx context.Context, tx *sql.Tx, oldHash string, 
 // spendLocked locks the token and its session with SELECT ... FOR UPDATE,
 // checks them, and spends the token (MySQL).
 func (s *Store) spendLocked(ctx context.Context, tx *sql.Tx, oldHash string, at time.Time) (*auth.RefreshToken, error) {
-	t, err := s.scanTokenState(tx.QueryRowContext(ctx, s.q.rotateLock, oldHash), oldHash)
+	t, err := s.scanTokenState(s.txQueryRow(ctx, tx, s.q.rotateLock, oldHash), oldHash)
 	if err != nil {
 		return t, err
 	}
@@ -228,7 +228,7 @@ func spendLockedRow(ctx context.Context, tx *sql.Tx, query string, usedAt int64,
 // tokenState reads the token and its session to tell why it could not be
 // spent.
 func (s *Store) tokenState(ctx context.Context, tx *sql.Tx, oldHash string) (*auth.RefreshToken, error) {
-	t, err := s.scanTokenState(tx.QueryRowContext(ctx, s.q.tokenState, oldHash), oldHash)
+	t, err := s.scanTokenState(s.txQueryRow(ctx, tx, s.q.tokenState, oldHash), oldHash)
 	if err == nil {
 		// Unused with a live session, yet the conditional update matched
 		// nothing: only a concurrent writer that has since rolled back can
@@ -283,7 +283,7 @@ func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int64, err
 	var total int64
 	for _, query := range []string{s.q.deleteTokens, s.q.deleteOrphans, s.q.deleteSessions, s.q.deleteOnce} {
 		for {
-			res, err := s.db.ExecContext(ctx, query, cutoff)
+			res, err := s.exec(ctx, query, cutoff)
 			if err != nil {
 				return total, fmt.Errorf("sqlstore: delete expired: %w", err)
 			}

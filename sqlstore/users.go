@@ -17,7 +17,7 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 	if u == nil {
 		return errors.New("sqlstore: create user: nil user")
 	}
-	_, err := s.db.ExecContext(ctx, s.q.insertUser,
+	_, err := s.exec(ctx, s.q.insertUser,
 		u.ID, u.Email, u.Name, u.OrganizationID, u.Role, u.PasswordHash, millis(u.CreatedAt), nullMillis(u.EmailVerifiedAt))
 	if err != nil {
 		if s.isEmailDuplicate(err) {
@@ -30,7 +30,7 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 
 // UserByID returns the user with the given id, or [auth.ErrNotFound].
 func (s *Store) UserByID(ctx context.Context, id string) (*auth.User, error) {
-	u, err := s.scanUser(s.db.QueryRowContext(ctx, s.q.userByID, id))
+	u, err := s.scanUser(s.queryRow(ctx, s.q.userByID, id))
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: user by id: %w", err)
 	}
@@ -40,7 +40,7 @@ func (s *Store) UserByID(ctx context.Context, id string) (*auth.User, error) {
 // UserByEmail returns the user whose Email equals email byte for byte, or
 // [auth.ErrNotFound].
 func (s *Store) UserByEmail(ctx context.Context, email string) (*auth.User, error) {
-	u, err := s.scanUser(s.db.QueryRowContext(ctx, s.q.userByEmail, email))
+	u, err := s.scanUser(s.queryRow(ctx, s.q.userByEmail, email))
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: user by email: %w", err)
 	}
@@ -68,7 +68,7 @@ func (s *Store) scanUser(row *sql.Row) (*auth.User, error) {
 // UpdatePasswordHash replaces the password hash of the user with the given
 // id, or returns [auth.ErrNotFound].
 func (s *Store) UpdatePasswordHash(ctx context.Context, id, hash string) error {
-	res, err := s.db.ExecContext(ctx, s.q.updatePassword, hash, id)
+	res, err := s.exec(ctx, s.q.updatePassword, hash, id)
 	if err != nil {
 		return fmt.Errorf("sqlstore: update password hash: %w", err)
 	}
@@ -83,7 +83,7 @@ func (s *Store) UpdatePasswordHash(ctx context.Context, id, hash string) error {
 // succeeds, in one conditional UPDATE. It returns [auth.ErrNotFound] when
 // there is no such user.
 func (s *Store) SetEmailVerified(ctx context.Context, userID string, at time.Time) error {
-	res, err := s.db.ExecContext(ctx, s.q.setVerified, millis(at), userID)
+	res, err := s.exec(ctx, s.q.setVerified, millis(at), userID)
 	if err != nil {
 		return fmt.Errorf("sqlstore: set email verified: %w", err)
 	}
@@ -116,11 +116,11 @@ func (s *Store) updatedOrExists(ctx context.Context, res sql.Result, query, id s
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, query := range []string{s.q.deleteUserToken, s.q.deleteUserSess, s.q.deleteUserOnce} {
-			if _, err := tx.ExecContext(ctx, query, id); err != nil {
+			if _, err := s.txExec(ctx, tx, query, id); err != nil {
 				return err
 			}
 		}
-		res, err := tx.ExecContext(ctx, s.q.deleteUser, id)
+		res, err := s.txExec(ctx, tx, s.q.deleteUser, id)
 		if err != nil {
 			return err
 		}
@@ -143,7 +143,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 // [auth.ErrNotFound] when the count is zero.
 func (s *Store) exists(ctx context.Context, query, arg string) error {
 	var n int64
-	if err := s.db.QueryRowContext(ctx, query, arg).Scan(&n); err != nil {
+	if err := s.queryRow(ctx, query, arg).Scan(&n); err != nil {
 		return err
 	}
 	if n == 0 {

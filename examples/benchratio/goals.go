@@ -132,7 +132,9 @@ func absPair(a, b string) func([]result) string {
 // asymAlgs are the asymmetric algorithms of the *Asymmetric benchmarks.
 var asymAlgs = []string{"EdDSA", "ES256", "RS256"}
 
-// plan returns the groups of spec/performance.md's goals G1-G17.
+// plan returns the groups of spec/performance.md's goals G1-G17, and of
+// issue #19's G18 (verify cache, realistic mix), G19 (cold verify) and
+// G20 (refresh ≥ 0.8 × the raw rotation tx, 1 and 8 clients, per SQL store).
 func plan() []*group {
 	var gs []*group
 
@@ -378,6 +380,11 @@ func plan() []*group {
 		if !c.mysql {
 			g.rows = append(g.rows, scaledFloor(g.rows[len(g.rows)-1].goal, c.name, c.floor, c.specRaw, 2, 1))
 		}
+		g.rows = append(g.rows, row{goal: "G20", variant: c.name + " 1 client", desc: "Refresh on SQL ≥ 0.8 × the raw rotation tx",
+			formula: "refresh/s (Refresh) ÷ rotations/s (raw tx), same schema", bound: 0.8, atLeast: true, value: nsRatio(1, 2),
+			abs: func(m []result) string {
+				return fmt.Sprintf("%s refreshes vs %s raw tx", rateFmt(1e9/m[2].ns), rateFmt(1e9/m[1].ns))
+			}})
 		g.rows = append(g.rows, row{goal: "G13", variant: c.name, desc: "Round trips",
 			formula: "statements per refresh (stmts/op, BEGIN/COMMIT apart)", bound: 2, format: stmtsFmt,
 			value: func(r []result) float64 { return r[2].metric("stmts/op") },
@@ -388,26 +395,58 @@ func plan() []*group {
 				return ""
 			}})
 		gs = append(gs, g)
-		if c.name == "postgres" {
-			gs = append(gs, &group{
-				name: "sql/postgres/parallel",
-				env:  c.env,
+		if c.name != "sqlite_mem" && c.name != "sqlite_wal_full" {
+			par := &group{
+				name:  "sql/" + c.name + "/parallel",
+				env:   c.env,
+				mysql: c.mysql,
 				benches: []bench{
-					{integrationBin, "BenchmarkRefreshParallel/postgres", sql},
-					{integrationBin, "BenchmarkBaselinePGRotationTxParallel", sql},
+					{integrationBin, "BenchmarkRefreshParallel/" + c.name, sql},
+					{integrationBin, "BenchmarkBaselineRotationTxParallel/" + c.name, sql},
 				},
-				rows: []row{{goal: "G12", variant: "postgres 8 clients", desc: "Refresh on PostgreSQL, absolute floor",
+			}
+			parAbs := func(m []result) string {
+				return fmt.Sprintf("%.0f clients; %s refreshes vs %s raw tx", m[0].metric("clients"),
+					rateFmt(m[0].metric("refresh/s")), rateFmt(m[1].metric("rotations/s")))
+			}
+			if c.name == "postgres" {
+				par.rows = append(par.rows, row{goal: "G12", variant: "postgres 8 clients", desc: "Refresh on PostgreSQL, absolute floor",
 					formula: "end-to-end /refresh (RefreshParallel/postgres refresh/s)", bound: 3500, atLeast: true, format: rateFmt,
-					value: func(r []result) float64 { return r[0].metric("refresh/s") },
-					abs: func(m []result) string {
-						return fmt.Sprintf("%.0f clients; raw tx %s; refresh/raw tx %.2f", m[0].metric("clients"),
-							rateFmt(m[1].metric("rotations/s")), m[0].metric("refresh/s")/m[1].metric("rotations/s"))
-					}},
-					scaledFloor("G12", "postgres 8 clients", 3500, 4500, 0, 1),
-				},
-			})
+					value: func(r []result) float64 { return r[0].metric("refresh/s") }, abs: parAbs},
+					scaledFloor("G12", "postgres 8 clients", 3500, 4500, 0, 1))
+			}
+			par.rows = append(par.rows, row{goal: "G20", variant: c.name + " 8 clients", desc: "Refresh on SQL ≥ 0.8 × the raw rotation tx",
+				formula: "refresh/s (RefreshParallel) ÷ rotations/s (raw tx, as many clients)", bound: 0.8, atLeast: true,
+				value: nsRatio(1, 0), abs: parAbs})
+			gs = append(gs, par)
 		}
 	}
+
+	// G18 and G19: the verify cache (Config.VerifyCacheSize) on a realistic
+	// mix, and on a token's first sight.
+	gs = append(gs, &group{
+		name: "verifycache/HS256",
+		benches: []bench{
+			{rootBin, "BenchmarkMiddleware/noAuth/HS256", fast},
+			{rootBin, "BenchmarkVerifyCache/mix/HS256", fast},
+			{rootBin, "BenchmarkBaselineGolangJWTParse/HS256", fast},
+			{rootBin, "BenchmarkVerifyCache/cold/HS256", fast},
+		},
+		rows: []row{
+			{goal: "G18", variant: "HS256 mix", desc: "Middleware overhead with the verify cache (1,000 tokens × 100, random order)",
+				formula: "(VerifyCache/mix − Middleware/noAuth) ÷ GolangJWTParse", bound: 0.2,
+				value: func(r []result) float64 { return (ns(r, 1) - ns(r, 0)) / ns(r, 2) },
+				abs: func(m []result) string {
+					return fmt.Sprintf("mix %s − noAuth %s = %s vs parse %s; allocs %.0f − %.0f",
+						dur(m[1].ns), dur(m[0].ns), dur(m[1].ns-m[0].ns), dur(m[2].ns), m[1].allocs, m[0].allocs)
+				}},
+			{goal: "G19", variant: "HS256 cold", desc: "Verify of a token's first sight, with the verify cache",
+				formula: "VerifyCache/cold ÷ GolangJWTParse", bound: 1.0, value: nsRatio(3, 2),
+				abs: func(m []result) string {
+					return fmt.Sprintf("cold Verify %s (%.0f allocs) vs parse %s (%.0f allocs)", dur(m[3].ns), m[3].allocs, dur(m[2].ns), m[2].allocs)
+				}},
+		},
+	})
 
 	// G14 and G15: TestMemstoreFootprint (gated at 1M by -footprint).
 	gs = append(gs, &group{
