@@ -158,7 +158,7 @@ func TestDefaultTablePrefix(t *testing.T) {
 		}
 		names = append(names, n)
 	}
-	want := "auth_one_time_tokens auth_refresh_tokens auth_schema_migrations auth_sessions auth_users"
+	want := "auth_limiter_keys auth_one_time_tokens auth_refresh_tokens auth_schema_migrations auth_sessions auth_users"
 	if got := strings.Join(names, " "); got != want {
 		t.Errorf("tables = %s; want %s", got, want)
 	}
@@ -387,12 +387,12 @@ func TestDeleteExpiredBatches(t *testing.T) {
 		}
 		// 9 expired tokens in batches of 3,3,3,0; 2 tokens of expired
 		// sessions in one batch; 7 sessions in batches of 3,3,1; 4 one-time
-		// tokens in batches of 3,1.
+		// tokens in batches of 3,1; no limiter rows in one batch.
 		if n != 22 {
 			t.Errorf("DeleteExpired removed %d rows; want 22", n)
 		}
-		if got := len(c.take()); got != 10 {
-			t.Errorf("DeleteExpired ran %d statements; want 10 (batches of 3)", got)
+		if got := len(c.take()); got != 11 {
+			t.Errorf("DeleteExpired ran %d statements; want 11 (batches of 3)", got)
 		}
 		if got := e.count(t, db, "sessions"); got != 4 {
 			t.Errorf("%d sessions left; want 4", got)

@@ -154,7 +154,8 @@ func validatePrefix(p string) error {
 
 // Store is an [auth.UserStore] and [auth.TokenStore], and an
 // [auth.SessionLister], [auth.OneTimeTokenStore] and [auth.EmailVerifier],
-// backed by an SQL database. It is safe for concurrent use, and its atomic steps hold across
+// backed by an SQL database. It is also an [auth.Limiter] whose counters
+// every process sharing the database sees (pass it as Config.Limiter). It is safe for concurrent use, and its atomic steps hold across
 // processes that share the database. Create one with [New] and call
 // [Store.Migrate] before first use.
 type Store struct {
@@ -164,6 +165,7 @@ type Store struct {
 	batch   int
 	q       queries
 	stmts   stmtCache
+	lq      limiterQueries
 }
 
 var (
@@ -202,6 +204,7 @@ func New(db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
 		prefix:  o.prefix,
 		batch:   o.batchSize,
 		q:       buildQueries(d, o.prefix, o.batchSize),
+		lq:      buildLimiterQueries(d, o.prefix, o.batchSize),
 	}, nil
 }
 

@@ -273,7 +273,8 @@ func (s *Store) scanTokenState(row *sql.Row, oldHash string) (*auth.RefreshToken
 
 // DeleteExpired removes the refresh tokens, the sessions and the one-time
 // tokens whose ExpiresAt is before the given time, and the remaining tokens
-// of those sessions, and returns how many rows it removed. It deletes in
+// of those sessions, and the limiter's rows (see [Store.Take]) whose window
+// and delay both ended before it, and returns how many rows it removed. It deletes in
 // batches of at most the configured batch size (see [WithDeleteBatchSize]),
 // each its own statement, so that no lock is held for long; rows removed by
 // batches that completed before an error or a cancelled context stay
@@ -281,7 +282,7 @@ func (s *Store) scanTokenState(row *sql.Row, oldHash string) (*auth.RefreshToken
 func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int64, error) {
 	cutoff := millis(before)
 	var total int64
-	for _, query := range []string{s.q.deleteTokens, s.q.deleteOrphans, s.q.deleteSessions, s.q.deleteOnce} {
+	for _, query := range []string{s.q.deleteTokens, s.q.deleteOrphans, s.q.deleteSessions, s.q.deleteOnce, s.lq.sweep} {
 		for {
 			res, err := s.exec(ctx, query, cutoff)
 			if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -479,6 +480,29 @@ func plan() []*group {
 				}},
 		},
 	})
+	// Shared throttling (no goal of spec/performance.md; orientation): a
+	// login's and a refresh's cost with the database's and Redis's limiter
+	// against the in-memory one, on one PostgreSQL store.
+	for i, op := range []string{"Login", "Refresh"} {
+		g := &group{
+			name: "limiter/" + strings.ToLower(op),
+			env:  "AUTH_TEST_POSTGRES_DSN",
+			benches: []bench{
+				{integrationBin, "BenchmarkLimiter" + op + "/memory", sql},
+				{integrationBin, "BenchmarkLimiter" + op + "/db", sql},
+				{integrationBin, "BenchmarkLimiter" + op + "/redis", sql},
+			},
+		}
+		for j, kind := range []string{"db", "redis"} {
+			g.rows = append(g.rows, row{goal: "LIM" + strconv.Itoa(i+1), variant: kind,
+				desc:    op + " with the " + kind + " limiter vs the memory limiter (PostgreSQL store; orientation)",
+				formula: "Limiter" + op + "/" + kind + " ÷ Limiter" + op + "/memory", info: true, value: nsRatio(j+1, 0),
+				abs: func(m []result) string {
+					return fmt.Sprintf("%s %s vs memory %s", kind, dur(m[j+1].ns), dur(m[0].ns))
+				}})
+		}
+		gs = append(gs, g)
+	}
 	return gs
 }
 

@@ -135,6 +135,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 	fs.SetOutput(logw)
 	addr := fs.String("addr", ":3000", "the `address` to listen on")
 	dbFlag := fs.String("db", "sqlite:auth.db", "the `store`: memory, sqlite:PATH, postgres://... or mysql://user:pass@host:port/db")
+	limiterFlag := fs.String("limiter", "memory", "where the throttling counters live: memory (this process), db (the -db database) or redis://host:port/db; several servers must share one")
 	noThrottle := fs.Bool("no-throttle", false, "turn off login, registration and refresh throttling (for functional tests and benchmarks only)")
 	verifyEmail := fs.Bool("verify-email", false, "send a verification token on registration and refuse logins until the email is verified")
 	linkBase := fs.String("link-base", "http://localhost:3000", "the `URL` the logged reset and verification links start with")
@@ -191,6 +192,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 		log.Warn("the development mailer is ON (-dev-mailer): password-reset and email-verification links go to this log, and whoever reads it can take over any account; never run like this in production")
 		mailer = logMailer{log: log, base: strings.TrimRight(*linkBase, "/")}
 	}
+	limiter, limiterName, closeLimiter, err := openLimiter(*limiterFlag, st)
+	if err != nil {
+		return err
+	}
+	defer closeLimiter()
 	if *noThrottle {
 		log.Warn("throttling is OFF (-no-throttle): logins, registrations and refreshes are not rate limited; never run like this in production")
 	}
@@ -202,6 +208,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 		VerifyKeys:                publicKeys,
 		Logger:                    log,
 		InsecureDisableThrottling: *noThrottle,
+		Limiter:                   limiter,
 		TrustedProxies:            proxies,
 		Mailer:                    mailer,
 		SendVerificationEmail:     *verifyEmail,
@@ -240,7 +247,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 	if err != nil {
 		return err
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "store", st.name)
+	log.Info("listening", "addr", ln.Addr().String(), "store", st.name, "limiter", limiterName)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	if ready != nil {
