@@ -306,6 +306,11 @@ type Config struct {
 	// they expire (AccessTokenTTL at most). Logout itself still checks. The
 	// default is false.
 	InsecureSkipSessionCheck bool
+
+	// Browser configures browser mode: refresh tokens in HttpOnly cookies
+	// and cross-origin protection, for web front ends. See
+	// [BrowserConfig]. The default is off.
+	Browser BrowserConfig
 }
 
 // Defaults of [Config].
@@ -339,6 +344,8 @@ type Authenticator struct {
 	limiter Limiter
 	// sessions is nil unless Config.SessionCacheTTL is set.
 	sessions *sessionCache
+	// browser is nil unless Config.Browser.Enabled is set.
+	browser *browser
 	// unknownAddrOnce logs the first request whose peer address does not
 	// parse.
 	unknownAddrOnce sync.Once
@@ -446,7 +453,11 @@ func New(cfg Config) (*Authenticator, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Authenticator{cfg: cfg, users: cfg.Users, tokens: cfg.Tokens, keys: keys, hasher: h, log: cfg.Logger}
+	br, err := newBrowser(cfg.Browser)
+	if err != nil {
+		return nil, err
+	}
+	a := &Authenticator{cfg: cfg, users: cfg.Users, tokens: cfg.Tokens, keys: keys, hasher: h, log: cfg.Logger, browser: br}
 	if a.deviceKey, err = hkdf.Key(sha256.New, cfg.Secret, nil, "github.com/ingestiq/auth device-token key v1", 32); err != nil {
 		return nil, err
 	}
@@ -504,8 +515,10 @@ type AuthResult struct {
 type TokenPair struct {
 	// AccessToken is the new access token.
 	AccessToken string `json:"accessToken"`
-	// RefreshToken is the successor of the refresh token presented.
-	RefreshToken string `json:"refreshToken"`
+	// RefreshToken is the successor of the refresh token presented. It is
+	// empty (and left out of the JSON form) only in an HTTP answer whose
+	// refresh token went into a browser-mode cookie.
+	RefreshToken string `json:"refreshToken,omitempty"`
 }
 
 // MaxNameLength is the longest display name accepted, in characters.

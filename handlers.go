@@ -86,7 +86,7 @@ func (a *Authenticator) RegisterHandler() http.Handler {
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusCreated, authResponse(res))
+		writeJSON(w, http.StatusCreated, a.authResponse(w, r, res))
 		return nil
 	})
 }
@@ -107,6 +107,9 @@ func (a *Authenticator) LoginHandler() http.Handler {
 			return err
 		}
 		ctx := r.Context()
+		if req.DeviceToken == "" {
+			req.DeviceToken = a.browser.deviceFromCookie(r)
+		}
 		if req.DeviceToken != "" {
 			ctx = WithDeviceToken(ctx, req.DeviceToken)
 		}
@@ -114,7 +117,7 @@ func (a *Authenticator) LoginHandler() http.Handler {
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, authResponse(res))
+		writeJSON(w, http.StatusOK, a.authResponse(w, r, res))
 		return nil
 	})
 }
@@ -129,13 +132,25 @@ func (a *Authenticator) RefreshHandler() http.Handler {
 		if err := a.decode(w, r, &req); err != nil {
 			return err
 		}
+		if req.RefreshToken == nil && a.browser.cookieMode(r) {
+			t, ok := a.browser.refreshFromCookie(r)
+			if !ok {
+				// A browser without the cookie is simply not signed in.
+				return ErrUnauthorized
+			}
+			req.RefreshToken = &t
+		}
 		if err := required(map[string]*string{"refreshToken": req.RefreshToken}); err != nil {
 			return err
 		}
 		pair, err := a.Refresh(r.Context(), *req.RefreshToken)
 		if err != nil {
+			if errors.Is(err, ErrInvalidToken) || errors.Is(err, ErrTokenExpired) {
+				a.browser.clear(w, r)
+			}
 			return err
 		}
+		pair.RefreshToken = a.browser.setTokens(w, r, pair.AccessToken, pair.RefreshToken, a.cfg.RefreshTokenTTL, a.cfg.AccessTokenTTL)
 		writeJSON(w, http.StatusOK, pair)
 		return nil
 	})
@@ -145,13 +160,14 @@ func (a *Authenticator) RefreshHandler() http.Handler {
 // of the bearer access token and answers 200. A body, if any, is ignored.
 func (a *Authenticator) LogoutHandler() http.Handler {
 	return a.route(http.MethodPost, func(w http.ResponseWriter, r *http.Request) error {
-		token, err := bearerToken(r)
+		token, err := a.accessToken(r)
 		if err != nil {
 			return err
 		}
 		if err := a.Logout(r.Context(), token); err != nil {
 			return err
 		}
+		a.browser.clear(w, r)
 		writeJSON(w, http.StatusOK, struct {
 			Message string `json:"message"`
 		}{"Logged out successfully"})
@@ -190,6 +206,7 @@ func (a *Authenticator) MeHandler() http.Handler {
 			if err := a.DeleteAccount(r.Context(), c.UserID, *req.Password); err != nil {
 				return err
 			}
+			a.browser.clear(w, r)
 			writeMessage(w, http.StatusOK, "Account deleted")
 			return nil
 		}),
@@ -246,6 +263,9 @@ func (a *Authenticator) LogoutAllHandler() http.Handler {
 		n, err := a.LogoutAll(r.Context(), c.UserID, keep)
 		if err != nil {
 			return err
+		}
+		if keep == "" {
+			a.browser.clear(w, r)
 		}
 		writeJSON(w, http.StatusOK, struct {
 			Message       string `json:"message"`
@@ -316,6 +336,7 @@ func (a *Authenticator) ResetPasswordHandler() http.Handler {
 		if err := a.ResetPassword(r.Context(), *req.Token, *req.NewPassword); err != nil {
 			return err
 		}
+		a.browser.clear(w, r)
 		writeMessage(w, http.StatusOK, "Password has been reset")
 		return nil
 	})
@@ -362,16 +383,18 @@ type publicUser struct {
 type authBody struct {
 	User         publicUser `json:"user"`
 	AccessToken  string     `json:"accessToken"`
-	RefreshToken string     `json:"refreshToken"`
+	RefreshToken string     `json:"refreshToken,omitempty"`
 	DeviceToken  string     `json:"deviceToken,omitempty"`
 }
 
-func authResponse(res *AuthResult) authBody {
+// authResponse is the body of a response that opens a session; a request
+// in cookie mode gets its refresh token in a cookie instead of the body.
+func (a *Authenticator) authResponse(w http.ResponseWriter, r *http.Request, res *AuthResult) authBody {
 	return authBody{
 		User:         publicUser{ID: res.User.ID, Email: res.User.Email, Name: res.User.Name},
 		AccessToken:  res.AccessToken,
-		RefreshToken: res.RefreshToken,
-		DeviceToken:  res.DeviceToken,
+		RefreshToken: a.browser.setTokens(w, r, res.AccessToken, res.RefreshToken, a.cfg.RefreshTokenTTL, a.cfg.AccessTokenTTL),
+		DeviceToken:  a.browser.setDevice(w, r, res.DeviceToken, a.cfg.DeviceTokenTTL),
 	}
 }
 
@@ -402,6 +425,10 @@ func (a *Authenticator) routes(methods map[string]routeFunc) http.Handler {
 			return
 		}
 		defer a.recoverPanic(w, r)
+		if err := a.browser.checkOrigin(r); err != nil {
+			a.fail(w, r, err)
+			return
+		}
 		r = r.WithContext(withClient(r.Context(), r, a.cfg.TrustedProxies))
 		a.noteUnknownAddress(r.Context(), r)
 		if err := fn(w, r); err != nil {
@@ -429,7 +456,7 @@ func (a *Authenticator) recoverPanic(w http.ResponseWriter, r *http.Request) {
 // the token's claims.
 func (a *Authenticator) authed(fn func(http.ResponseWriter, *http.Request, *Claims) error) routeFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		token, err := bearerToken(r)
+		token, err := a.accessToken(r)
 		if err != nil {
 			return err
 		}
@@ -495,7 +522,7 @@ var errorBodies = func() map[*Error][]byte {
 		ErrInvalidCredentials, ErrEmailExists, ErrTokenExpired, ErrInvalidToken, ErrUnauthorized,
 		ErrForbidden, ErrInvalidRequest, ErrUnsupportedMediaType, ErrPayloadTooLarge,
 		ErrMethodNotAllowed, ErrRouteNotFound, ErrEmailNotVerified, ErrSessionNotFound,
-		ErrNotImplemented, ErrInternal,
+		ErrNotImplemented, ErrInternal, ErrCrossOrigin,
 	} {
 		b, err := json.Marshal(errorBody{Error: errorDetail{Code: e.Code, Message: e.Message}})
 		if err != nil {

@@ -132,7 +132,7 @@ func (a *Authenticator) VerifyMFAHandler() http.Handler {
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, authResponse(res))
+		writeJSON(w, http.StatusOK, a.authResponse(w, r, res))
 		return nil
 	})
 }

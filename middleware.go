@@ -22,8 +22,12 @@ var claimsKey = &contextKey{"claims"}
 // such as chi (r.Use(a.Middleware)) unchanged.
 func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, err := bearerToken(r)
+		token, err := a.accessToken(r)
 		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if err := a.browser.checkOrigin(r); err != nil {
 			a.fail(w, r, err)
 			return
 		}

@@ -152,6 +152,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 	reuseWindow := fs.Duration("reuse-window", auth.DefaultRefreshReuseWindow, "how long a spent refresh token still gets its unspent successor again (a retry after a lost response); 0 = strict single use; at most 1m")
 	var verifyKeys fileList
 	fs.Var(&verifyKeys, "verify-key", "a PEM `file` with a public key whose access tokens are still accepted (repeatable)")
+	var frontends originList
+	fs.Var(&frontends, "frontend-origin", "an `origin` (scheme://host:port) of a front end served elsewhere that may call the API with cookies: trusted by the cross-origin check and allowed by CORS (repeatable)")
+	accessCookie := fs.Bool("access-cookie", false, "also set the access token as an HttpOnly cookie for browser-mode clients, accepted by the application's routes")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -218,6 +221,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 		SendVerificationEmail:     *verifyEmail,
 		RequireVerifiedEmail:      *verifyEmail,
 		RefreshReuseWindow:        *reuseWindow,
+		Browser: auth.BrowserConfig{
+			Enabled:           true,
+			CookiePath:        "/api/v2/auth",
+			AccessTokenCookie: *accessCookie,
+			TrustedOrigins:    frontends,
+		},
 	})
 	if err != nil {
 		return err
@@ -234,7 +243,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 	}()
 
 	srv := &http.Server{
-		Handler:           logRequests(log, routes(a, st, log)),
+		Handler:           logRequests(log, cors(frontends, routes(a, st, log, frontends))),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      *writeTO,
@@ -317,8 +326,12 @@ func sweep(ctx context.Context, st auth.TokenStore, now time.Time, log *slog.Log
 
 // routes returns the server's handler: the auth routes under /api/v2/auth/,
 // the health check, and an example route of the application's own.
-func routes(a *auth.Authenticator, st *storage, log *slog.Logger) http.Handler {
+func routes(a *auth.Authenticator, st *storage, log *slog.Logger, frontends []string) http.Handler {
 	mux := http.NewServeMux()
+	page := pageHandler(frontends)
+	mux.Handle("GET /{$}", page)
+	mux.Handle("GET /app.js", page)
+	mux.Handle("GET /style.css", page)
 	mux.Handle("/api/v2/auth/", http.StripPrefix("/api/v2/auth", a.Handler()))
 	mux.Handle("/.well-known/jwks.json", a.JWKSHandler()) // GET and HEAD; 405 otherwise
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -332,6 +345,10 @@ func routes(a *auth.Authenticator, st *storage, log *slog.Logger) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.Handle("GET /api/v2/whoami", a.Middleware(http.HandlerFunc(whoami)))
+	// POST /api/v2/whoami is the same route behind an unsafe method: with
+	// -access-cookie a browser may reach it with the access cookie alone,
+	// and the library refuses it from other sites.
+	mux.Handle("POST /api/v2/whoami", a.Middleware(http.HandlerFunc(whoami)))
 	// GET /api/v2/ping is the trivial baseline of scripts/me-throughput.sh:
 	// through the same mux and request log as the routes above, without
 	// authentication or a store, it answers a small JSON object the way

@@ -34,13 +34,11 @@ func rowsM() []row {
 	}
 }
 
-// mfaStores is the probe with the optional interfaces two-step sign-in
-// needs, forwarded to the stores as opened.
+// mfaStores is the probe (which forwards the lifecycle capabilities) with
+// the second-factor store of the stores as opened.
 type mfaStores struct {
 	*probe
 	auth.SecondFactorStore
-	auth.OneTimeTokenStore
-	auth.SessionLister
 }
 
 // mfaEnv is env with the second-factor capabilities visible to the
@@ -49,12 +47,12 @@ func (s *suite) mfaEnv(t *testing.T, opts ...option) *env {
 	t.Helper()
 	e := s.env(t, opts...)
 	sf, ok1 := e.users.(auth.SecondFactorStore)
-	ot, ok2 := e.tokens.(auth.OneTimeTokenStore)
-	sl, ok3 := e.tokens.(auth.SessionLister)
+	_, ok2 := e.tokens.(auth.OneTimeTokenStore)
+	_, ok3 := e.tokens.(auth.SessionLister)
 	if !ok1 || !ok2 || !ok3 {
 		t.Skip("the stores lack SecondFactorStore, OneTimeTokenStore or SessionLister")
 	}
-	st := &mfaStores{e.probe, sf, ot, sl}
+	st := &mfaStores{e.probe, sf}
 	e.cfg.Users, e.cfg.Tokens = st, st
 	a, err := auth.New(e.cfg)
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 // probe is the pair of stores as the Authenticator sees them: it forwards
 // every call to the stores as opened, counts the records the Authenticator
 // creates, and can make a method fail, panic, or block until its context
-// is done. It hides the stores' optional interfaces, which no row needs.
+// is done. It forwards the lifecycle capabilities (probe_optional.go).
 type probe struct {
 	auth.UserStore
 	auth.TokenStore

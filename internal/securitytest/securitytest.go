@@ -58,7 +58,8 @@ type row struct {
 }
 
 // Run runs the suite against the stores returned by open, one subtest per
-// section ("A" to "I") and one per row within it. Open is called at least
+// section ("A" to "I" of the catalogue, and the project's own "K" for
+// browser mode) and one per row within it. Open is called at least
 // once per row, from subtests that may run in parallel, and must return a
 // fresh, empty store each time; the [auth.UserStore] and the
 // [auth.TokenStore] it returns may be the same value, and must share their
@@ -79,6 +80,7 @@ func Run(t *testing.T, open func(t *testing.T) (auth.UserStore, auth.TokenStore)
 		{"H", rowsH()},
 		{"I", rowsI()},
 		{"M", rowsM()},
+		{"K", rowsK()},
 	}
 	for _, sec := range sections {
 		t.Run(sec.name, func(t *testing.T) {
