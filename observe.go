@@ -1,0 +1,69 @@
+package auth
+
+import (
+	"context"
+	"time"
+)
+
+// Observer is told what the Authenticator does, for traces and metrics,
+// in the style of pgx's tracers: the Authenticator calls OperationStart
+// when an operation begins and OperationEnd, with the context
+// OperationStart returned, when it ends. Package otelauth implements it
+// with OpenTelemetry. When [Config.Observer] is nil no method is called.
+//
+// Implementations must be safe for concurrent use and must not block: they
+// run inline on every request. They receive no email, password or token.
+type Observer interface {
+	// OperationStart is called when op begins. The context it returns is
+	// the operation's from then on (a tracer puts its span there).
+	OperationStart(ctx context.Context, op Operation) context.Context
+
+	// OperationEnd is called once when op ends, with its outcome.
+	OperationEnd(ctx context.Context, op Operation, end OperationEnd)
+
+	// HashWait is called after a password-hashing request got a hashing
+	// slot (or gave up), with how long it waited and how many requests
+	// were waiting, itself included, when it asked.
+	HashWait(ctx context.Context, waited time.Duration, queued int, ok bool)
+
+	// Throttle is called for each throttling decision: the rule applied
+	// (such as "login.account_address") and whether the request was let
+	// through.
+	Throttle(ctx context.Context, rule string, allowed bool)
+}
+
+// Operation names an operation of the Authenticator, as an [Observer]
+// sees it.
+type Operation string
+
+// The operations an [Observer] sees.
+const (
+	OpRegister       Operation = "register"
+	OpLogin          Operation = "login"
+	OpSecondFactor   Operation = "second_factor" // POST /mfa/verify
+	OpRefresh        Operation = "refresh"
+	OpLogout         Operation = "logout"
+	OpVerify         Operation = "verify" // access-token verification (Verify, Middleware)
+	OpLogoutAll      Operation = "logout_all"
+	OpEndSession     Operation = "end_session"
+	OpChangePassword Operation = "change_password"
+	OpForgotPassword Operation = "forgot_password"
+	OpResetPassword  Operation = "reset_password"
+	OpVerifyEmail    Operation = "verify_email"
+	OpDeleteAccount  Operation = "delete_account"
+)
+
+// OperationEnd is how an operation ended.
+type OperationEnd struct {
+	// Err is the operation's error, nil on success.
+	Err error
+	// Code is the contract's error code of Err ("INVALID_CREDENTIALS",
+	// "RATE_LIMITED", ...), or "" on success.
+	Code string
+	// Replay is set on a refresh answered from the reuse window (the
+	// successor returned again).
+	Replay bool
+	// Reuse is set on a refresh that presented a spent token outside the
+	// window, and so revoked its session.
+	Reuse bool
+}
