@@ -48,6 +48,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// isCI reports whether the tests run in CI, where nothing may skip for want
+// of a tool.
+func isCI() bool { return os.Getenv("CI") != "" }
+
 // chromiumPath returns the system Chromium, skipping the test (or failing
 // it in CI) when there is none.
 func chromiumPath(t *testing.T) string {
@@ -60,7 +64,7 @@ func chromiumPath(t *testing.T) string {
 			return p
 		}
 	}
-	if os.Getenv("CI") != "" {
+	if isCI() {
 		t.Fatal("no Chromium found (apt-get install chromium); CI must run the browser tests")
 	}
 	t.Skip("SKIP: no Chromium found; install Debian's chromium package (or set AUTH_TEST_CHROMIUM) to run the browser tests")

@@ -14,6 +14,10 @@ function show(signedIn) {
   $("signed-in").hidden = !signedIn;
   $("signed-out").hidden = signedIn;
   if (!signedIn) {
+    $("mfa-enroll").hidden = true;
+    $("mfa-codes").hidden = true;
+    $("mfa-code-list").textContent = "";
+    $("mfa-secret").textContent = "";
     // Leave nothing of the account behind in the page.
     for (const id of ["me-name", "me-email", "me-org", "me-role", "me-created"]) $(id).textContent = "";
     document.querySelector("#sessions tbody").textContent = "";
@@ -83,8 +87,21 @@ async function loadAccount() {
   $("me-role").textContent = u.role;
   $("me-created").textContent = new Date(u.createdAt).toLocaleString();
   show(true);
+  await loadMFA();
   await loadSessions();
   return true;
+}
+
+// loadMFA shows whether two-step sign-in is on, and the way to set it up.
+async function loadMFA() {
+  const r = await authed("GET", "/mfa");
+  $("mfa-card").hidden = r.status === 501;
+  if (r.status !== 200) return;
+  const on = r.data.factors.includes("totp");
+  $("mfa-status").textContent = on
+    ? "On: authenticator app, " + r.data.recoveryCodesLeft + " recovery codes left."
+    : "Off. Add an authenticator app so that a password alone is not enough.";
+  $("mfa-start").hidden = on;
 }
 
 async function loadSessions() {
@@ -127,8 +144,26 @@ async function loadSessions() {
   }
 }
 
+// ticket is the MFA ticket of a login that needs a second step.
+let ticket = null;
+
 async function signedInWith(r, okStatus) {
+  const e = r.data && r.data.error;
+  if (r.status === 401 && e && e.code === "MFA_REQUIRED") {
+    ticket = e.ticket;
+    $("mfa-form").hidden = false;
+    $("login-form").hidden = true;
+    $("register-form").hidden = true;
+    status("Enter the code from your authenticator app.");
+    $("mfa-code").focus();
+    return;
+  }
   if (r.status !== okStatus) { status(errorText(r), true); return; }
+  ticket = null;
+  $("mfa-form").hidden = true;
+  $("mfa-form").reset();
+  $("login-form").hidden = false;
+  $("register-form").hidden = false;
   accessToken = r.data.accessToken;
   status("Signed in as " + r.data.user.email + ".");
   await loadAccount();
@@ -178,6 +213,43 @@ $("password-form").addEventListener("submit", guarded(async () => {
   if (r.status !== 200) { status(errorText(r), true); return; }
   $("password-form").reset();
   status("Password changed. Every other session has ended.");
+  await loadSessions();
+}));
+
+$("mfa-form").addEventListener("submit", guarded(async () => {
+  const code = $("mfa-code").value.trim(), recovery = $("mfa-recovery").value.trim();
+  const body = recovery ? { ticket, recoveryCode: recovery } : { ticket, code };
+  const r = await call("POST", "/mfa/verify", body);
+  await signedInWith(r, 200);
+}));
+
+$("mfa-enroll-btn").addEventListener("click", guarded(async () => {
+  const pw = $("mfa-password").value;
+  const r = await authed("POST", "/mfa/totp", pw ? { password: pw } : {});
+  if (r.status !== 200) { status(errorText(r), true); return; }
+  $("mfa-password").value = "";
+  $("mfa-secret").textContent = r.data.secret;
+  $("mfa-uri").href = r.data.uri;
+  $("mfa-enroll").hidden = false;
+  $("mfa-codes").hidden = true;
+  status("Scan the secret, then confirm with a code from the app.");
+}));
+
+$("mfa-enroll").addEventListener("submit", guarded(async () => {
+  const r = await authed("POST", "/mfa/totp/confirm", { code: $("mfa-confirm-code").value.trim() });
+  if (r.status !== 200) { status(errorText(r), true); return; }
+  $("mfa-enroll").hidden = true;
+  $("mfa-enroll").reset();
+  const list = $("mfa-code-list");
+  list.textContent = "";
+  for (const c of r.data.recoveryCodes) {
+    const li = document.createElement("li");
+    li.textContent = c;
+    list.appendChild(li);
+  }
+  $("mfa-codes").hidden = false;
+  status("Two-step sign-in is on. Your other sessions have ended.");
+  await loadMFA();
   await loadSessions();
 }));
 
