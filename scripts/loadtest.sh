@@ -35,7 +35,7 @@ echo "    built"
 # The -db value without its password, for the output.
 db_shown=$(redact_db "$db")
 step "start the server with -no-throttle -db $db_shown"
-start_server "$db" -no-throttle
+start_server "$db" -no-throttle -reuse-window 0
 addr="${SERVER_URL#http://}"
 echo "    listening on $addr (pid $SERVER_PID)"
 

@@ -37,7 +37,7 @@ fi
 go build -o "$tmp/loadtest" ./examples/loadtest
 
 step "start the reference server on $(redact_db "$dsn") $*"
-start_server "$dsn" -no-throttle "$@"
+start_server "$dsn" -no-throttle -reuse-window 0 "$@"
 api="$SERVER_URL/api/v2/auth"
 call -X POST "$api/register" -H "Content-Type: application/json" \
   -d '{"email": "pool-'"$RANDOM$RANDOM"'@example.com", "password": "securepassword123", "name": "Pool"}'

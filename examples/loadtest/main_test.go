@@ -36,6 +36,9 @@ func newServer(t *testing.T, throttle bool, wrap func(http.Handler) http.Handler
 		Argon2:                    auth.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1},
 		InsecureAllowWeakHashing:  true,
 		InsecureDisableThrottling: !throttle,
+		// The load test's race and reuse checks expect strict single use:
+		// no reuse window.
+		RefreshReuseWindow: -1,
 	})
 	if err != nil {
 		t.Fatal(err)
