@@ -367,13 +367,22 @@ func (a *Authenticator) useRecoveryCode(ctx context.Context, st SecondFactorStor
 	return false, nil
 }
 
-// mfaFailed records a wrong code against the account.
+// mfaFailed audits a wrong code; proveFactor has counted the attempt.
 func (a *Authenticator) mfaFailed(ctx context.Context, userID, action string) error {
 	a.audit(ctx, AuditMFAFailure, "user_id", userID, "action", action)
-	if err := a.hit(ctx, keyMFAAccount+userID, a.cfg.MFA.AccountBackoff); err != nil {
-		return fmt.Errorf("auth: record wrong code: %w", err)
-	}
 	return ErrInvalidCode
+}
+
+// mfaProved clears the per-account count of code attempts after a right
+// code.
+func (a *Authenticator) mfaProved(ctx context.Context, userID string) error {
+	if a.limiter == nil {
+		return nil
+	}
+	if err := a.limiter.Reset(ctx, keyMFAAccount+userID); err != nil {
+		return fmt.Errorf("auth: reset throttle: %w", err)
+	}
+	return nil
 }
 
 // proveFactor checks a TOTP code or a recovery code (exactly one of the
@@ -383,7 +392,10 @@ func (a *Authenticator) proveFactor(ctx context.Context, st SecondFactorStore, u
 	if (code == "") == (recoveryCode == "") {
 		return nil, validationError(map[string]string{"code": "give exactly one of code and recoveryCode"})
 	}
-	if err := a.throttled(ctx, action, keyMFAAccount+userID); err != nil {
+	// Every attempt counts against the account, in one atomic step before
+	// the code is checked, so that a burst of guesses over many tickets
+	// cannot pass the check together; a right code clears the count.
+	if err := a.take(ctx, action, keyMFAAccount+userID, a.cfg.MFA.AccountBackoff); err != nil {
 		return nil, err
 	}
 	f, err := st.SecondFactor(ctx, userID)
@@ -446,6 +458,14 @@ func (a *Authenticator) VerifyMFA(ctx context.Context, ticket, code, recoveryCod
 	if err != nil {
 		return nil, fmt.Errorf("auth: look up user: %w", err)
 	}
+	// A spent ticket is refused before any code is checked, so that it can
+	// neither burn the user's codes nor tell a right code from a wrong one.
+	if _, err := ot.OneTimeToken(ctx, hashTokenID(p.ID), PurposeMFATicket); errors.Is(err, ErrNotFound) {
+		a.audit(ctx, AuditMFATicketReuse, "user_id", u.ID)
+		return nil, ErrInvalidToken
+	} else if err != nil {
+		return nil, fmt.Errorf("auth: read MFA ticket: %w", err)
+	}
 	if _, err := a.proveFactor(ctx, st, u.ID, code, recoveryCode, "mfa.verify"); err != nil {
 		if errors.Is(err, ErrMFANotEnabled) {
 			return nil, ErrInvalidToken // the factor went away since the login
@@ -459,10 +479,8 @@ func (a *Authenticator) VerifyMFA(ctx context.Context, ticket, code, recoveryCod
 		}
 		return nil, fmt.Errorf("auth: spend MFA ticket: %w", err)
 	}
-	if a.limiter != nil {
-		if err := a.limiter.Reset(ctx, keyMFAAccount+u.ID); err != nil {
-			return nil, fmt.Errorf("auth: reset throttle: %w", err)
-		}
+	if err := a.mfaProved(ctx, u.ID); err != nil {
+		return nil, err
 	}
 	method := "totp"
 	if code == "" {
@@ -472,6 +490,7 @@ func (a *Authenticator) VerifyMFA(ctx context.Context, ticket, code, recoveryCod
 	if err != nil {
 		return nil, err
 	}
+	res.DeviceToken = a.issueDeviceToken(u.Email, now)
 	a.audit(ctx, AuditLoginSuccess, "user_id", u.ID, "session_id", s.ID, "aal", 2, "method", method)
 	return res, nil
 }
@@ -637,6 +656,9 @@ func (a *Authenticator) RemoveTOTP(ctx context.Context, c *Claims, password, cod
 	if _, err := a.proveFactor(ctx, st, c.UserID, code, recoveryCode, "mfa.remove"); err != nil {
 		return err
 	}
+	if err := a.mfaProved(ctx, c.UserID); err != nil {
+		return err
+	}
 	if err := st.DeleteSecondFactor(ctx, c.UserID); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return ErrMFANotEnabled
@@ -662,6 +684,9 @@ func (a *Authenticator) RegenerateRecoveryCodes(ctx context.Context, c *Claims, 
 		return nil, validationError(map[string]string{"code": "is required"})
 	}
 	if _, err := a.proveFactor(ctx, st, c.UserID, code, "", "mfa.recovery_codes"); err != nil {
+		return nil, err
+	}
+	if err := a.mfaProved(ctx, c.UserID); err != nil {
 		return nil, err
 	}
 	codes, hashes := a.mfa.newRecoveryCodes(c.UserID)

@@ -382,3 +382,124 @@ func TestMFANotImplemented(t *testing.T) {
 	checkError(t, "verify", e.postJSON("/mfa/verify", `{"ticket":"x","code":"123456"}`), http.StatusNotImplemented, "NOT_IMPLEMENTED")
 	mustSession(t, e.postJSON("/login", `{"email":"nomfa@example.com","password":"`+goodPassword+`"}`), http.StatusOK)
 }
+
+// burstStore holds every SecondFactor read, once armed, until each of
+// total requests has either reached that read or finished: all the code
+// checks that a burst lets through then run together, as they would
+// against a slow database.
+type burstStore struct {
+	*memstore.Store
+	mu                       sync.Mutex
+	cond                     *sync.Cond
+	armed                    bool
+	total, arrived, finished int
+}
+
+func (s *burstStore) SecondFactor(ctx context.Context, userID string) (*auth.SecondFactor, error) {
+	s.mu.Lock()
+	if s.armed {
+		s.arrived++
+		s.cond.Broadcast()
+		for s.arrived+s.finished < s.total {
+			s.cond.Wait()
+		}
+	}
+	s.mu.Unlock()
+	return s.Store.SecondFactor(ctx, userID)
+}
+
+func (s *burstStore) done() {
+	s.mu.Lock()
+	s.finished++
+	s.cond.Broadcast()
+	s.mu.Unlock()
+}
+
+// TestMFABurstCountedPerAccount sends one wrong code on each of 20 tickets
+// of one account at once: every attempt counts against the account before
+// its code is checked, so no more codes are checked than the account's
+// rule lets through, however many tickets the password can mint.
+func TestMFABurstCountedPerAccount(t *testing.T) {
+	bs := &burstStore{Store: memstore.New()}
+	bs.cond = sync.NewCond(&bs.mu)
+	e := newEnv(t, withThrottling, func(c *auth.Config) { c.Users, c.Tokens = bs, bs })
+	_, secret, _ := e.enrolled(t, "burst@example.com")
+	const n = 20
+	tickets := make([]string, n)
+	for i := range tickets {
+		tickets[i] = e.ticket(t, "burst@example.com")
+	}
+	wrong := "000000"
+	if wrong == e.code(t, secret, 0) || wrong == e.code(t, secret, -1) || wrong == e.code(t, secret, 1) {
+		wrong = "111111"
+	}
+	bs.mu.Lock()
+	bs.armed, bs.total = true, n
+	bs.mu.Unlock()
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	for i, tk := range tickets {
+		wg.Go(func() {
+			defer bs.done()
+			statuses[i] = e.verifyMFA(tk, "code", wrong).status
+		})
+	}
+	wg.Wait()
+	checked := 0
+	for _, s := range statuses {
+		if s == http.StatusUnauthorized {
+			checked++
+		}
+	}
+	if free := auth.DefaultMFAAccountBackoff.Free; checked > free {
+		t.Fatalf("%d wrong codes were checked in one burst over %d tickets, want at most %d (statuses %v)", checked, n, free, statuses)
+	}
+}
+
+// TestMFASpentTicketChecksNoCode: a ticket already redeemed is refused
+// before its code is looked at, so it can neither spend a recovery code nor
+// tell a right code from a wrong one.
+func TestMFASpentTicketChecksNoCode(t *testing.T) {
+	e := newEnv(t)
+	_, secret, codes := e.enrolled(t, "spent@example.com")
+	ticket := e.ticket(t, "spent@example.com")
+	mustSession(t, e.verifyMFA(ticket, "code", e.code(t, secret, 0)), http.StatusOK)
+	checkError(t, "spent ticket, recovery code", e.verifyMFA(ticket, "recoveryCode", codes[0]), http.StatusUnauthorized, "INVALID_TOKEN")
+	checkError(t, "spent ticket, wrong code", e.verifyMFA(ticket, "code", "000000"), http.StatusUnauthorized, "INVALID_TOKEN")
+	// The recovery code was not spent by the refused call.
+	mustSession(t, e.verifyMFA(e.ticket(t, "spent@example.com"), "recoveryCode", codes[0]), http.StatusOK)
+}
+
+// TestMFAVerifyGivesDeviceToken: a login finished with a second factor
+// gets a device token like any other login, so that the owner of an
+// account with two-step sign-in is not held back by the account-wide
+// ceiling either.
+func TestMFAVerifyGivesDeviceToken(t *testing.T) {
+	e := newEnv(t)
+	_, secret, _ := e.enrolled(t, "device@example.com")
+	var body struct{ DeviceToken string }
+	jsonBody(t, e.verifyMFA(e.ticket(t, "device@example.com"), "code", e.code(t, secret, 0)), http.StatusOK, &body)
+	if body.DeviceToken == "" {
+		t.Fatal("POST /mfa/verify answered no deviceToken")
+	}
+}
+
+// secondFactorsOnly has a memstore's users and second factors, but a token
+// store without one-time tokens or session listing.
+type secondFactorsOnly struct {
+	*memstore.Store
+}
+
+// TestMFANeedsTicketStore: New refuses a Users store with second factors
+// beside a Tokens store that cannot keep MFA tickets, instead of letting
+// users enroll and then never log in.
+func TestMFANeedsTicketStore(t *testing.T) {
+	mem := memstore.New()
+	_, err := auth.New(auth.Config{Users: secondFactorsOnly{mem}, Tokens: tokensOnly{mem}, Secret: testSecret})
+	if err == nil || !strings.Contains(err.Error(), "auth.OneTimeTokenStore") || !strings.Contains(err.Error(), "two-step sign-in") {
+		t.Fatalf("New: %v, want an error naming auth.OneTimeTokenStore for two-step sign-in", err)
+	}
+}
+
+// tokensOnly is the bare TokenStore of a memstore.
+type tokensOnly struct{ auth.TokenStore }

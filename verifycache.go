@@ -2,6 +2,7 @@ package auth
 
 import (
 	"crypto/sha256"
+	"slices"
 	"sync"
 	"time"
 )
@@ -80,6 +81,7 @@ func (c *verifyCache) parse(k *tokens, token string) (*Claims, error) {
 			return nil, ErrTokenExpired
 		default:
 			claims := e.claims
+			claims.AMR = slices.Clone(claims.AMR) // the caller's own copy
 			return &claims, nil
 		}
 	}
@@ -93,7 +95,9 @@ func (c *verifyCache) parse(k *tokens, token string) (*Claims, error) {
 	// between, a later hit before the parser's instant could wrongly pass
 	// iat or nbf, by at most that step back.
 	from := k.now()
-	c.put(sh, key, &verifiedToken{claims: *claims, from: from, until: claims.ExpiresAt.Add(c.leeway)})
+	kept := *claims
+	kept.AMR = slices.Clone(claims.AMR) // not shared with the caller
+	c.put(sh, key, &verifiedToken{claims: kept, from: from, until: claims.ExpiresAt.Add(c.leeway)})
 	return claims, nil
 }
 
