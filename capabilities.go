@@ -77,12 +77,6 @@ func checkCapabilities(cfg *Config) error {
 	if cfg.Mailer != nil {
 		need("Config.Mailer (password reset)", capOneTimeTokens, capSessionLister)
 	}
-	if _, ok := cfg.Users.(SecondFactorStore); ok {
-		// Two-step sign-in is on with such a Users store; its tickets are
-		// one-time tokens and confirming a factor ends the other sessions,
-		// so without these a user could enroll and then never log in.
-		need("two-step sign-in (Config.Users is an auth.SecondFactorStore)", capOneTimeTokens, capSessionLister)
-	}
 	switch {
 	case cfg.SendVerificationEmail:
 		need("Config.SendVerificationEmail", capOneTimeTokens, capEmailVerifier)

@@ -277,6 +277,14 @@ func (a *Authenticator) secondFactors() (SecondFactorStore, error) {
 	if !ok {
 		return nil, ErrNotImplemented
 	}
+	// Tickets are one-time tokens, and confirming a factor ends the other
+	// sessions: without both, a user could enroll and then never log in.
+	if _, ok := a.tokens.(OneTimeTokenStore); !ok {
+		return nil, ErrNotImplemented
+	}
+	if _, ok := a.tokens.(SessionLister); !ok {
+		return nil, ErrNotImplemented
+	}
 	return st, nil
 }
 
