@@ -295,7 +295,7 @@ func runCurls(t *testing.T, srv *testServer, cmds []string) {
 			want = m[1]
 		}
 		if want == "2xx" && !strings.HasPrefix(code, "2") || want != "2xx" && code != want {
-			t.Fatalf("the README's command\n  %s\nanswered %q, want %s: %s%s", cmd, code, want, out, stderr.String())
+			t.Fatalf("the README's command\n  %s\nanswered %q, want %s:\n%s\n%s", cmd, code, want, out, stderr.String())
 		}
 		if keep != "" {
 			if v := string(out); v == "" || v == "null" {
