@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -46,8 +47,10 @@ func readmeRoutes(readme string) []readmeRoute {
 	return routes
 }
 
-// readmeCommands returns the curl commands and variable assignments of the
-// README's ```sh blocks in order, continuation lines joined.
+// readmeCommands returns the commands of the README's ```sh blocks in
+// order, continuation lines joined: the curl commands and the variable
+// assignments (NAME=word, or NAME=$(curl ...) that keeps a value of an
+// answer). Other lines (comments, go run) are not run.
 func readmeCommands(readme string) []string {
 	var cmds []string
 	inSh := false
@@ -72,7 +75,7 @@ func readmeCommands(readme string) []string {
 		cur.WriteString(line)
 		cmd := strings.TrimSpace(cur.String())
 		cur.Reset()
-		if strings.HasPrefix(cmd, "curl ") || assignRE.MatchString(cmd) {
+		if strings.HasPrefix(cmd, "curl ") || assignRE.MatchString(cmd) || captureRE.MatchString(cmd) {
 			cmds = append(cmds, cmd)
 		}
 	}
@@ -80,20 +83,57 @@ func readmeCommands(readme string) []string {
 }
 
 var (
+	// assignRE is a plain assignment, NAME=word.
 	assignRE = regexp.MustCompile(`^([A-Z_]+)=(\S+)$`)
+	// captureRE is an assignment that keeps a value of a curl command's
+	// answer: NAME=$(curl ... | jq ...), perhaps with a trailing comment.
+	captureRE = regexp.MustCompile(`^([A-Z_]+)=\$\(curl .*\)(\s+#.*)?$`)
+	// expectRE is the status a command is documented to answer when it is
+	// not 2xx: a trailing comment "# 401 ...".
+	expectRE = regexp.MustCompile(`\s#\s*([1-5][0-9][0-9])\b[^'"]*$`)
 	// mailRE finds the development mailer's links in the server log.
 	mailRE = regexp.MustCompile(`mail \(development mailer\): (password reset|verify your email)" to=(\S+) link=\S*token=([A-Za-z0-9_-]+)`)
 )
 
-// TestReadmeParses guards the parsers: the README has both route tables
-// and its curl blocks.
+// TestReadmeParses guards the parsers: the README has its three route
+// tables (the contract's, the account lifecycle's and two-step sign-in's)
+// and its curl blocks, the two-step one with the lines that keep the values
+// later lines use and the logins documented to answer 401; lines that are
+// neither curl nor an assignment (go run, comments) are left out.
 func TestReadmeParses(t *testing.T) {
 	readme := readReadme(t)
-	if n := len(readmeRoutes(readme)); n < 13 {
-		t.Errorf("%d routes in the README's tables, want at least 13", n)
+	routes := readmeRoutes(readme)
+	if n := len(routes); n < 19 {
+		t.Errorf("%d routes in the README's tables, want at least 19", n)
 	}
-	if n := len(readmeCommands(readme)); n < 12 {
-		t.Errorf("%d curl commands in the README, want at least 12", n)
+	for _, want := range []readmeRoute{{"POST", "/login"}, {"DELETE", "/me"}, {"POST", "/mfa/totp"}, {"POST", "/mfa/verify"}, {"DELETE", "/mfa/totp"}} {
+		if !slices.Contains(routes, want) {
+			t.Errorf("the README's route tables lack %s %s", want.method, want.path)
+		}
+	}
+	cmds := readmeCommands(readme)
+	if n := len(cmds); n < 24 {
+		t.Errorf("%d curl commands in the README, want at least 24", n)
+	}
+	captured, expect401 := map[string]bool{}, 0
+	for _, c := range cmds {
+		if m := captureRE.FindStringSubmatch(c); m != nil {
+			captured[m[1]] = true
+		}
+		if m := expectRE.FindStringSubmatch(c); m != nil && m[1] == "401" {
+			expect401++
+		}
+		if strings.Contains(c, "go run") {
+			t.Errorf("%q is taken for a command", c)
+		}
+	}
+	for _, v := range []string{"ACCESS", "SECRET", "RECOVERY_CODE", "TICKET"} {
+		if !captured[v] {
+			t.Errorf("no README command keeps $%s", v)
+		}
+	}
+	if expect401 != 2 {
+		t.Errorf("%d README commands marked # 401, want the two MFA logins", expect401)
 	}
 }
 
@@ -126,6 +166,14 @@ func TestReadme(t *testing.T) {
 				}
 			})
 			t.Run("curl", func(t *testing.T) {
+				for _, tool := range []string{"jq", "oathtool"} {
+					if _, err := exec.LookPath(tool); err != nil {
+						if os.Getenv("CI") != "" { // CI installs them: nothing skips there
+							t.Fatalf("%s is not installed (apt-get install -y %[1]s); the README's two-step sign-in commands need it", tool)
+						}
+						t.Skipf("SKIP: %s is not installed (apt-get install -y %[1]s); the README's two-step sign-in commands need it", tool)
+					}
+				}
 				srv := start(t, env, "-db", db, "-dev-mailer", "-verify-email")
 				runCurls(t, srv, cmds)
 			})
@@ -162,6 +210,13 @@ func checkServed(t *testing.T, srv *testServer, r readmeRoute) {
 		"POST /password/reset":  map[string]string{"token": token, "newPassword": "a fresh passphrase"},
 		"POST /verify-email":    map[string]string{"token": token},
 		"DELETE /me":            map[string]string{"password": password},
+		// the second factor's routes with a wrong code or ticket: answered
+		// (401, 403), not 404, 405 or 501
+		"POST /mfa/totp":           map[string]string{"password": password},
+		"POST /mfa/totp/confirm":   map[string]string{"code": "000000"},
+		"DELETE /mfa/totp":         map[string]string{"password": password, "code": "000000"},
+		"POST /mfa/recovery-codes": map[string]string{"code": "000000"},
+		"POST /mfa/verify":         map[string]string{"ticket": token, "code": "000000"},
 	}
 	status, data := call(t, r.method, api+path, reg.AccessToken, bodies[r.method+" "+r.path])
 	var e struct {
@@ -173,22 +228,26 @@ func checkServed(t *testing.T, srv *testServer, r readmeRoute) {
 	}
 }
 
-// runCurls runs the README's commands in order with the real curl, each
-// as written but for the substitutions the README names: the server's
-// address for localhost:3000, a fresh email for user@example.com, $ACCESS
+// runCurls runs the README's commands in order with bash and the real
+// curl, each as written but for the substitutions the README names: the
+// server's address for localhost:3000, a fresh email for user@example.com,
+// <token from the link> (the development mailer's latest link of the
+// route's kind), and the variables the README describes in prose: $ACCESS
 // (the registration's access token, then a login's once it stopped
-// working), $SESSION_ID (a session the last GET /sessions marked not
-// current) and <token from the link> (the development mailer's latest
-// link of the route's kind). Every command must answer 2xx.
+// working) and $SESSION_ID (a session the last GET /sessions marked not
+// current). Variables the README sets itself (API=..., or
+// NAME=$(curl ... | jq ...) keeping a value of an answer) are set as the
+// command does and passed to the commands after it. Every curl must answer
+// 2xx, or the status its trailing comment names ("# 401 MFA_REQUIRED"), and
+// a kept value must not be empty or null.
 func runCurls(t *testing.T, srv *testServer, cmds []string) {
 	api := srv.url + "/api/v2/auth"
 	email := uniqueEmail()
-	home := t.TempDir() // a .curlrc that prints the status last
-	if err := os.WriteFile(filepath.Join(home, ".curlrc"), []byte("silent\nshow-error\nwrite-out = \"\\n%{http_code}\"\n"), 0o600); err != nil {
+	home := t.TempDir() // a .curlrc that writes the status to stderr
+	if err := os.WriteFile(filepath.Join(home, ".curlrc"), []byte("silent\nshow-error\nwrite-out = \"%{stderr}%{http_code}\\n\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	vars := map[string]string{}
-	var access, sessionID string
 	for _, cmd := range cmds {
 		cmd = strings.NewReplacer("http://localhost:3000", srv.url, "user@example.com", email).Replace(cmd)
 		if m := assignRE.FindStringSubmatch(cmd); m != nil {
@@ -211,21 +270,42 @@ func runCurls(t *testing.T, srv *testServer, cmds []string) {
 			}
 			cmd = strings.NewReplacer("<token from the link>", token, "<token>", token).Replace(cmd)
 		}
-		sh := exec.CommandContext(t.Context(), "bash", "-c", cmd)
-		sh.Env = append(os.Environ(), "CURL_HOME="+home, "ACCESS="+access, "SESSION_ID="+sessionID)
+		script := "set -eo pipefail\n" + cmd
+		keep := ""
+		if m := captureRE.FindStringSubmatch(cmd); m != nil {
+			keep = m[1]
+			script += "\nprintf %s \"$" + keep + "\""
+		}
+		sh := exec.CommandContext(t.Context(), "bash", "-c", script)
+		sh.Env = append(os.Environ(), "CURL_HOME="+home)
 		for k, v := range vars {
 			sh.Env = append(sh.Env, k+"="+v)
 		}
+		var stderr strings.Builder
+		sh.Stderr = &stderr
 		out, err := sh.Output()
 		if err != nil {
-			t.Fatalf("%s: %v\n%s", cmd, err, out)
+			t.Fatalf("%s: %v\n%s%s", cmd, err, out, stderr.String())
 		}
-		body, code := "", string(out)
-		if i := strings.LastIndex(string(out), "\n"); i >= 0 {
-			body, code = string(out[:i]), string(out[i+1:])
+		code := ""
+		for line := range strings.Lines(stderr.String()) {
+			if line = strings.TrimSpace(line); len(line) == 3 && strings.Trim(line, "0123456789") == "" {
+				code = line
+			}
 		}
-		if !strings.HasPrefix(code, "2") {
-			t.Fatalf("the README's command\n  %s\nanswered %s %s", cmd, code, body)
+		want := "2xx"
+		if m := expectRE.FindStringSubmatch(cmd); m != nil {
+			want = m[1]
+		}
+		if want == "2xx" && !strings.HasPrefix(code, "2") || want != "2xx" && code != want {
+			t.Fatalf("the README's command\n  %s\nanswered %q, want %s:\n%s\n%s", cmd, code, want, out, stderr.String())
+		}
+		if keep != "" {
+			if v := string(out); v == "" || v == "null" {
+				t.Fatalf("the README's command\n  %s\nkept %q in $%s", cmd, v, keep)
+			}
+			vars[keep] = string(out)
+			continue
 		}
 		var res struct {
 			AccessToken string `json:"accessToken"`
@@ -234,15 +314,15 @@ func runCurls(t *testing.T, srv *testServer, cmds []string) {
 				Current bool   `json:"current"`
 			} `json:"sessions"`
 		}
-		_ = json.Unmarshal([]byte(body), &res)
+		_ = json.Unmarshal(out, &res)
 		if res.AccessToken != "" {
-			if st, _ := call(t, "GET", api+"/me", access, nil); access == "" || st != 200 {
-				access = res.AccessToken
+			if st, _ := call(t, "GET", api+"/me", vars["ACCESS"], nil); vars["ACCESS"] == "" || st != 200 {
+				vars["ACCESS"] = res.AccessToken
 			}
 		}
 		for _, s := range res.Sessions {
 			if !s.Current {
-				sessionID = s.ID
+				vars["SESSION_ID"] = s.ID
 			}
 		}
 	}
