@@ -37,23 +37,50 @@ func fromNullMillis(n sql.NullInt64) time.Time {
 // default_transaction_isolation: the conditional update of a rotation relies
 // on its re-check of the committed row, where REPEATABLE READ or
 // SERIALIZABLE would fail the losers with a serialization error instead.
+//
+// A transaction that the database ends as a deadlock victim (MySQL's
+// locking reads of a rotation and a reuse-window replay on one session can
+// cross) is run again from the start, up to maxDeadlockRetries times: it
+// changed nothing, and f computes everything afresh.
 func (s *Store) inTx(ctx context.Context, f func(*sql.Tx) error) error {
 	var opts *sql.TxOptions
 	if s.dialect == Postgres {
 		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
 	}
-	tx, err := s.db.BeginTx(ctx, opts)
-	if err != nil {
-		return err
+	for attempt := 0; ; attempt++ {
+		tx, err := s.db.BeginTx(ctx, opts)
+		if err != nil {
+			return err
+		}
+		err = f(tx)
+		if err != nil {
+			_ = tx.Rollback()
+		} else {
+			err = tx.Commit()
+		}
+		s.preparePending(ctx)
+		if err == nil || attempt == maxDeadlockRetries || ctx.Err() != nil || !s.isDeadlock(err) {
+			return err
+		}
 	}
-	err = f(tx)
-	if err != nil {
-		_ = tx.Rollback()
-	} else {
-		err = tx.Commit()
+}
+
+// maxDeadlockRetries is how many times inTx runs a deadlock victim again.
+const maxDeadlockRetries = 3
+
+// isDeadlock reports whether err says the database chose the transaction as
+// a deadlock victim: MySQL error 1213 (SQLSTATE 40001), PostgreSQL SQLSTATE
+// 40P01. It reads the error's text and codes, so that the package needs no
+// driver.
+func (s *Store) isDeadlock(err error) bool {
+	switch s.dialect {
+	case MySQL:
+		return strings.Contains(err.Error(), "Error 1213")
+	case Postgres:
+		var st sqlStater
+		return errors.As(err, &st) && st.SQLState() == "40P01"
 	}
-	s.preparePending(ctx)
-	return err
+	return false
 }
 
 // sqlStater is implemented by PostgreSQL driver errors that report their
