@@ -332,9 +332,10 @@ func (cn *countingConn) PrepareContext(ctx context.Context, query string) (drive
 
 func (cn *countingConn) Close() error { return cn.inner.Close() }
 
-//lint:ignore SA1019 driver.Conn requires Begin; BeginTx is used when the driver has it.
+// Begin is required by driver.Conn; BeginTx is used when the driver has it.
 func (cn *countingConn) Begin() (driver.Tx, error) {
 	cn.c.began()
+	//lint:ignore SA1019 driver.Conn requires Begin; BeginTx is used when the driver has it.
 	return cn.inner.Begin()
 }
 
