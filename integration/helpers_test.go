@@ -241,6 +241,24 @@ func isSentinel(err error) bool {
 type counter struct {
 	mu    sync.Mutex
 	stmts []string
+	txs   int // transactions begun since the last takeTxs
+}
+
+// began records the start of a transaction.
+func (c *counter) began() {
+	c.mu.Lock()
+	c.txs++
+	c.mu.Unlock()
+}
+
+// takeTxs returns how many transactions began since the last call and
+// forgets them.
+func (c *counter) takeTxs() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.txs
+	c.txs = 0
+	return n
 }
 
 func (c *counter) add(query string) {
@@ -261,7 +279,8 @@ func (c *counter) take() []string {
 // countingConnector wraps a driver's connector and records, in c, every
 // statement its connections execute or query, however the driver runs it.
 // Transaction control (BEGIN, COMMIT, ROLLBACK) goes through BeginTx and the
-// driver.Tx and is not recorded.
+// driver.Tx and is not recorded as statements; c counts the transactions
+// begun apart.
 type countingConnector struct {
 	inner driver.Connector
 	c     *counter
@@ -313,11 +332,16 @@ func (cn *countingConn) PrepareContext(ctx context.Context, query string) (drive
 
 func (cn *countingConn) Close() error { return cn.inner.Close() }
 
-//lint:ignore SA1019 driver.Conn requires Begin; BeginTx is used when the driver has it.
-func (cn *countingConn) Begin() (driver.Tx, error) { return cn.inner.Begin() }
+// Begin is required by driver.Conn; BeginTx is used when the driver has it.
+func (cn *countingConn) Begin() (driver.Tx, error) {
+	cn.c.began()
+	//lint:ignore SA1019 driver.Conn requires Begin; BeginTx is used when the driver has it.
+	return cn.inner.Begin()
+}
 
 func (cn *countingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	if b, ok := cn.inner.(driver.ConnBeginTx); ok {
+		cn.c.began()
 		return b.BeginTx(ctx, opts)
 	}
 	return nil, errors.New("counting connector: driver has no BeginTx")

@@ -2,9 +2,11 @@ package integration
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -218,9 +220,12 @@ func TestUpdatePasswordHashUnchanged(t *testing.T) {
 }
 
 // TestRotateStatements checks performance goal G13: a successful rotation
-// is one transaction of two statements on SQLite and PostgreSQL (UPDATE ...
-// RETURNING, INSERT). MySQL, without UPDATE ... RETURNING, needs a locking
-// SELECT first.
+// is one statement run without BEGIN and COMMIT on PostgreSQL (a WITH query
+// that spends the token, stores the successor and reads the user), and one
+// transaction of two statements on SQLite (UPDATE ... RETURNING, INSERT).
+// MySQL, without UPDATE ... RETURNING, needs a locking SELECT first. A
+// refresh through the Authenticator runs exactly those statements: it reads
+// no user apart (Rotation.UserRead).
 func TestRotateStatements(t *testing.T) {
 	eachDB(t, func(t *testing.T, e *env) {
 		ctx := t.Context()
@@ -232,16 +237,26 @@ func TestRotateStatements(t *testing.T) {
 		counted := e.store(t, e.openCounting(t, &c))
 		next := nextToken(t, s, base.Add(time.Hour))
 		c.take()
-		if _, err := counted.RotateRefreshToken(ctx, rt.IDHash, next, base.Add(time.Minute)); err != nil {
+		c.takeTxs()
+		r, err := counted.RotateRefreshToken(ctx, rt.IDHash, next, base.Add(time.Minute))
+		if err != nil {
 			t.Fatalf("RotateRefreshToken: %v", err)
 		}
-		got := verbs(c.take())
-		want := "UPDATE INSERT"
-		if e.dialect == sqlstore.MySQL {
+		if !r.UserRead || r.Role != u.Role || r.OrganizationID != u.OrganizationID {
+			t.Errorf("rotation read user %v, org %q, role %q; want %q, %q", r.UserRead, r.OrganizationID, r.Role, u.OrganizationID, u.Role)
+		}
+		want, wantTxs := "UPDATE INSERT", 1
+		switch e.dialect {
+		case sqlstore.Postgres:
+			want, wantTxs = "WITH", 0
+		case sqlstore.MySQL:
 			want = "SELECT UPDATE INSERT"
 		}
-		if got != want {
+		if got := verbs(c.take()); got != want {
 			t.Errorf("statements of a rotation: %s; want %s", got, want)
+		}
+		if got := c.takeTxs(); got != wantTxs {
+			t.Errorf("transactions of a rotation: %d; want %d", got, wantTxs)
 		}
 
 		// A spent token costs one more statement, to tell why.
@@ -249,6 +264,24 @@ func TestRotateStatements(t *testing.T) {
 			t.Fatalf("RotateRefreshToken of a spent token = %v; want ErrTokenUsed", err)
 		}
 		t.Logf("statements of a rejected rotation: %s", verbs(c.take()))
+
+		// The same through the Authenticator's refresh.
+		a := e.newAuthenticator(t, e.openCounting(t, &c), []byte(rand.Text()+rand.Text()))
+		reg, err := a.Register(ctx, auth.RegisterInput{Email: "bob@example.com", Password: "correct horse battery", Name: "Bob"})
+		if err != nil {
+			t.Fatalf("Register: %v", err)
+		}
+		c.take()
+		c.takeTxs()
+		if _, err := a.Refresh(ctx, reg.RefreshToken); err != nil {
+			t.Fatalf("Refresh: %v", err)
+		}
+		if got := verbs(c.take()); got != want {
+			t.Errorf("statements of a refresh: %s; want %s (no user read)", got, want)
+		}
+		if got := c.takeTxs(); got != wantTxs {
+			t.Errorf("transactions of a refresh: %d; want %d", got, wantTxs)
+		}
 	})
 }
 
@@ -565,5 +598,94 @@ func TestPostgresStricterDefaultIsolation(t *testing.T) {
 	}
 	if wins != 1 {
 		t.Errorf("%d rotations succeeded; want 1", wins)
+	}
+}
+
+// TestRotateStricterIsolation checks that PostgreSQL's single-statement
+// rotation, which runs outside an explicit transaction and so under the
+// server's default_transaction_isolation, still lets exactly one of 50
+// concurrent rotations of a token win when that default is REPEATABLE READ
+// or SERIALIZABLE, where the losers fail with a serialization error rather
+// than re-check the row: every loser reports ErrTokenUsed and the winner's
+// successor.
+func TestRotateStricterIsolation(t *testing.T) {
+	tg := targets[1]
+	for _, level := range []string{"repeatable%20read", "serializable"} {
+		t.Run(level, func(t *testing.T) {
+			e := newEnv(t, tg)
+			sep := "?"
+			if strings.Contains(e.dsn, "?") {
+				sep = "&"
+			}
+			e.dsn += sep + "default_transaction_isolation=" + level
+			ctx := t.Context()
+			st := e.migrated(t)
+			var iso string
+			if err := e.open(t).QueryRowContext(ctx, "SHOW transaction_isolation").Scan(&iso); err != nil {
+				t.Fatal(err)
+			}
+			if want := strings.ReplaceAll(level, "%20", " "); iso != want {
+				t.Fatalf("transaction_isolation = %q; want %q", iso, want)
+			}
+			u := newUser(t, st, "alice@example.com")
+			s, cur := newSession(t, st, u, base.Add(time.Hour), base.Add(time.Hour))
+			const n = 50
+			nexts := make([]*auth.RefreshToken, n)
+			rs := make([]*auth.Rotation, n)
+			errs := make([]error, n)
+			for i := range nexts {
+				nexts[i] = nextToken(t, s, base.Add(time.Hour))
+			}
+			// A transaction holds the token's row lock until every rotation
+			// waits for it, so that they contend: once it ends, one wins and
+			// the others wait for its commit, then fail to serialize.
+			db := e.open(t)
+			blocker, err := db.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer blocker.Rollback()
+			if _, err := blocker.ExecContext(ctx, "SELECT 1 FROM "+e.prefix+"refresh_tokens WHERE id_hash = $1 FOR UPDATE", cur.IDHash); err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					rs[i], errs[i] = st.RotateRefreshToken(ctx, cur.IDHash, nexts[i], base.Add(time.Minute))
+				})
+			}
+			for waiting := 0; waiting < n; {
+				if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM pg_locks WHERE NOT granted AND locktype IN ('tuple', 'transactionid')").Scan(&waiting); err != nil {
+					t.Fatal(err)
+				}
+				runtime.Gosched()
+			}
+			if err := blocker.Rollback(); err != nil {
+				t.Fatal(err)
+			}
+			wg.Wait()
+			winner := -1
+			for i, err := range errs {
+				if err == nil {
+					if winner >= 0 {
+						t.Fatalf("rotations %d and %d both succeeded", winner, i)
+					}
+					winner = i
+				} else if !errors.Is(err, auth.ErrTokenUsed) {
+					t.Errorf("rotation %d: %v; want ErrTokenUsed", i, err)
+				}
+			}
+			if winner < 0 {
+				t.Fatal("no rotation succeeded")
+			}
+			for i, r := range rs {
+				if i == winner || errs[i] == nil || !errors.Is(errs[i], auth.ErrTokenUsed) {
+					continue
+				}
+				if r == nil || r.Successor == nil || r.Successor.IDHash != nexts[winner].IDHash || r.Old.SuccessorHash != nexts[winner].IDHash {
+					t.Errorf("loser %d got %+v; want the winner's successor %s", i, r, nexts[winner].IDHash)
+				}
+			}
+		})
 	}
 }

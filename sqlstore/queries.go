@@ -26,7 +26,8 @@ type queries struct {
 	session        string
 	revokeSession  string
 	sessionExists  string
-	rotateReturn   string // SQLite and PostgreSQL: UPDATE ... RETURNING
+	rotateReturn   string // SQLite: UPDATE ... RETURNING
+	rotateCTE      string // PostgreSQL: the whole rotation in one statement
 	rotateLock     string // MySQL: SELECT ... FOR UPDATE
 	rotateSpend    string // MySQL: UPDATE of the locked row
 	tokenState     string // classifies a token that could not be rotated
@@ -102,16 +103,31 @@ func buildQueries(d Dialect, prefix string, batch int) queries {
 		sessionExists: "SELECT COUNT(*) FROM {p}sessions WHERE id = ?",
 
 		// The token is spent only while it is unused and its session is
-		// live. Under PostgreSQL's READ COMMITTED a concurrent rotation
-		// waits for the row lock and then re-checks used_at IS NULL against
-		// the committed row, so it matches nothing; SQLite runs writers one
-		// at a time.
+		// live (SQLite, which runs writers one at a time).
 		rotateReturn: "UPDATE {p}refresh_tokens SET used_at = ?, successor_hash = ? " +
 			"WHERE id_hash = ? AND used_at IS NULL AND EXISTS (" +
 			"SELECT 1 FROM {p}sessions WHERE {p}sessions.id = {p}refresh_tokens.session_id AND {p}sessions.revoked_at IS NULL) " +
 			"RETURNING session_id, user_id, created_at, expires_at, " +
 			"(SELECT organization_id FROM {p}users WHERE {p}users.id = {p}refresh_tokens.user_id), " +
 			"(SELECT role FROM {p}users WHERE {p}users.id = {p}refresh_tokens.user_id)",
+		// PostgreSQL: the whole rotation in one statement. upd spends the
+		// token as rotateReturn does (READ COMMITTED: a concurrent rotation
+		// waits for the row lock, re-checks used_at IS NULL against the
+		// committed row and matches nothing) and only while its user exists,
+		// whose organization and role it returns; ins stores the successor
+		// only if upd spent the token and the successor claims the spent
+		// token's session and user. Both run whether or not the final SELECT
+		// reads them, in one snapshot, atomically.
+		rotateCTE: "WITH upd AS (" +
+			"UPDATE {p}refresh_tokens t SET used_at = ?, successor_hash = ? FROM {p}users u " +
+			"WHERE t.id_hash = ? AND t.used_at IS NULL AND u.id = t.user_id AND EXISTS (" +
+			"SELECT 1 FROM {p}sessions s WHERE s.id = t.session_id AND s.revoked_at IS NULL) " +
+			"RETURNING t.session_id, t.user_id, t.created_at, t.expires_at, t.successor_hash, u.organization_id, u.role), " +
+			"ins AS (" +
+			"INSERT INTO {p}refresh_tokens (id_hash, session_id, user_id, created_at, expires_at, used_at) " +
+			"SELECT upd.successor_hash, upd.session_id, upd.user_id, CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT) " +
+			"FROM upd WHERE upd.session_id = ? AND upd.user_id = ? RETURNING 1) " +
+			"SELECT session_id, user_id, created_at, expires_at, organization_id, role, (SELECT COUNT(*) FROM ins) FROM upd",
 		// A locking read in InnoDB locks the token row, its session row, its
 		// successor's row and its user's row and reads their latest
 		// committed versions, so concurrent rotations of one token queue up
@@ -211,7 +227,7 @@ func (q *queries) all() []*string {
 		&q.insertUser, &q.userByID, &q.userByEmail, &q.updatePassword, &q.userExists,
 		&q.deleteUserToken, &q.deleteUserSess, &q.deleteUserOnce, &q.deleteUser, &q.setVerified,
 		&q.insertSession, &q.insertToken, &q.session, &q.revokeSession, &q.sessionExists,
-		&q.rotateReturn, &q.rotateLock, &q.rotateSpend, &q.tokenState,
+		&q.rotateReturn, &q.rotateCTE, &q.rotateLock, &q.rotateSpend, &q.tokenState,
 		&q.deleteTokens, &q.deleteOrphans, &q.deleteSessions, &q.deleteOnce,
 		&q.userSessions, &q.revokeUserSessions,
 		&q.insertOnce, &q.consumeReturning, &q.consumeLock, &q.consumeSpend, &q.oneTimeToken,

@@ -137,37 +137,50 @@ func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) erro
 }
 
 // RotateRefreshToken spends the refresh token whose IDHash is oldHash and
-// stores next in one transaction, as [auth.TokenStore] specifies: the
-// spent token records next.IDHash as its successor, and the result carries
-// the organization and role of the token's user, read in the same
-// transaction.
+// stores next atomically, as [auth.TokenStore] specifies: the spent token
+// records next.IDHash as its successor, and the result carries the
+// organization and role of the token's user, read in the same step, so that
+// a refresh reads no user apart.
 //
-// On SQLite and PostgreSQL the success path is two statements: a conditional
-// UPDATE ... RETURNING that spends the token only while it is unused and its
-// session is live, and reads its user, and the INSERT of next. When the
-// UPDATE matches nothing, one SELECT of the token with its session, its
-// successor and its user tells why. On MySQL, which has no UPDATE ...
-// RETURNING, that SELECT ... FOR UPDATE locks the rows first. Either way, of
-// concurrent rotations of one token, in any number of processes, at most one
-// succeeds, and the others (which wait for its commit) report its
-// successor.
+// On PostgreSQL the success path is one statement, run without BEGIN and
+// COMMIT: a data-modifying WITH query whose UPDATE spends the token only
+// while it is unused, its session live and its user present, and returns
+// the user's organization and role, and whose INSERT stores next only if
+// the UPDATE spent the token and next claims the spent token's session and
+// user (a next that claims another is not stored; the spent token, reported
+// as Old, shows the mismatch). On SQLite it is one transaction of two
+// statements: a conditional UPDATE ... RETURNING that spends the token and
+// reads its user, and the INSERT of next. On MySQL, which has no UPDATE ...
+// RETURNING, a SELECT ... FOR UPDATE of the token with its session,
+// successor and user comes first, in the same transaction. When the token
+// cannot be spent, one SELECT of the token with its session, its successor
+// and its user tells why. Either way, of concurrent rotations of one token,
+// in any number of processes, at most one succeeds, and the others (which
+// wait for its commit) report its successor.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next *auth.RefreshToken, at time.Time) (*auth.Rotation, error) {
 	if next == nil {
 		return nil, errors.New("sqlstore: rotate refresh token: nil next token")
 	}
-	var r *auth.Rotation
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		if s.dialect == MySQL {
-			r, err = s.spendLocked(ctx, tx, oldHash, next.IDHash, at)
-		} else {
-			r, err = s.spendReturning(ctx, tx, oldHash, next.IDHash, at)
-		}
-		if err != nil {
-			return err
-		}
-		return s.insertToken(ctx, tx, next)
-	})
+	var (
+		r   *auth.Rotation
+		err error
+	)
+	if s.dialect == Postgres {
+		r, err = s.rotateStatement(ctx, oldHash, next, at)
+	} else {
+		err = s.inTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			if s.dialect == MySQL {
+				r, err = s.spendLocked(ctx, tx, oldHash, next.IDHash, at)
+			} else {
+				r, err = s.spendReturning(ctx, tx, oldHash, next.IDHash, at)
+			}
+			if err != nil {
+				return err
+			}
+			return s.insertToken(ctx, tx, next)
+		})
+	}
 	switch {
 	case err == nil:
 		return r, nil
@@ -179,8 +192,70 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next *au
 	return nil, fmt.Errorf("sqlstore: rotate refresh token: %w", err)
 }
 
+// maxRotateAttempts bounds how often rotateStatement runs its statement when
+// PostgreSQL fails it with a serialization failure or a deadlock while the
+// token is still unspent.
+const maxRotateAttempts = 3
+
+// rotateStatement runs the whole rotation as the one statement rotateCTE
+// (PostgreSQL), in autocommit: the statement is its own transaction. When it
+// spends nothing, the token's state tells why.
+//
+// Under READ COMMITTED, the default, a concurrent rotation of the same token
+// waits for the winner's row lock, re-checks used_at against the committed
+// row, and matches nothing. A server whose default_transaction_isolation is
+// REPEATABLE READ or SERIALIZABLE fails it with a serialization failure
+// (SQLSTATE 40001) instead; nothing changed, so the token's state, read
+// afterwards, gives the same answer, and the statement runs again (at most
+// maxRotateAttempts times) only when the token is still unspent.
+func (s *Store) rotateStatement(ctx context.Context, oldHash string, next *auth.RefreshToken, at time.Time) (*auth.Rotation, error) {
+	usedAt := millis(at)
+	for attempt := 1; ; attempt++ {
+		t := auth.RefreshToken{IDHash: oldHash}
+		var (
+			created, expires, inserted int64
+			org, role                  string
+		)
+		err := s.queryRow(ctx, s.q.rotateCTE, usedAt, next.IDHash, oldHash,
+			millis(next.CreatedAt), millis(next.ExpiresAt), nullMillis(next.UsedAt), next.SessionID, next.UserID).
+			Scan(&t.SessionID, &t.UserID, &created, &expires, &org, &role, &inserted)
+		if err == nil {
+			if inserted != 1 && t.SessionID == next.SessionID && t.UserID == next.UserID {
+				// Unreachable: ins selects every row upd returns.
+				return nil, fmt.Errorf("the token was spent but its successor stored %d rows", inserted)
+			}
+			t.CreatedAt = fromMillis(created)
+			t.ExpiresAt = fromMillis(expires)
+			t.UsedAt = fromMillis(usedAt)
+			t.SuccessorHash = next.IDHash
+			return &auth.Rotation{Old: &t, UserRead: true, OrganizationID: org, Role: role}, nil
+		}
+		retry := isRetryable(err)
+		if !retry && !errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
+		r, err := s.tokenState(ctx, nil, oldHash)
+		if retry && attempt < maxRotateAttempts && errors.Is(err, errSpendable) {
+			continue
+		}
+		return r, err
+	}
+}
+
+// isRetryable reports whether err is a PostgreSQL serialization failure
+// (40001) or deadlock (40P01): the statement changed nothing and may run
+// again.
+func isRetryable(err error) bool {
+	var st sqlStater
+	if !errors.As(err, &st) {
+		return false
+	}
+	code := st.SQLState()
+	return code == "40001" || code == "40P01"
+}
+
 // spendReturning spends the token with a single conditional UPDATE ...
-// RETURNING (SQLite and PostgreSQL).
+// RETURNING (SQLite).
 func (s *Store) spendReturning(ctx context.Context, tx *sql.Tx, oldHash, nextHash string, at time.Time) (*auth.Rotation, error) {
 	t := auth.RefreshToken{IDHash: oldHash}
 	var (
@@ -240,16 +315,26 @@ func spendLockedRow(ctx context.Context, tx *sql.Tx, query string, args ...any) 
 
 // tokenState reads the token with its session, successor and user to tell
 // why it could not be spent.
+// It reads in tx, or outside any transaction when tx is nil.
 func (s *Store) tokenState(ctx context.Context, tx *sql.Tx, oldHash string) (*auth.Rotation, error) {
-	r, err := s.scanTokenState(s.txQueryRow(ctx, tx, s.q.tokenState, oldHash), oldHash)
+	var row *sql.Row
+	if tx == nil {
+		row = s.queryRow(ctx, s.q.tokenState, oldHash)
+	} else {
+		row = s.txQueryRow(ctx, tx, s.q.tokenState, oldHash)
+	}
+	r, err := s.scanTokenState(row, oldHash)
 	if err == nil {
 		// Unused with a live session, yet the conditional update matched
 		// nothing: only a concurrent writer that has since rolled back can
 		// cause this. Report it rather than guess.
-		return nil, errors.New("token is unused and its session live, but it could not be spent")
+		return nil, errSpendable
 	}
 	return r, err
 }
+
+// errSpendable is tokenState's error for a token that could be spent.
+var errSpendable = errors.New("token is unused and its session live, but it could not be spent")
 
 // scanTokenState scans a token joined with its session, its successor and
 // its user (the tokenState and rotateLock queries) and returns the Rotation
