@@ -11,13 +11,6 @@ import (
 	"github.com/ingestiq/auth/internal/jose"
 )
 
-// Defaults of the account-lifecycle settings of [Config].
-const (
-	DefaultPasswordResetTTL          = time.Hour
-	DefaultEmailVerificationTTL      = 48 * time.Hour
-	DefaultForgotPasswordMinDuration = 250 * time.Millisecond
-)
-
 // Mailer delivers the secrets of the account lifecycle to a user's mailbox.
 // The application implements it (with its mail provider) and builds the
 // link the user follows, such as https://app.example.com/reset?token=...;
@@ -25,7 +18,7 @@ const (
 // or [Authenticator.VerifyEmail].
 //
 // The time a Mailer takes shows in the response time of the call that sends
-// (ForgotPassword pads every call to [Config.ForgotPasswordMinDuration], so
+// (ForgotPassword pads every call to [MailConfig.ForgotPasswordMinDuration], so
 // keep well under it): hand the message to a queue rather than talk to a
 // mail server inline. A Mailer's error is logged, never shown to the client.
 type Mailer interface {
@@ -172,7 +165,7 @@ func (a *Authenticator) ChangePassword(ctx context.Context, userID, keepSessionI
 	if err != nil {
 		return err
 	}
-	if msg := checkNewPassword(newPassword, u.Email, a.cfg.MinPasswordLength); msg != "" {
+	if msg := checkNewPassword(newPassword, u.Email, a.cfg.Passwords.MinPasswordLength); msg != "" {
 		return validationError(map[string]string{"newPassword": msg})
 	}
 	if err := a.setPassword(ctx, u, newPassword); err != nil {
@@ -236,17 +229,17 @@ func (a *Authenticator) setPassword(ctx context.Context, u *User, password strin
 }
 
 // ForgotPassword starts a password reset: when an account has this email,
-// it issues a single-use reset token (valid [Config.PasswordResetTTL],
+// it issues a single-use reset token (valid [MailConfig.PasswordResetTTL],
 // stored only as a hash) and hands it to the [Mailer]. It returns nil
 // whether or not the account exists, and takes at least
-// [Config.ForgotPasswordMinDuration] either way, so that neither the answer
+// [MailConfig.ForgotPasswordMinDuration] either way, so that neither the answer
 // nor its timing tells. Calls are throttled per client address and per
 // email. It needs a Mailer and what [Authenticator.ResetPassword] needs to
 // redeem the token, a TokenStore that implements [OneTimeTokenStore] and
 // [SessionLister]; without them it mails nothing and returns
 // [ErrNotImplemented], as ResetPassword would.
 func (a *Authenticator) ForgotPassword(ctx context.Context, email string) error {
-	if a.cfg.Mailer == nil {
+	if a.cfg.Mail.Mailer == nil {
 		return ErrNotImplemented
 	}
 	if _, ok := a.tokens.(OneTimeTokenStore); !ok {
@@ -259,19 +252,19 @@ func (a *Authenticator) ForgotPassword(ctx context.Context, email string) error 
 	if err != nil {
 		return validationError(map[string]string{"email": "must be a valid email address"})
 	}
-	if err := a.take(ctx, "password.forgot", addressThrottleKey(ctx, keyAccountAddress), a.cfg.RegisterAddressBackoff); err != nil {
+	if err := a.take(ctx, "password.forgot", addressThrottleKey(ctx, keyAccountAddress), a.cfg.Throttle.RegisterAddressBackoff); err != nil {
 		return err
 	}
 	// Per (email, address) first, so that one address asking again and
 	// again stops there without using up the email's ceiling, which only
 	// many addresses together reach.
-	if err := a.take(ctx, "password.forgot", pairKey(ctx, keyMailPair, canon), a.cfg.MailBackoff); err != nil {
+	if err := a.take(ctx, "password.forgot", pairKey(ctx, keyMailPair, canon), a.cfg.Mail.MailBackoff); err != nil {
 		return err
 	}
-	if err := a.take(ctx, "password.forgot", keyMailTo+canon, a.cfg.MailCeiling); err != nil {
+	if err := a.take(ctx, "password.forgot", keyMailTo+canon, a.cfg.Mail.MailCeiling); err != nil {
 		return err
 	}
-	floor := time.NewTimer(a.cfg.ForgotPasswordMinDuration)
+	floor := time.NewTimer(a.cfg.Mail.ForgotPasswordMinDuration)
 	defer floor.Stop()
 	err = a.sendPasswordReset(ctx, canon)
 	select {
@@ -293,7 +286,7 @@ func (a *Authenticator) sendPasswordReset(ctx context.Context, email string) err
 	if err != nil {
 		return fmt.Errorf("auth: look up user: %w", err)
 	}
-	if err := a.sendOneTimeToken(ctx, u, PurposePasswordReset, a.cfg.PasswordResetTTL, a.cfg.Mailer.SendPasswordReset); err != nil {
+	if err := a.sendOneTimeToken(ctx, u, PurposePasswordReset, a.cfg.Mail.PasswordResetTTL, a.cfg.Mail.Mailer.SendPasswordReset); err != nil {
 		a.log.ErrorContext(ctx, "auth: could not send a password reset", "user_id", u.ID, "error", err)
 		return nil
 	}
@@ -373,7 +366,7 @@ func (a *Authenticator) consumeOneTimeToken(ctx context.Context, token, purpose 
 // and the same link can be used again with another password. It needs a
 // TokenStore that implements [OneTimeTokenStore] and [SessionLister].
 func (a *Authenticator) ResetPassword(ctx context.Context, token, newPassword string) error {
-	if a.cfg.Mailer == nil { // no reset token was ever issued
+	if a.cfg.Mail.Mailer == nil { // no reset token was ever issued
 		return ErrNotImplemented
 	}
 	if _, err := a.sessionLister(); err != nil {
@@ -383,10 +376,10 @@ func (a *Authenticator) ResetPassword(ctx context.Context, token, newPassword st
 	if !ok {
 		return ErrNotImplemented
 	}
-	if err := a.take(ctx, "password.reset", addressThrottleKey(ctx, keyAccountAddress), a.cfg.RegisterAddressBackoff); err != nil {
+	if err := a.take(ctx, "password.reset", addressThrottleKey(ctx, keyAccountAddress), a.cfg.Throttle.RegisterAddressBackoff); err != nil {
 		return err
 	}
-	if msg := checkNewPassword(newPassword, "", a.cfg.MinPasswordLength); msg != "" {
+	if msg := checkNewPassword(newPassword, "", a.cfg.Passwords.MinPasswordLength); msg != "" {
 		return validationError(map[string]string{"newPassword": msg})
 	}
 	// Read the token and its user without spending it, check everything,
@@ -412,7 +405,7 @@ func (a *Authenticator) ResetPassword(ctx context.Context, token, newPassword st
 	if err != nil {
 		return fmt.Errorf("auth: look up user: %w", err)
 	}
-	if msg := checkNewPassword(newPassword, u.Email, a.cfg.MinPasswordLength); msg != "" {
+	if msg := checkNewPassword(newPassword, u.Email, a.cfg.Passwords.MinPasswordLength); msg != "" {
 		return validationError(map[string]string{"newPassword": msg})
 	}
 	spent, err := store.ConsumeOneTimeToken(ctx, hash, PurposePasswordReset, a.cfg.Now())
@@ -454,9 +447,9 @@ func (a *Authenticator) ResetPassword(ctx context.Context, token, newPassword st
 // through the [Mailer], for example when the first one was lost. It needs
 // a Mailer, a TokenStore that implements [OneTimeTokenStore] and a
 // UserStore that implements [EmailVerifier]. Mail to one address is
-// throttled by [Config.MailBackoff].
+// throttled by [MailConfig.MailBackoff].
 func (a *Authenticator) RequestEmailVerification(ctx context.Context, userID string) error {
-	if a.cfg.Mailer == nil {
+	if a.cfg.Mail.Mailer == nil {
 		return ErrNotImplemented
 	}
 	if _, ok := a.users.(EmailVerifier); !ok {
@@ -466,10 +459,10 @@ func (a *Authenticator) RequestEmailVerification(ctx context.Context, userID str
 	if err != nil {
 		return err
 	}
-	if err := a.take(ctx, "email.verification", keyMailVerify+u.Email, a.cfg.MailBackoff); err != nil {
+	if err := a.take(ctx, "email.verification", keyMailVerify+u.Email, a.cfg.Mail.MailBackoff); err != nil {
 		return err
 	}
-	return a.sendOneTimeToken(ctx, u, PurposeEmailVerification, a.cfg.EmailVerificationTTL, a.cfg.Mailer.SendEmailVerification)
+	return a.sendOneTimeToken(ctx, u, PurposeEmailVerification, a.cfg.Mail.EmailVerificationTTL, a.cfg.Mail.Mailer.SendEmailVerification)
 }
 
 // VerifyEmail marks the email address of the token's user verified and
@@ -477,10 +470,10 @@ func (a *Authenticator) RequestEmailVerification(ctx context.Context, userID str
 // [ErrInvalidToken]; an expired one [ErrTokenExpired].
 func (a *Authenticator) VerifyEmail(ctx context.Context, token string) error {
 	v, ok := a.users.(EmailVerifier)
-	if !ok || a.cfg.Mailer == nil { // without a Mailer no token was ever issued
+	if !ok || a.cfg.Mail.Mailer == nil { // without a Mailer no token was ever issued
 		return ErrNotImplemented
 	}
-	if err := a.take(ctx, "email.verify", addressThrottleKey(ctx, keyAccountAddress), a.cfg.RegisterAddressBackoff); err != nil {
+	if err := a.take(ctx, "email.verify", addressThrottleKey(ctx, keyAccountAddress), a.cfg.Throttle.RegisterAddressBackoff); err != nil {
 		return err
 	}
 	u, err := a.consumeOneTimeToken(ctx, token, PurposeEmailVerification)

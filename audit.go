@@ -35,7 +35,7 @@ const (
 	// Attributes: email, and user_id when the email is known.
 	AuditLoginFailure AuditEvent = "auth.login.failure"
 	// AuditLoginUnverified: a right password for an account whose email is
-	// not verified, refused under [Config.RequireVerifiedEmail].
+	// not verified, refused under [MailConfig.RequireVerifiedEmail].
 	// Attributes: user_id.
 	AuditLoginUnverified AuditEvent = "auth.login.unverified"
 	// AuditRefresh: a refresh token was rotated. Attributes: user_id,

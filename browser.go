@@ -70,7 +70,7 @@ const (
 	// (see [WithDeviceToken]), so that the owner's own browser passes the
 	// account-wide login ceiling that guessing by others may reach:
 	// HttpOnly, Secure, SameSite=Strict, Path=[BrowserConfig.CookiePath],
-	// for [Config.DeviceTokenTTL]. It is signed and names no user; logout
+	// for [ThrottleConfig.DeviceTokenTTL]. It is signed and names no user; logout
 	// keeps it.
 	DeviceCookieName = "__Secure-auth-device"
 	// AuthModeHeader is the request header with which a browser client

@@ -102,7 +102,7 @@ var (
 	ErrUnsupportedMediaType = &Error{Code: "UNSUPPORTED_MEDIA_TYPE", Status: http.StatusUnsupportedMediaType, Message: "Content-Type must be application/json"}
 
 	// ErrPayloadTooLarge is answered by the handlers when a body exceeds
-	// [Config.MaxBodyBytes].
+	// [HTTPConfig.MaxBodyBytes].
 	ErrPayloadTooLarge = &Error{Code: "PAYLOAD_TOO_LARGE", Status: http.StatusRequestEntityTooLarge, Message: "Request body is too large"}
 
 	// ErrMethodNotAllowed is answered by the handlers for a method a route
@@ -118,7 +118,7 @@ var (
 	ErrRateLimited = &Error{Code: "RATE_LIMITED", Status: http.StatusTooManyRequests, Message: "Too many attempts, try again later"}
 
 	// ErrEmailNotVerified is returned by [Authenticator.Login] when
-	// [Config.RequireVerifiedEmail] is set and the password is right but
+	// [MailConfig.RequireVerifiedEmail] is set and the password is right but
 	// the account's email address is not verified yet.
 	ErrEmailNotVerified = &Error{Code: "EMAIL_NOT_VERIFIED", Status: http.StatusForbidden, Message: "Email address not verified"}
 

@@ -394,7 +394,7 @@ func (a *Authenticator) authResponse(w http.ResponseWriter, r *http.Request, res
 		User:         publicUser{ID: res.User.ID, Email: res.User.Email, Name: res.User.Name},
 		AccessToken:  res.AccessToken,
 		RefreshToken: a.browser.setTokens(w, r, res.AccessToken, res.RefreshToken, a.cfg.RefreshTokenTTL, a.cfg.AccessTokenTTL),
-		DeviceToken:  a.browser.setDevice(w, r, res.DeviceToken, a.cfg.DeviceTokenTTL),
+		DeviceToken:  a.browser.setDevice(w, r, res.DeviceToken, a.cfg.Throttle.DeviceTokenTTL),
 	}
 }
 
@@ -429,7 +429,7 @@ func (a *Authenticator) routes(methods map[string]routeFunc) http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		r = r.WithContext(withClient(r.Context(), r, a.cfg.TrustedProxies))
+		r = r.WithContext(withClient(r.Context(), r, a.cfg.Throttle.TrustedProxies))
 		a.noteUnknownAddress(r.Context(), r)
 		if err := fn(w, r); err != nil {
 			a.fail(w, r, err)
@@ -571,7 +571,7 @@ func (a *Authenticator) decode(w http.ResponseWriter, r *http.Request, dst any) 
 			return ErrUnsupportedMediaType
 		}
 	}
-	limit := a.cfg.MaxBodyBytes
+	limit := a.cfg.HTTP.MaxBodyBytes
 	if r.ContentLength > limit {
 		return ErrPayloadTooLarge
 	}

@@ -30,7 +30,7 @@ import (
 var errKeyMismatch = errors.New("auth: the private key does not match its public key")
 
 // ParsePrivateKeyPEM parses a PEM-encoded PKCS#8 private key ("PRIVATE
-// KEY", as written by openssl genpkey) for [Config.SigningKey]: Ed25519,
+// KEY", as written by openssl genpkey) for [KeyConfig.SigningKey]: Ed25519,
 // ECDSA on P-256, or RSA of at least 2048 bits. The PEM data may go on
 // with the key's own public key ("PUBLIC KEY"), which must then match it.
 //
@@ -88,7 +88,7 @@ func ParsePrivateKeyPEM(data []byte) (crypto.Signer, error) {
 }
 
 // ParsePublicKeyPEM parses a PEM-encoded PKIX public key ("PUBLIC KEY", as
-// written by openssl pkey -pubout) for [Config.VerifyKeys]: Ed25519, ECDSA
+// written by openssl pkey -pubout) for [KeyConfig.VerifyKeys]: Ed25519, ECDSA
 // on P-256, or RSA of at least 2048 bits. It returns an error naming the
 // problem for anything else, including a private key, which is refused
 // rather than reduced to its public half so that private material is never
@@ -174,7 +174,7 @@ type signingKey struct {
 	kid    string
 }
 
-// newSigningKey checks a Config.SigningKey: a supported type and size, and
+// newSigningKey checks a Config.Keys.SigningKey: a supported type and size, and
 // private and public halves that belong together (a signature made with
 // one verifies with the other).
 func newSigningKey(s crypto.Signer) (*signingKey, error) {
@@ -184,7 +184,7 @@ func newSigningKey(s crypto.Signer) (*signingKey, error) {
 	}
 	m, err := signingMethod(pub)
 	if err != nil {
-		return nil, fmt.Errorf("auth: Config.SigningKey: %w", err)
+		return nil, fmt.Errorf("auth: Config.Keys.SigningKey: %w", err)
 	}
 	switch s.(type) {
 	case ed25519.PrivateKey, *ecdsa.PrivateKey, *rsa.PrivateKey:
@@ -192,15 +192,15 @@ func newSigningKey(s crypto.Signer) (*signingKey, error) {
 		// golang-jwt signs ES256 and RS256 only with the concrete key
 		// types; Ed25519 with any crypto.Signer (an HSM, say).
 		if m != jwt.SigningMethodEdDSA {
-			return nil, fmt.Errorf("auth: Config.SigningKey: %T is not supported for %s; pass the *ecdsa.PrivateKey or *rsa.PrivateKey itself", s, m.Alg())
+			return nil, fmt.Errorf("auth: Config.Keys.SigningKey: %T is not supported for %s; pass the *ecdsa.PrivateKey or *rsa.PrivateKey itself", s, m.Alg())
 		}
 	}
 	if err := checkKeyPair(m, s); err != nil {
-		return nil, fmt.Errorf("auth: Config.SigningKey: %w", err)
+		return nil, fmt.Errorf("auth: Config.Keys.SigningKey: %w", err)
 	}
 	kid, _, err := jwkOf(pub, m)
 	if err != nil {
-		return nil, fmt.Errorf("auth: Config.SigningKey: %w", err)
+		return nil, fmt.Errorf("auth: Config.Keys.SigningKey: %w", err)
 	}
 	return &signingKey{method: m, key: s, pub: pub, kid: kid}, nil
 }
@@ -210,7 +210,7 @@ func newSigningKey(s crypto.Signer) (*signingKey, error) {
 func publicOf(s crypto.Signer) (pub crypto.PublicKey, err error) {
 	defer func() {
 		if recover() != nil {
-			pub, err = nil, errors.New("auth: Config.SigningKey is an empty key")
+			pub, err = nil, errors.New("auth: Config.Keys.SigningKey is an empty key")
 		}
 	}()
 	return s.Public(), nil

@@ -73,21 +73,6 @@ type MFAConfig struct {
 	PreviousSecrets [][]byte
 }
 
-// Defaults of [MFAConfig].
-const (
-	DefaultMFASkew              = 1
-	DefaultMFATicketTTL         = 5 * time.Minute
-	DefaultMFAMaxTicketAttempts = 5
-	DefaultMFAFreshLogin        = 5 * time.Minute
-	// RecoveryCodeCount is how many recovery codes confirmation and
-	// regeneration hand out.
-	RecoveryCodeCount = 10
-)
-
-// DefaultMFAAccountBackoff applies to wrong second-factor codes per
-// account: five free, then 1 s, 2 s, 4 s, ... up to 15 minutes.
-var DefaultMFAAccountBackoff = Backoff{Free: 5, Base: time.Second, Max: 15 * time.Minute, Window: time.Hour}
-
 // The second factor's methods, as MFA_REQUIRED lists them.
 var mfaMethods = []string{"totp", "recovery_code"}
 

@@ -32,12 +32,12 @@ type Argon2Params struct {
 
 // DefaultArgon2Params are the OWASP Password Storage Cheat Sheet parameters
 // for argon2id: m=19 MiB, t=2, p=1. It is a value to copy and nothing
-// reads it: the defaults of [Config.Argon2] and the floor New enforces are
+// reads it: the defaults of [PasswordConfig.Argon2] and the floor New enforces are
 // constants, so assigning to this variable changes neither.
 var DefaultArgon2Params = Argon2Params{Memory: defaultArgon2Memory, Iterations: defaultArgon2Iterations, Parallelism: defaultArgon2Parallelism}
 
 // The limits of argon2id parameters. New applies all of them to
-// Config.Argon2 (the floor unless InsecureAllowWeakHashing is set);
+// Config.Passwords.Argon2 (the floor unless InsecureAllowWeakHashing is set);
 // parseArgon2id applies the absolute ones to every stored hash, so that
 // parameters New accepts always make hashes the parser reads back, and a
 // hash from the store can neither make a login allocate gigabytes nor

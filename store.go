@@ -159,7 +159,7 @@ type Rotation struct {
 	// whose IDHash is Old.SuccessorHash, when that record still exists, is
 	// unused, and the session is not revoked; nil otherwise. The
 	// Authenticator hands its token out again when the reuse window allows
-	// (see [Config.RefreshReuseWindow]).
+	// (see [SessionConfig.RefreshReuseWindow]).
 	Successor *RefreshToken
 	// UserRead reports that OrganizationID and Role hold the token's user's
 	// current values, read in the same step. A store that keeps users too

@@ -37,53 +37,6 @@ type Backoff struct {
 }
 
 // The default throttling rules. Failed logins follow NIST SP 800-63B and
-// ASVS 4-2.2.1 (at most 100 failures per hour on one account) without
-// letting a stranger lock the owner out: they are counted per (account,
-// client address) with a tight back-off, and per account only against a
-// much higher ceiling, which a client that logged in to the account before
-// (it presents a device token) does not hit. The rules per client address
-// are looser, since many users can share one address. New reads the
-// unexported originals, so changing these variables changes nothing but
-// the copies: they are values to start a Config's rule from.
-var (
-	// DefaultLoginAccountBackoff applies to failed logins per (email,
-	// client address): five free per hour, then 1 s, 2 s, 4 s ... up to
-	// 15 minutes.
-	DefaultLoginAccountBackoff = defaultLoginAccountBackoff
-	// DefaultLoginAccountCeiling applies to failed logins per email from
-	// all addresses together: 80 free per hour, then the same back-off,
-	// which keeps an account under 100 failures per hour.
-	DefaultLoginAccountCeiling = defaultLoginAccountCeiling
-	// DefaultLoginAddressBackoff applies to failed logins per client
-	// address, whatever the email.
-	DefaultLoginAddressBackoff = defaultLoginAddressBackoff
-	// DefaultRegisterAddressBackoff applies to registrations per client
-	// address.
-	DefaultRegisterAddressBackoff = defaultRegisterAddressBackoff
-	// DefaultRefreshAddressBackoff applies to refreshes per client address.
-	DefaultRefreshAddressBackoff = defaultRefreshAddressBackoff
-	// DefaultMailBackoff applies to mail sent to one email address at the
-	// request of one client address (or of the signed-in user).
-	DefaultMailBackoff = defaultMailBackoff
-	// DefaultMailCeiling applies to password-reset mail sent to one email
-	// address at the request of any client address.
-	DefaultMailCeiling = defaultMailCeiling
-)
-
-// The rules New fills in; nothing outside this package can change them.
-var (
-	defaultLoginAccountBackoff    = Backoff{Free: 5, Base: time.Second, Max: 15 * time.Minute, Window: time.Hour}
-	defaultLoginAccountCeiling    = Backoff{Free: 80, Base: time.Second, Max: 15 * time.Minute, Window: time.Hour}
-	defaultLoginAddressBackoff    = Backoff{Free: 50, Base: time.Second, Max: 15 * time.Minute, Window: time.Hour}
-	defaultRegisterAddressBackoff = Backoff{Free: 20, Base: time.Second, Max: time.Hour, Window: time.Hour}
-	defaultRefreshAddressBackoff  = Backoff{Free: 600, Base: time.Second, Max: time.Minute, Window: time.Minute}
-	defaultMailBackoff            = Backoff{Free: 3, Base: time.Minute, Max: time.Hour, Window: time.Hour}
-	defaultMailCeiling            = Backoff{Free: 10, Base: time.Minute, Max: time.Hour, Window: time.Hour}
-)
-
-// maxLoginFailuresFree is the most failed logins per hour a rule on one
-// account may let through free (ASVS 4-2.2.1: at most 100).
-const maxLoginFailuresFree = 100
 
 // Delay returns the wait that the failures-th attempt of a window imposes
 // on the key before its next attempt (failures counts from 1, this attempt
@@ -337,7 +290,7 @@ var clientKey = &contextKey{"client address"}
 // WithClientIP returns a context that carries the client's IP address, for
 // the throttling and audit records of calls made through the Go API. The
 // handlers set it themselves from the request (see
-// [Config.TrustedProxies]).
+// [ThrottleConfig.TrustedProxies]).
 func WithClientIP(ctx context.Context, ip netip.Addr) context.Context {
 	c := clientFrom(ctx)
 	c.ip, c.unknownAddr = ip, false
@@ -385,7 +338,7 @@ func (a *Authenticator) noteUnknownAddress(ctx context.Context, r *http.Request)
 		return
 	}
 	a.unknownAddrOnce.Do(func() {
-		a.log.WarnContext(ctx, "auth: the request's peer address is not an IP address; all such requests share one throttling key (serve over TCP, or behind a proxy listed in Config.TrustedProxies)",
+		a.log.WarnContext(ctx, "auth: the request's peer address is not an IP address; all such requests share one throttling key (serve over TCP, or behind a proxy listed in Config.Throttle.TrustedProxies)",
 			"remote_addr", logSafe(truncate(r.RemoteAddr, 100)))
 	})
 }
@@ -604,10 +557,10 @@ func (a *Authenticator) loginFailed(ctx context.Context, k loginKeys) error {
 		key  string
 		rule Backoff
 	}{
-		{k.pair, a.cfg.LoginAccountBackoff},
-		{k.address, a.cfg.LoginAddressBackoff},
-		{k.account, a.cfg.LoginAccountCeiling},
-		{k.device, a.cfg.LoginAccountBackoff},
+		{k.pair, a.cfg.Throttle.LoginAccountBackoff},
+		{k.address, a.cfg.Throttle.LoginAddressBackoff},
+		{k.account, a.cfg.Throttle.LoginAccountCeiling},
+		{k.device, a.cfg.Throttle.LoginAccountBackoff},
 	} {
 		if err := a.hit(ctx, h.key, h.rule); err != nil {
 			return fmt.Errorf("auth: record failed login: %w", err)
@@ -641,7 +594,7 @@ var deviceTokenKey = &contextKey{"device token"}
 // [Authenticator.Login] then checks: a device token that the Authenticator
 // issued (in [AuthResult.DeviceToken]) for the same email, and that has not
 // expired, exempts the login from the account-wide ceiling on failed logins
-// ([Config.LoginAccountCeiling]), so that guessing from many addresses does
+// ([ThrottleConfig.LoginAccountCeiling]), so that guessing from many addresses does
 // not lock out a client that has logged in before. It never exempts it from
 // the rules per client address. The login handler reads it from the
 // request's "deviceToken" member.
@@ -692,7 +645,7 @@ func (a *Authenticator) deviceKeyOf(ctx context.Context, email string, now time.
 		return ""
 	}
 	issued := time.Unix(int64(binary.BigEndian.Uint64(body[deviceNonceBytes:])), 0)
-	if issued.After(now.Add(a.cfg.Leeway+time.Minute)) || !now.Before(issued.Add(a.cfg.DeviceTokenTTL)) {
+	if issued.After(now.Add(a.cfg.Sessions.Leeway+time.Minute)) || !now.Before(issued.Add(a.cfg.Throttle.DeviceTokenTTL)) {
 		return ""
 	}
 	return keyLoginDevice + base64.RawURLEncoding.EncodeToString(b[:deviceNonceBytes])

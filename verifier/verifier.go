@@ -3,7 +3,7 @@
 // the auth service's public keys from its JWK Set
 // ([auth.Authenticator.JWKSHandler], served by the reference server at
 // /.well-known/jwks.json) and verifies tokens signed with
-// [auth.Config.SigningKey] (EdDSA, ES256 or RS256).
+// [auth.KeyConfig.SigningKey] (EdDSA, ES256 or RS256).
 //
 //	v, err := verifier.New(verifier.Config{
 //		JWKSURL: "https://auth.internal/.well-known/jwks.json",

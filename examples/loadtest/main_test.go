@@ -29,13 +29,12 @@ func newServer(t *testing.T, throttle bool, wrap func(http.Handler) http.Handler
 	_, _ = rand.Read(secret)
 	st := memstore.New()
 	a, err := auth.New(auth.Config{
-		Users:                     st,
-		Tokens:                    st,
-		Secret:                    secret,
-		Logger:                    slog.New(slog.DiscardHandler),
-		Argon2:                    auth.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1},
-		InsecureAllowWeakHashing:  true,
-		InsecureDisableThrottling: !throttle,
+		Users:     st,
+		Tokens:    st,
+		Secret:    secret,
+		Logger:    slog.New(slog.DiscardHandler),
+		Passwords: auth.PasswordConfig{Argon2: auth.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1}, InsecureAllowWeakHashing: true},
+		Throttle:  auth.ThrottleConfig{InsecureDisableThrottling: !throttle},
 	})
 	if err != nil {
 		t.Fatal(err)

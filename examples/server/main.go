@@ -136,7 +136,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 	addr := fs.String("addr", ":3000", "the `address` to listen on")
 	dbFlag := fs.String("db", "sqlite:auth.db", "the `store`: memory, sqlite:PATH, postgres://... or mysql://user:pass@host:port/db")
 	limiterFlag := fs.String("limiter", "memory", "where the throttling counters live: memory (this process), db (the -db database) or redis://host:port/db; several servers must share one")
-	hashWait := fs.Duration("hash-wait", 10*time.Second, "how long a request waits for a password-hashing slot before it is answered 429 (auth.Config.MaxHashWait)")
+	hashWait := fs.Duration("hash-wait", 10*time.Second, "how long a request waits for a password-hashing slot before it is answered 429 (auth.Config.Passwords.MaxHashWait)")
 	writeTO := fs.Duration("write-timeout", writeTimeout, "the longest a request may take, waiting for a hashing slot included (http.Server.WriteTimeout)")
 	noThrottle := fs.Bool("no-throttle", false, "turn off login, registration and refresh throttling (for functional tests and benchmarks only)")
 	verifyEmail := fs.Bool("verify-email", false, "send a verification token on registration and refuse logins until the email is verified")
@@ -207,26 +207,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 		log.Warn("throttling is OFF (-no-throttle): logins, registrations and refreshes are not rate limited; never run like this in production")
 	}
 	a, err := auth.New(auth.Config{
-		Users:                     st.store, // the store itself, so that New sees its optional interfaces
-		Tokens:                    st.store,
-		Secret:                    secret,
-		SigningKey:                signer,
-		VerifyKeys:                publicKeys,
-		Logger:                    log,
-		InsecureDisableThrottling: *noThrottle,
-		Limiter:                   limiter,
-		MaxHashWait:               *hashWait,
-		TrustedProxies:            proxies,
-		Mailer:                    mailer,
-		SendVerificationEmail:     *verifyEmail,
-		RequireVerifiedEmail:      *verifyEmail,
-		RefreshReuseWindow:        *reuseWindow,
+		Users:  st.store, // the store itself, so that New sees its optional interfaces
+		Tokens: st.store,
+		Secret: secret,
+		Logger: log,
 		Browser: auth.BrowserConfig{
 			Enabled:           true,
 			CookiePath:        "/api/v2/auth",
 			AccessTokenCookie: *accessCookie,
 			TrustedOrigins:    frontends,
 		},
+		Keys:      auth.KeyConfig{SigningKey: signer, VerifyKeys: publicKeys},
+		Passwords: auth.PasswordConfig{MaxHashWait: *hashWait},
+		Throttle:  auth.ThrottleConfig{InsecureDisableThrottling: *noThrottle, Limiter: limiter, TrustedProxies: proxies},
+		Mail:      auth.MailConfig{Mailer: mailer, SendVerificationEmail: *verifyEmail, RequireVerifiedEmail: *verifyEmail},
+		Sessions:  auth.SessionConfig{RefreshReuseWindow: *reuseWindow},
 	})
 	if err != nil {
 		return err
