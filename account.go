@@ -179,39 +179,6 @@ func (a *Authenticator) ChangePassword(ctx context.Context, userID, keepSessionI
 	return nil
 }
 
-// confirmPassword checks that password is the user's, throttled and
-// counted like a login: it returns the user, or ErrInvalidCredentials, or a
-// RATE_LIMITED error.
-func (a *Authenticator) confirmPassword(ctx context.Context, userID, password string) (*User, error) {
-	u, err := a.users.UserByID(ctx, userID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, ErrInvalidToken
-	}
-	if err != nil {
-		return nil, fmt.Errorf("auth: look up user: %w", err)
-	}
-	if err := a.hasher.acquire(ctx); err != nil {
-		return nil, fmt.Errorf("auth: wait for a hashing slot: %w", err)
-	}
-	known := func() (*User, error) { return u, nil }
-	// The caller is signed in, which a device token would only repeat: the
-	// account-wide ceiling does not hold it back (its failures still count).
-	keys := newLoginKeys(ctx, u.Email)
-	keys.trusted = true
-	_, rehash, err := a.checkPassword(ctx, known, password, keys)
-	a.hasher.release()
-	if err != nil {
-		if errors.Is(err, ErrInvalidCredentials) {
-			a.audit(ctx, AuditPasswordConfirmFailure, "user_id", u.ID)
-		}
-		return nil, err
-	}
-	if rehash {
-		a.upgradeHash(ctx, u, password)
-	}
-	return u, nil
-}
-
 // setPassword hashes password and stores it as u's.
 func (a *Authenticator) setPassword(ctx context.Context, u *User, password string) error {
 	hash, err := a.hasher.hash(ctx, password)

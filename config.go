@@ -345,6 +345,7 @@ const (
 	MinSecretBytes = 32
 )
 
+// The default throttling rules. Failed logins follow NIST SP 800-63B and
 // ASVS 4-2.2.1 (at most 100 failures per hour on one account) without
 // letting a stranger lock the owner out: they are counted per (account,
 // client address) with a tight back-off, and per account only against a
