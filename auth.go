@@ -63,8 +63,6 @@ type Authenticator struct {
 	limiter Limiter
 	// sessions is nil unless Config.Sessions.SessionCacheTTL is set.
 	sessions *sessionCache
-	// browser is nil unless Config.Browser.Enabled is set.
-	browser *browser
 	// unknownAddrOnce logs the first request whose peer address does not
 	// parse.
 	unknownAddrOnce sync.Once
@@ -72,6 +70,13 @@ type Authenticator struct {
 	deviceKey []byte
 	// mfa holds the keys of two-step sign-in (see mfa.go).
 	mfa *mfaKeys
+	// transport is where requests' tokens come from and issued tokens go.
+	transport transport
+	// extra are the routes added with Handle; handlerBuilt is set by the
+	// first call to Handler, after which Handle panics.
+	extraMu      sync.Mutex
+	extra        []extraRoute
+	handlerBuilt bool
 }
 
 // New validates cfg, fills in its defaults and returns an Authenticator. It
@@ -94,7 +99,7 @@ func New(cfg Config) (*Authenticator, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Authenticator{cfg: cfg, users: cfg.Users, tokens: cfg.Tokens, keys: keys, hasher: h, log: cfg.Logger, browser: br}
+	a := &Authenticator{cfg: cfg, users: cfg.Users, tokens: cfg.Tokens, keys: keys, hasher: h, log: cfg.Logger, transport: standardTransport{browser: br}}
 	if a.deviceKey, err = hkdf.Key(sha256.New, cfg.Secret, nil, "github.com/ingestiq/auth device-token key v1", 32); err != nil {
 		return nil, err
 	}

@@ -81,7 +81,7 @@ const (
 // ErrCrossOrigin is answered (403) to an unsafe cross-origin request that a
 // cookie would authenticate, or that asks for cookie mode, from an origin
 // that is not trusted.
-var ErrCrossOrigin = &Error{Code: "FORBIDDEN", Status: http.StatusForbidden, Message: "Cross-origin request refused"}
+var ErrCrossOrigin = newError("FORBIDDEN", http.StatusForbidden, "Cross-origin request refused")
 
 // browser is the Authenticator's browser-mode state; nil when it is off.
 type browser struct {
@@ -229,20 +229,6 @@ func (b *browser) clear(w http.ResponseWriter, r *http.Request) {
 	if b.cfg.AccessTokenCookie {
 		http.SetCookie(w, b.cookie(AccessCookieName, "", "/", 0))
 	}
-}
-
-// accessToken returns the access token of r: the bearer token of its
-// Authorization header or, when the access-token cookie is on and r has no
-// Authorization header, that cookie. It is where every route and the
-// middleware read an access token.
-func (a *Authenticator) accessToken(r *http.Request) (string, error) {
-	token, err := bearerToken(r)
-	if err == ErrUnauthorized {
-		if t, ok := a.browser.accessFromCookie(r); ok {
-			return t, nil
-		}
-	}
-	return token, err
 }
 
 // setDevice puts a device token into a cookie when r asked for cookie mode,

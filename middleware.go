@@ -27,7 +27,7 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		if err := a.browser.checkOrigin(r); err != nil {
+		if err := a.transport.check(r); err != nil {
 			a.fail(w, r, err)
 			return
 		}
