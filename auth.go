@@ -236,7 +236,7 @@ func (a *Authenticator) Register(ctx context.Context, in RegisterInput) (*AuthRe
 			a.log.ErrorContext(ctx, "auth: could not undo registration", "user_id", u.ID, "error", derr)
 		}
 	}()
-	res, s, err := a.startSession(ctx, u, now)
+	res, s, err := a.openSession(ctx, u, amrPassword, now)
 	if err != nil {
 		return nil, err
 	}
@@ -264,34 +264,6 @@ func checkName(name string) string {
 		return "must not contain control characters"
 	}
 	return ""
-}
-
-// startSession opens a session for u and signs its first tokens.
-func (a *Authenticator) startSession(ctx context.Context, u *User, now time.Time) (*AuthResult, *Session, error) {
-	c := clientFrom(ctx)
-	s := &Session{
-		ID:        uuid.NewString(),
-		UserID:    u.ID,
-		CreatedAt: now.UTC().Truncate(time.Millisecond),
-		ExpiresAt: now.Add(a.cfg.Sessions.SessionLifetime).UTC().Truncate(time.Second),
-		UserAgent: c.userAgent,
-	}
-	if c.ip.IsValid() {
-		s.IPAddress = c.ip.String()
-	}
-	s.AMR, s.AAL = assuranceFrom(ctx)
-	refresh, rec, err := a.keys.issueRefresh(s, now)
-	if err != nil {
-		return nil, nil, fmt.Errorf("auth: sign refresh token: %w", err)
-	}
-	access, err := a.keys.issueAccess(u, s, now)
-	if err != nil {
-		return nil, nil, fmt.Errorf("auth: sign access token: %w", err)
-	}
-	if err := a.tokens.CreateSession(ctx, s, rec); err != nil {
-		return nil, nil, fmt.Errorf("auth: create session: %w", err)
-	}
-	return &AuthResult{User: u, AccessToken: access, RefreshToken: refresh}, s, nil
 }
 
 // Refresh spends a refresh token and returns a new access token and the

@@ -220,7 +220,7 @@ func (a *Authenticator) Login(ctx context.Context, email, password string) (*Aut
 		return nil, err // MFA_REQUIRED with a ticket, or a failure
 	}
 	now := a.cfg.Now()
-	res, s, err := a.startSession(ctx, u, now)
+	res, s, err := a.openSession(ctx, u, amrPassword, now)
 	if err != nil {
 		return nil, err
 	}

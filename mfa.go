@@ -223,36 +223,6 @@ func recoveryHash(key []byte, userID, code string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// assuranceKey is the context key under which VerifyMFA hands the new
-// session's assurance to startSession.
-type assuranceKey struct{}
-
-type assurance struct {
-	amr string
-	aal int
-}
-
-func withAssurance(ctx context.Context, amr string, aal int) context.Context {
-	return context.WithValue(ctx, assuranceKey{}, assurance{amr, aal})
-}
-
-// assuranceFrom returns the assurance of the session being opened: a
-// password alone unless VerifyMFA said otherwise.
-func assuranceFrom(ctx context.Context) (string, int) {
-	if v, ok := ctx.Value(assuranceKey{}).(assurance); ok {
-		return v.amr, v.aal
-	}
-	return "pwd", 1
-}
-
-// sessionAMR returns a session's methods as the amr claim lists them.
-func sessionAMR(s *Session) []string {
-	if s.AMR == "" {
-		return []string{"pwd"}
-	}
-	return strings.Fields(s.AMR)
-}
-
 // secondFactors returns the SecondFactorStore, or NOT_IMPLEMENTED.
 func (a *Authenticator) secondFactors() (SecondFactorStore, error) {
 	st, ok := a.users.(SecondFactorStore)
@@ -450,7 +420,7 @@ func (a *Authenticator) VerifyMFA(ctx context.Context, ticket, code, recoveryCod
 	if code == "" {
 		method = "recovery_code"
 	}
-	res, s, err := a.startSession(withAssurance(ctx, "pwd otp", 2), u, now)
+	res, s, err := a.openSession(ctx, u, amrPasswordOTP, now)
 	if err != nil {
 		return nil, err
 	}
