@@ -102,7 +102,11 @@ func (a *Authenticator) Sessions(ctx context.Context, userID, currentSessionID s
 // and access tokens stop working at once. A session that does not exist,
 // has already ended, or belongs to someone else is [ErrSessionNotFound]
 // alike.
-func (a *Authenticator) EndSession(ctx context.Context, userID, sessionID string) error {
+func (a *Authenticator) EndSession(ctx context.Context, userID, sessionID string) (err error) {
+	if a.obs != nil {
+		ctx = a.obs.OperationStart(ctx, OpEndSession)
+		defer func() { a.operationEnd(ctx, OpEndSession, err, OperationEnd{}) }()
+	}
 	if sessionID == "" || len(sessionID) > 64 {
 		return ErrSessionNotFound
 	}
@@ -127,7 +131,11 @@ func (a *Authenticator) EndSession(ctx context.Context, userID, sessionID string
 // LogoutAll ends every session of the user except keepSessionID (none when
 // it is "") and returns how many it ended. It needs a TokenStore that
 // implements [SessionLister].
-func (a *Authenticator) LogoutAll(ctx context.Context, userID, keepSessionID string) (int64, error) {
+func (a *Authenticator) LogoutAll(ctx context.Context, userID, keepSessionID string) (_ int64, err error) {
+	if a.obs != nil {
+		ctx = a.obs.OperationStart(ctx, OpLogoutAll)
+		defer func() { a.operationEnd(ctx, OpLogoutAll, err, OperationEnd{}) }()
+	}
 	n, err := a.revokeUserSessions(ctx, userID, keepSessionID)
 	if err != nil {
 		return 0, err
@@ -157,7 +165,11 @@ func (a *Authenticator) revokeUserSessions(ctx context.Context, userID, except s
 // and counts toward login throttling; a new password that breaks the rules
 // is a VALIDATION_ERROR naming newPassword. It needs a TokenStore that
 // implements [SessionLister].
-func (a *Authenticator) ChangePassword(ctx context.Context, userID, keepSessionID, currentPassword, newPassword string) error {
+func (a *Authenticator) ChangePassword(ctx context.Context, userID, keepSessionID, currentPassword, newPassword string) (err error) {
+	if a.obs != nil {
+		ctx = a.obs.OperationStart(ctx, OpChangePassword)
+		defer func() { a.operationEnd(ctx, OpChangePassword, err, OperationEnd{}) }()
+	}
 	if _, err := a.sessionLister(); err != nil {
 		return err
 	}
@@ -205,7 +217,11 @@ func (a *Authenticator) setPassword(ctx context.Context, u *User, password strin
 // redeem the token, a TokenStore that implements [OneTimeTokenStore] and
 // [SessionLister]; without them it mails nothing and returns
 // [ErrNotImplemented], as ResetPassword would.
-func (a *Authenticator) ForgotPassword(ctx context.Context, email string) error {
+func (a *Authenticator) ForgotPassword(ctx context.Context, email string) (err error) {
+	if a.obs != nil {
+		ctx = a.obs.OperationStart(ctx, OpForgotPassword)
+		defer func() { a.operationEnd(ctx, OpForgotPassword, err, OperationEnd{}) }()
+	}
 	if a.cfg.Mail.Mailer == nil {
 		return ErrNotImplemented
 	}
@@ -332,7 +348,11 @@ func (a *Authenticator) consumeOneTimeToken(ctx context.Context, token, purpose 
 // check comes before the token is spent: a refused reset changes nothing,
 // and the same link can be used again with another password. It needs a
 // TokenStore that implements [OneTimeTokenStore] and [SessionLister].
-func (a *Authenticator) ResetPassword(ctx context.Context, token, newPassword string) error {
+func (a *Authenticator) ResetPassword(ctx context.Context, token, newPassword string) (err error) {
+	if a.obs != nil {
+		ctx = a.obs.OperationStart(ctx, OpResetPassword)
+		defer func() { a.operationEnd(ctx, OpResetPassword, err, OperationEnd{}) }()
+	}
 	if a.cfg.Mail.Mailer == nil { // no reset token was ever issued
 		return ErrNotImplemented
 	}
@@ -435,7 +455,11 @@ func (a *Authenticator) RequestEmailVerification(ctx context.Context, userID str
 // VerifyEmail marks the email address of the token's user verified and
 // spends the token. A token that is unknown or already spent is
 // [ErrInvalidToken]; an expired one [ErrTokenExpired].
-func (a *Authenticator) VerifyEmail(ctx context.Context, token string) error {
+func (a *Authenticator) VerifyEmail(ctx context.Context, token string) (err error) {
+	if a.obs != nil {
+		ctx = a.obs.OperationStart(ctx, OpVerifyEmail)
+		defer func() { a.operationEnd(ctx, OpVerifyEmail, err, OperationEnd{}) }()
+	}
 	v, ok := a.users.(EmailVerifier)
 	if !ok || a.cfg.Mail.Mailer == nil { // without a Mailer no token was ever issued
 		return ErrNotImplemented
@@ -461,7 +485,11 @@ func (a *Authenticator) VerifyEmail(ctx context.Context, token string) error {
 // and counted like a login), ending every session first so that all their
 // tokens stop working at once. The email can then be registered again. It
 // needs a TokenStore that implements [SessionLister].
-func (a *Authenticator) DeleteAccount(ctx context.Context, userID, password string) error {
+func (a *Authenticator) DeleteAccount(ctx context.Context, userID, password string) (err error) {
+	if a.obs != nil {
+		ctx = a.obs.OperationStart(ctx, OpDeleteAccount)
+		defer func() { a.operationEnd(ctx, OpDeleteAccount, err, OperationEnd{}) }()
+	}
 	if _, err := a.sessionLister(); err != nil {
 		return err
 	}

@@ -70,6 +70,8 @@ type Authenticator struct {
 	deviceKey []byte
 	// mfa holds the keys of two-step sign-in (see mfa.go).
 	mfa *mfaKeys
+	// obs is Config.Observer; nil means no observation at all.
+	obs Observer
 	// transport is where requests' tokens come from and issued tokens go.
 	transport transport
 	// extra are the routes added with Handle; handlerBuilt is set by the
@@ -99,7 +101,8 @@ func New(cfg Config) (*Authenticator, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Authenticator{cfg: cfg, users: cfg.Users, tokens: cfg.Tokens, keys: keys, hasher: h, log: cfg.Logger, transport: standardTransport{browser: br}}
+	a := &Authenticator{cfg: cfg, users: cfg.Users, tokens: cfg.Tokens, keys: keys, hasher: h, log: cfg.Logger, transport: standardTransport{browser: br}, obs: cfg.Observer}
+	h.obs = cfg.Observer
 	if a.deviceKey, err = hkdf.Key(sha256.New, cfg.Secret, nil, "github.com/ingestiq/auth device-token key v1", 32); err != nil {
 		return nil, err
 	}
@@ -163,7 +166,11 @@ const MaxNameLength = 200
 // are an *Error with code VALIDATION_ERROR (errors.Is(err, ErrValidation))
 // and per-field messages; a taken email is [ErrEmailExists]. A failed call
 // leaves no user, session or token behind.
-func (a *Authenticator) Register(ctx context.Context, in RegisterInput) (*AuthResult, error) {
+func (a *Authenticator) Register(ctx context.Context, in RegisterInput) (_ *AuthResult, err error) {
+	if a.obs != nil {
+		ctx = a.obs.OperationStart(ctx, OpRegister)
+		defer func() { a.operationEnd(ctx, OpRegister, err, OperationEnd{}) }()
+	}
 	if err := a.take(ctx, "register", addressThrottleKey(ctx, keyRegisterAddress), a.cfg.Throttle.RegisterAddressBackoff); err != nil {
 		return nil, err
 	}
@@ -274,7 +281,12 @@ func checkName(name string) string {
 // logged out. The one exception is [SessionConfig.RefreshReuseWindow]: within it,
 // while the successor is unspent, the spent token gets the same successor
 // again and a new access token of the same session.
-func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*TokenPair, error) {
+func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (_ *TokenPair, err error) {
+	var end OperationEnd // Replay and Reuse, for the observer
+	if a.obs != nil {
+		ctx = a.obs.OperationStart(ctx, OpRefresh)
+		defer func() { a.operationEnd(ctx, OpRefresh, err, end) }()
+	}
 	if err := a.take(ctx, "refresh", addressThrottleKey(ctx, keyRefreshAddress), a.cfg.Throttle.RefreshAddressBackoff); err != nil {
 		return nil, err
 	}
@@ -292,11 +304,13 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*Toke
 	switch {
 	case errors.Is(err, ErrTokenUsed) && a.replayable(r, c, next.IDHash, now):
 		replay, next = true, r.Successor
+		end.Replay = true
 	case errors.Is(err, ErrTokenUsed):
 		sid := c.SessionID
 		if r != nil && r.Old != nil {
 			sid = r.Old.SessionID
 		}
+		end.Reuse = true
 		a.auditAt(ctx, slog.LevelWarn, AuditRefreshReuse, "user_id", c.Subject, "session_id", sid)
 		if rerr := a.revokeSession(context.WithoutCancel(ctx), sid, now); rerr != nil && !errors.Is(rerr, ErrNotFound) {
 			return nil, fmt.Errorf("auth: revoke session after reuse: %w", rerr)
@@ -364,7 +378,11 @@ func (a *Authenticator) replayable(r *Rotation, c *refreshClaims, succHash strin
 // stop working at once, and so do its access tokens wherever sessions are
 // checked. Other sessions of the same user are untouched. Logging out of a
 // session that is already revoked returns [ErrInvalidToken].
-func (a *Authenticator) Logout(ctx context.Context, accessToken string) error {
+func (a *Authenticator) Logout(ctx context.Context, accessToken string) (err error) {
+	if a.obs != nil {
+		ctx = a.obs.OperationStart(ctx, OpLogout)
+		defer func() { a.operationEnd(ctx, OpLogout, err, OperationEnd{}) }()
+	}
 	c, err := a.verify(ctx, accessToken, true)
 	if err != nil {
 		return err
@@ -396,6 +414,9 @@ func (a *Authenticator) revokeSession(ctx context.Context, id string, at time.Ti
 // costs one TokenStore read. An expired token is [ErrTokenExpired]; anything
 // else wrong is [ErrInvalidToken].
 func (a *Authenticator) Verify(ctx context.Context, accessToken string) (*Claims, error) {
+	if a.obs != nil {
+		return a.verifyObserved(ctx, accessToken)
+	}
 	return a.verify(ctx, accessToken, !a.cfg.Sessions.InsecureSkipSessionCheck)
 }
 

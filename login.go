@@ -157,7 +157,11 @@ func (a *Authenticator) deviceKeyOf(ctx context.Context, email string, now time.
 // [ThrottleConfig.LoginAccountCeiling]); a throttled call returns a RATE_LIMITED
 // error before the password is looked at, so it is the same for a right
 // and a wrong one.
-func (a *Authenticator) Login(ctx context.Context, email, password string) (*AuthResult, error) {
+func (a *Authenticator) Login(ctx context.Context, email, password string) (_ *AuthResult, err error) {
+	if a.obs != nil {
+		ctx = a.obs.OperationStart(ctx, OpLogin)
+		defer func() { a.operationEnd(ctx, OpLogin, err, OperationEnd{}) }()
+	}
 	canon, emailErr := CanonicalEmail(email)
 	account := canon
 	if emailErr != nil {

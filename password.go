@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -122,6 +123,10 @@ type hasher struct {
 	maxWait time.Duration
 	sem     chan struct{}
 	dummy   string // a valid hash with the live parameters, for unknown emails
+	// obs is Config.Observer, told of every wait for a slot; waiting
+	// counts the requests asking for one (kept only with an observer).
+	obs     Observer
+	waiting atomic.Int64
 }
 
 func newHasher(p Argon2Params, concurrency int, maxWait time.Duration) (*hasher, error) {
@@ -139,6 +144,19 @@ func newHasher(p Argon2Params, concurrency int, maxWait time.Duration) (*hasher,
 // burst larger than the server can hash in time is answered 429 rather
 // than left to time out.
 func (h *hasher) acquire(ctx context.Context) error {
+	if h.obs == nil {
+		return h.acquireSlot(ctx)
+	}
+	start := time.Now()
+	queued := int(h.waiting.Add(1))
+	err := h.acquireSlot(ctx)
+	h.waiting.Add(-1)
+	h.obs.HashWait(ctx, time.Since(start), queued, err == nil)
+	return err
+}
+
+// acquireSlot is acquire without the observer.
+func (h *hasher) acquireSlot(ctx context.Context) error {
 	select {
 	case h.sem <- struct{}{}:
 		return nil

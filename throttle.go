@@ -307,6 +307,7 @@ func (a *Authenticator) throttled(ctx context.Context, event string, keys ...str
 		if err != nil {
 			return err
 		}
+		a.observeThrottle(ctx, k, d <= 0)
 		if d > 0 {
 			a.audit(ctx, AuditThrottled, "action", event, "retry_after_s", int64(retryAfterSeconds(d)))
 			return rateLimited(d)
@@ -354,6 +355,7 @@ func (a *Authenticator) take(ctx context.Context, event, key string, rule Backof
 	if err != nil {
 		return fmt.Errorf("auth: record attempt: %w", err)
 	}
+	a.observeThrottle(ctx, key, d <= 0)
 	if d > 0 {
 		a.audit(ctx, AuditThrottled, "action", event, "retry_after_s", int64(retryAfterSeconds(d)))
 		return rateLimited(d)
