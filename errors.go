@@ -47,14 +47,23 @@ func (e *Error) Error() string {
 	return "auth: " + strings.ToLower(e.Message[:1]) + e.Message[1:]
 }
 
-// Is reports whether target is an *Error with the same code. A
+// Is reports whether target is an *Error with the same code, such as the
+// error variable a copy with details (fields, a ticket, Retry-After) was
+// made from. Two distinct error variables of the package never match each
+// other, even when they share a code: [ErrSessionNotFound] is not
+// [ErrRouteNotFound], and [ErrCrossOrigin] is not [ErrForbidden]. A
 // NOT_IMPLEMENTED error also matches [errors.ErrUnsupported].
 func (e *Error) Is(target error) bool {
 	if target == errors.ErrUnsupported {
 		return e.Code == ErrNotImplemented.Code
 	}
 	t, ok := target.(*Error)
-	return ok && t.Code == e.Code
+	if !ok || t.Code != e.Code {
+		return false
+	}
+	_, eSentinel := errorBodies[e]
+	_, tSentinel := errorBodies[t]
+	return !eSentinel || !tSentinel // (e == t is decided before Is is called)
 }
 
 // The errors of the HTTP contract. Methods of [Authenticator] return them (or

@@ -73,6 +73,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/ingestiq/auth"
+	"github.com/ingestiq/auth/internal/claimsctx"
 	"github.com/ingestiq/auth/internal/jose"
 )
 
@@ -350,7 +351,7 @@ func (v *Verifier) Middleware(next http.Handler) http.Handler {
 		if err == nil {
 			var c *auth.Claims
 			if c, err = v.Verify(r.Context(), token); err == nil {
-				next.ServeHTTP(w, r.WithContext(auth.ContextWithClaims(r.Context(), c)))
+				next.ServeHTTP(w, r.WithContext(claimsctx.With(r.Context(), c)))
 				return
 			}
 		}
