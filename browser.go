@@ -159,19 +159,6 @@ func (b *browser) refreshFromCookie(r *http.Request) (string, bool) {
 	return c.Value, true
 }
 
-// accessFromCookie returns the access token of r's cookie, if the
-// access-token cookie is on and r has one.
-func (b *browser) accessFromCookie(r *http.Request) (string, bool) {
-	if b == nil || !b.cfg.AccessTokenCookie {
-		return "", false
-	}
-	c, err := r.Cookie(AccessCookieName)
-	if err != nil || c.Value == "" {
-		return "", false
-	}
-	return c.Value, true
-}
-
 // cookiePath is the Path of the refresh cookie for r.
 func (b *browser) cookiePath(r *http.Request) string {
 	if b.cfg.CookiePath != "" {

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/ingestiq/auth/internal/jose"
 )
 
 type errorBody struct {
@@ -220,14 +218,4 @@ func required(fields map[string]*string) error {
 		return validationError(missing)
 	}
 	return nil
-}
-
-// bearerToken returns the token of the request's Authorization header. A
-// request without the header, or with another scheme, or with an empty
-// token, has sent no bearer token: [ErrUnauthorized]. More than one
-// Authorization header, or a token that is not an RFC 6750 b64token, is
-// [ErrInvalidToken]. The scheme is matched without regard to case.
-func bearerToken(r *http.Request) (string, error) {
-	token, f := jose.BearerToken(r.Header, MaxTokenLength)
-	return token, faultErrors[f]
 }

@@ -3,6 +3,8 @@ package auth
 import (
 	"net/http"
 	"time"
+
+	"github.com/ingestiq/auth/internal/jose"
 )
 
 // transport is the one seam through which tokens travel: where a request's
@@ -45,6 +47,17 @@ type issuedTokens struct {
 // JSON body and, in browser mode, in the library's HttpOnly cookies.
 type standardTransport struct {
 	browser *browser // nil unless browser mode is on
+	// accessCookie is the name of the access-token cookie when browser
+	// mode has it on, else "".
+	accessCookie string
+}
+
+func newStandardTransport(b *browser) standardTransport {
+	t := standardTransport{browser: b}
+	if b != nil && b.cfg.AccessTokenCookie {
+		t.accessCookie = AccessCookieName
+	}
+	return t
 }
 
 func (t standardTransport) check(r *http.Request) error {
@@ -53,15 +66,10 @@ func (t standardTransport) check(r *http.Request) error {
 
 // accessToken returns the bearer token of r's Authorization header or,
 // when the access-token cookie is on and r has no Authorization header,
-// that cookie.
+// that cookie: the rule package verifier shares (internal/jose).
 func (t standardTransport) accessToken(r *http.Request) (string, error) {
-	token, err := bearerToken(r)
-	if err == ErrUnauthorized {
-		if c, ok := t.browser.accessFromCookie(r); ok {
-			return c, nil
-		}
-	}
-	return token, err
+	token, _, f := jose.RequestToken(r, t.accessCookie, MaxTokenLength)
+	return token, faultErrors[f]
 }
 
 // refreshToken returns the refresh cookie of a request in cookie mode; a
