@@ -86,12 +86,7 @@ func (a *Authenticator) serveLogout(w http.ResponseWriter, r *http.Request, _ *C
 	if err != nil {
 		return err
 	}
-	if err := a.Logout(r.Context(), token); err != nil {
-		return err
-	}
-	a.transport.clear(w, r)
-	writeMessage(w, http.StatusOK, "Logged out successfully")
-	return nil
+	return a.replyEnded(w, r, http.StatusOK, "Logged out successfully", a.Logout(r.Context(), token))
 }
 
 // serveMe answers the user the access token belongs to.
@@ -116,12 +111,7 @@ type passwordRequest struct {
 // serveDeleteAccount deletes the bearer's account (see
 // [Authenticator.DeleteAccount]).
 func (a *Authenticator) serveDeleteAccount(w http.ResponseWriter, r *http.Request, c *Claims, req *passwordRequest) error {
-	if err := a.DeleteAccount(r.Context(), c.UserID, *req.Password); err != nil {
-		return err
-	}
-	a.transport.clear(w, r)
-	writeMessage(w, http.StatusOK, "Account deleted")
-	return nil
+	return a.replyEnded(w, r, http.StatusOK, "Account deleted", a.DeleteAccount(r.Context(), c.UserID, *req.Password))
 }
 
 // serveSessions lists the live sessions of the bearer's user as
@@ -139,11 +129,7 @@ func (a *Authenticator) serveSessions(w http.ResponseWriter, r *http.Request, c 
 
 // serveEndSession ends one of the bearer's own sessions.
 func (a *Authenticator) serveEndSession(w http.ResponseWriter, r *http.Request, c *Claims, _ *none) error {
-	if err := a.EndSession(r.Context(), c.UserID, r.PathValue("id")); err != nil {
-		return err
-	}
-	writeMessage(w, http.StatusOK, "Session ended")
-	return nil
+	return reply(w, http.StatusOK, "Session ended", a.EndSession(r.Context(), c.UserID, r.PathValue("id")))
 }
 
 type logoutAllRequest struct {
@@ -179,11 +165,7 @@ type changePasswordRequest struct {
 // serveChangePassword changes the bearer's password and ends their other
 // sessions.
 func (a *Authenticator) serveChangePassword(w http.ResponseWriter, r *http.Request, c *Claims, req *changePasswordRequest) error {
-	if err := a.ChangePassword(r.Context(), c.UserID, c.SessionID, *req.CurrentPassword, *req.NewPassword); err != nil {
-		return err
-	}
-	writeMessage(w, http.StatusOK, "Password changed")
-	return nil
+	return reply(w, http.StatusOK, "Password changed", a.ChangePassword(r.Context(), c.UserID, c.SessionID, *req.CurrentPassword, *req.NewPassword))
 }
 
 type emailRequest struct {
@@ -192,11 +174,7 @@ type emailRequest struct {
 
 // serveForgotPassword answers 202 whether or not the account exists.
 func (a *Authenticator) serveForgotPassword(w http.ResponseWriter, r *http.Request, _ *Claims, req *emailRequest) error {
-	if err := a.ForgotPassword(r.Context(), *req.Email); err != nil {
-		return err
-	}
-	writeMessage(w, http.StatusAccepted, "If an account exists for this email, a password reset link has been sent")
-	return nil
+	return reply(w, http.StatusAccepted, "If an account exists for this email, a password reset link has been sent", a.ForgotPassword(r.Context(), *req.Email))
 }
 
 type resetPasswordRequest struct {
@@ -206,12 +184,7 @@ type resetPasswordRequest struct {
 
 // serveResetPassword sets a new password with a reset token.
 func (a *Authenticator) serveResetPassword(w http.ResponseWriter, r *http.Request, _ *Claims, req *resetPasswordRequest) error {
-	if err := a.ResetPassword(r.Context(), *req.Token, *req.NewPassword); err != nil {
-		return err
-	}
-	a.transport.clear(w, r)
-	writeMessage(w, http.StatusOK, "Password has been reset")
-	return nil
+	return a.replyEnded(w, r, http.StatusOK, "Password has been reset", a.ResetPassword(r.Context(), *req.Token, *req.NewPassword))
 }
 
 type tokenRequest struct {
@@ -220,11 +193,26 @@ type tokenRequest struct {
 
 // serveVerifyEmail marks an email address verified with its token.
 func (a *Authenticator) serveVerifyEmail(w http.ResponseWriter, r *http.Request, _ *Claims, req *tokenRequest) error {
-	if err := a.VerifyEmail(r.Context(), *req.Token); err != nil {
+	return reply(w, http.StatusOK, "Email verified", a.VerifyEmail(r.Context(), *req.Token))
+}
+
+// reply answers {"message": msg} with status once the operation succeeded
+// (err is nil), and returns err otherwise.
+func reply(w http.ResponseWriter, status int, msg string, err error) error {
+	if err != nil {
 		return err
 	}
-	writeMessage(w, http.StatusOK, "Email verified")
+	writeMessage(w, status, msg)
 	return nil
+}
+
+// replyEnded is reply for an operation that ended the caller's session: the
+// transport takes back its tokens first.
+func (a *Authenticator) replyEnded(w http.ResponseWriter, r *http.Request, status int, msg string, err error) error {
+	if err == nil {
+		a.transport.clear(w, r)
+	}
+	return reply(w, status, msg, err)
 }
 
 // writeMessage answers {"message": msg}.

@@ -39,11 +39,7 @@ type removeTOTPRequest struct {
 // serveRemoveTOTP removes the TOTP factor from a session at assurance level
 // 2 (see [Authenticator.RemoveTOTP]).
 func (a *Authenticator) serveRemoveTOTP(w http.ResponseWriter, r *http.Request, c *Claims, req *removeTOTPRequest) error {
-	if err := a.RemoveTOTP(r.Context(), c, *req.Password, deref(req.Code), deref(req.RecoveryCode)); err != nil {
-		return err
-	}
-	writeMessage(w, http.StatusOK, "Second factor removed")
-	return nil
+	return reply(w, http.StatusOK, "Second factor removed", a.RemoveTOTP(r.Context(), c, *req.Password, deref(req.Code), deref(req.RecoveryCode)))
 }
 
 type codeRequest struct {

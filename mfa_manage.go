@@ -217,16 +217,5 @@ func (a *Authenticator) RegenerateRecoveryCodes(ctx context.Context, c *Claims, 
 //
 //	mux.Handle("/billing", a.Middleware(auth.RequireAAL2(billingHandler)))
 func RequireAAL2(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, ok := ClaimsFromContext(r.Context())
-		if !ok {
-			writeError(w, ErrUnauthorized)
-			return
-		}
-		if c.AAL < 2 {
-			writeError(w, ErrForbidden)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+	return requireClaims(next, func(c *Claims) bool { return c.AAL >= 2 })
 }
