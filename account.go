@@ -34,11 +34,16 @@ type Mailer interface {
 // and counts toward login throttling; a new password that breaks the rules
 // is a VALIDATION_ERROR naming newPassword. It needs a TokenStore that
 // implements [SessionLister].
-func (a *Authenticator) ChangePassword(ctx context.Context, userID, keepSessionID, currentPassword, newPassword string) (err error) {
-	if a.obs != nil {
-		ctx = a.obs.OperationStart(ctx, OpChangePassword)
-		defer func() { a.operationEnd(ctx, OpChangePassword, err, OperationEnd{}) }()
+func (a *Authenticator) ChangePassword(ctx context.Context, userID, keepSessionID, currentPassword, newPassword string) error {
+	if a.obs == nil {
+		return a.changePassword(ctx, userID, keepSessionID, currentPassword, newPassword)
 	}
+	_, err := observe(a, ctx, OpChangePassword, func(ctx context.Context) (struct{}, error) { return struct{}{}, a.changePassword(ctx, userID, keepSessionID, currentPassword, newPassword) })
+	return err
+}
+
+// changePassword is ChangePassword without the observer.
+func (a *Authenticator) changePassword(ctx context.Context, userID, keepSessionID, currentPassword, newPassword string) error {
 	if _, err := a.sessionLister(); err != nil {
 		return err
 	}
@@ -86,11 +91,16 @@ func (a *Authenticator) setPassword(ctx context.Context, u *User, password strin
 // redeem the token, a TokenStore that implements [OneTimeTokenStore] and
 // [SessionLister]; without them it mails nothing and returns
 // [ErrNotImplemented], as ResetPassword would.
-func (a *Authenticator) ForgotPassword(ctx context.Context, email string) (err error) {
-	if a.obs != nil {
-		ctx = a.obs.OperationStart(ctx, OpForgotPassword)
-		defer func() { a.operationEnd(ctx, OpForgotPassword, err, OperationEnd{}) }()
+func (a *Authenticator) ForgotPassword(ctx context.Context, email string) error {
+	if a.obs == nil {
+		return a.forgotPassword(ctx, email)
 	}
+	_, err := observe(a, ctx, OpForgotPassword, func(ctx context.Context) (struct{}, error) { return struct{}{}, a.forgotPassword(ctx, email) })
+	return err
+}
+
+// forgotPassword is ForgotPassword without the observer.
+func (a *Authenticator) forgotPassword(ctx context.Context, email string) error {
 	if a.cfg.Mail.Mailer == nil {
 		return ErrNotImplemented
 	}
@@ -217,11 +227,16 @@ func (a *Authenticator) consumeOneTimeToken(ctx context.Context, token, purpose 
 // check comes before the token is spent: a refused reset changes nothing,
 // and the same link can be used again with another password. It needs a
 // TokenStore that implements [OneTimeTokenStore] and [SessionLister].
-func (a *Authenticator) ResetPassword(ctx context.Context, token, newPassword string) (err error) {
-	if a.obs != nil {
-		ctx = a.obs.OperationStart(ctx, OpResetPassword)
-		defer func() { a.operationEnd(ctx, OpResetPassword, err, OperationEnd{}) }()
+func (a *Authenticator) ResetPassword(ctx context.Context, token, newPassword string) error {
+	if a.obs == nil {
+		return a.resetPassword(ctx, token, newPassword)
 	}
+	_, err := observe(a, ctx, OpResetPassword, func(ctx context.Context) (struct{}, error) { return struct{}{}, a.resetPassword(ctx, token, newPassword) })
+	return err
+}
+
+// resetPassword is ResetPassword without the observer.
+func (a *Authenticator) resetPassword(ctx context.Context, token, newPassword string) error {
 	if a.cfg.Mail.Mailer == nil { // no reset token was ever issued
 		return ErrNotImplemented
 	}
@@ -324,11 +339,16 @@ func (a *Authenticator) RequestEmailVerification(ctx context.Context, userID str
 // VerifyEmail marks the email address of the token's user verified and
 // spends the token. A token that is unknown or already spent is
 // [ErrInvalidToken]; an expired one [ErrTokenExpired].
-func (a *Authenticator) VerifyEmail(ctx context.Context, token string) (err error) {
-	if a.obs != nil {
-		ctx = a.obs.OperationStart(ctx, OpVerifyEmail)
-		defer func() { a.operationEnd(ctx, OpVerifyEmail, err, OperationEnd{}) }()
+func (a *Authenticator) VerifyEmail(ctx context.Context, token string) error {
+	if a.obs == nil {
+		return a.verifyEmail(ctx, token)
 	}
+	_, err := observe(a, ctx, OpVerifyEmail, func(ctx context.Context) (struct{}, error) { return struct{}{}, a.verifyEmail(ctx, token) })
+	return err
+}
+
+// verifyEmail is VerifyEmail without the observer.
+func (a *Authenticator) verifyEmail(ctx context.Context, token string) error {
 	v, ok := a.users.(EmailVerifier)
 	if !ok || a.cfg.Mail.Mailer == nil { // without a Mailer no token was ever issued
 		return ErrNotImplemented
@@ -354,11 +374,16 @@ func (a *Authenticator) VerifyEmail(ctx context.Context, token string) (err erro
 // and counted like a login), ending every session first so that all their
 // tokens stop working at once. The email can then be registered again. It
 // needs a TokenStore that implements [SessionLister].
-func (a *Authenticator) DeleteAccount(ctx context.Context, userID, password string) (err error) {
-	if a.obs != nil {
-		ctx = a.obs.OperationStart(ctx, OpDeleteAccount)
-		defer func() { a.operationEnd(ctx, OpDeleteAccount, err, OperationEnd{}) }()
+func (a *Authenticator) DeleteAccount(ctx context.Context, userID, password string) error {
+	if a.obs == nil {
+		return a.deleteAccount(ctx, userID, password)
 	}
+	_, err := observe(a, ctx, OpDeleteAccount, func(ctx context.Context) (struct{}, error) { return struct{}{}, a.deleteAccount(ctx, userID, password) })
+	return err
+}
+
+// deleteAccount is DeleteAccount without the observer.
+func (a *Authenticator) deleteAccount(ctx context.Context, userID, password string) error {
 	if _, err := a.sessionLister(); err != nil {
 		return err
 	}

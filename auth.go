@@ -166,11 +166,15 @@ const MaxNameLength = 200
 // are an *Error with code VALIDATION_ERROR (errors.Is(err, ErrValidation))
 // and per-field messages; a taken email is [ErrEmailExists]. A failed call
 // leaves no user, session or token behind.
-func (a *Authenticator) Register(ctx context.Context, in RegisterInput) (_ *AuthResult, err error) {
-	if a.obs != nil {
-		ctx = a.obs.OperationStart(ctx, OpRegister)
-		defer func() { a.operationEnd(ctx, OpRegister, err, OperationEnd{}) }()
+func (a *Authenticator) Register(ctx context.Context, in RegisterInput) (*AuthResult, error) {
+	if a.obs == nil {
+		return a.register(ctx, in)
 	}
+	return observe(a, ctx, OpRegister, func(ctx context.Context) (*AuthResult, error) { return a.register(ctx, in) })
+}
+
+// register is Register without the observer.
+func (a *Authenticator) register(ctx context.Context, in RegisterInput) (*AuthResult, error) {
 	if err := a.take(ctx, "register", addressThrottleKey(ctx, keyRegisterAddress), a.cfg.Throttle.RegisterAddressBackoff); err != nil {
 		return nil, err
 	}
@@ -281,12 +285,19 @@ func checkName(name string) string {
 // logged out. The one exception is [SessionConfig.RefreshReuseWindow]: within it,
 // while the successor is unspent, the spent token gets the same successor
 // again and a new access token of the same session.
-func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (_ *TokenPair, err error) {
-	var end OperationEnd // Replay and Reuse, for the observer
-	if a.obs != nil {
-		ctx = a.obs.OperationStart(ctx, OpRefresh)
-		defer func() { a.operationEnd(ctx, OpRefresh, err, end) }()
+func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*TokenPair, error) {
+	var end OperationEnd
+	if a.obs == nil {
+		return a.refresh(ctx, refreshToken, &end)
 	}
+	ctx = a.obs.OperationStart(ctx, OpRefresh)
+	res, err := a.refresh(ctx, refreshToken, &end)
+	a.operationEnd(ctx, OpRefresh, err, end)
+	return res, err
+}
+
+// refresh is Refresh without the observer.
+func (a *Authenticator) refresh(ctx context.Context, refreshToken string, end *OperationEnd) (*TokenPair, error) {
 	if err := a.take(ctx, "refresh", addressThrottleKey(ctx, keyRefreshAddress), a.cfg.Throttle.RefreshAddressBackoff); err != nil {
 		return nil, err
 	}
@@ -378,11 +389,16 @@ func (a *Authenticator) replayable(r *Rotation, c *refreshClaims, succHash strin
 // stop working at once, and so do its access tokens wherever sessions are
 // checked. Other sessions of the same user are untouched. Logging out of a
 // session that is already revoked returns [ErrInvalidToken].
-func (a *Authenticator) Logout(ctx context.Context, accessToken string) (err error) {
-	if a.obs != nil {
-		ctx = a.obs.OperationStart(ctx, OpLogout)
-		defer func() { a.operationEnd(ctx, OpLogout, err, OperationEnd{}) }()
+func (a *Authenticator) Logout(ctx context.Context, accessToken string) error {
+	if a.obs == nil {
+		return a.logout(ctx, accessToken)
 	}
+	_, err := observe(a, ctx, OpLogout, func(ctx context.Context) (struct{}, error) { return struct{}{}, a.logout(ctx, accessToken) })
+	return err
+}
+
+// logout is Logout without the observer.
+func (a *Authenticator) logout(ctx context.Context, accessToken string) error {
 	c, err := a.verify(ctx, accessToken, true)
 	if err != nil {
 		return err

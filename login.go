@@ -157,11 +157,15 @@ func (a *Authenticator) deviceKeyOf(ctx context.Context, email string, now time.
 // [ThrottleConfig.LoginAccountCeiling]); a throttled call returns a RATE_LIMITED
 // error before the password is looked at, so it is the same for a right
 // and a wrong one.
-func (a *Authenticator) Login(ctx context.Context, email, password string) (_ *AuthResult, err error) {
-	if a.obs != nil {
-		ctx = a.obs.OperationStart(ctx, OpLogin)
-		defer func() { a.operationEnd(ctx, OpLogin, err, OperationEnd{}) }()
+func (a *Authenticator) Login(ctx context.Context, email, password string) (*AuthResult, error) {
+	if a.obs == nil {
+		return a.login(ctx, email, password)
 	}
+	return observe(a, ctx, OpLogin, func(ctx context.Context) (*AuthResult, error) { return a.login(ctx, email, password) })
+}
+
+// login is Login without the observer.
+func (a *Authenticator) login(ctx context.Context, email, password string) (*AuthResult, error) {
 	canon, emailErr := CanonicalEmail(email)
 	account := canon
 	if emailErr != nil {

@@ -368,11 +368,15 @@ func (a *Authenticator) proveFactor(ctx context.Context, st SecondFactorStore, u
 // bad, expired or spent ticket is [ErrInvalidToken], a wrong or replayed
 // code [ErrInvalidCode]. Wrong codes are also throttled per account. A
 // recovery code is spent by its use.
-func (a *Authenticator) VerifyMFA(ctx context.Context, ticket, code, recoveryCode string) (_ *AuthResult, err error) {
-	if a.obs != nil {
-		ctx = a.obs.OperationStart(ctx, OpSecondFactor)
-		defer func() { a.operationEnd(ctx, OpSecondFactor, err, OperationEnd{}) }()
+func (a *Authenticator) VerifyMFA(ctx context.Context, ticket, code, recoveryCode string) (*AuthResult, error) {
+	if a.obs == nil {
+		return a.verifyMFA(ctx, ticket, code, recoveryCode)
 	}
+	return observe(a, ctx, OpSecondFactor, func(ctx context.Context) (*AuthResult, error) { return a.verifyMFA(ctx, ticket, code, recoveryCode) })
+}
+
+// verifyMFA is VerifyMFA without the observer.
+func (a *Authenticator) verifyMFA(ctx context.Context, ticket, code, recoveryCode string) (*AuthResult, error) {
 	st, err := a.secondFactors()
 	if err != nil {
 		return nil, err

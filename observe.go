@@ -102,3 +102,12 @@ func (a *Authenticator) observeThrottle(ctx context.Context, key string, allowed
 	}
 	a.obs.Throttle(ctx, rule, allowed)
 }
+
+// observe runs fn as op, telling the observer (which must be set) of its
+// start and end.
+func observe[T any](a *Authenticator, ctx context.Context, op Operation, fn func(context.Context) (T, error)) (T, error) {
+	ctx = a.obs.OperationStart(ctx, op)
+	v, err := fn(ctx)
+	a.operationEnd(ctx, op, err, OperationEnd{})
+	return v, err
+}

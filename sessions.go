@@ -81,11 +81,16 @@ func (a *Authenticator) Sessions(ctx context.Context, userID, currentSessionID s
 // and access tokens stop working at once. A session that does not exist,
 // has already ended, or belongs to someone else is [ErrSessionNotFound]
 // alike.
-func (a *Authenticator) EndSession(ctx context.Context, userID, sessionID string) (err error) {
-	if a.obs != nil {
-		ctx = a.obs.OperationStart(ctx, OpEndSession)
-		defer func() { a.operationEnd(ctx, OpEndSession, err, OperationEnd{}) }()
+func (a *Authenticator) EndSession(ctx context.Context, userID, sessionID string) error {
+	if a.obs == nil {
+		return a.endSession(ctx, userID, sessionID)
 	}
+	_, err := observe(a, ctx, OpEndSession, func(ctx context.Context) (struct{}, error) { return struct{}{}, a.endSession(ctx, userID, sessionID) })
+	return err
+}
+
+// endSession is EndSession without the observer.
+func (a *Authenticator) endSession(ctx context.Context, userID, sessionID string) error {
 	if sessionID == "" || len(sessionID) > 64 {
 		return ErrSessionNotFound
 	}
@@ -110,11 +115,15 @@ func (a *Authenticator) EndSession(ctx context.Context, userID, sessionID string
 // LogoutAll ends every session of the user except keepSessionID (none when
 // it is "") and returns how many it ended. It needs a TokenStore that
 // implements [SessionLister].
-func (a *Authenticator) LogoutAll(ctx context.Context, userID, keepSessionID string) (_ int64, err error) {
-	if a.obs != nil {
-		ctx = a.obs.OperationStart(ctx, OpLogoutAll)
-		defer func() { a.operationEnd(ctx, OpLogoutAll, err, OperationEnd{}) }()
+func (a *Authenticator) LogoutAll(ctx context.Context, userID, keepSessionID string) (int64, error) {
+	if a.obs == nil {
+		return a.logoutAll(ctx, userID, keepSessionID)
 	}
+	return observe(a, ctx, OpLogoutAll, func(ctx context.Context) (int64, error) { return a.logoutAll(ctx, userID, keepSessionID) })
+}
+
+// logoutAll is LogoutAll without the observer.
+func (a *Authenticator) logoutAll(ctx context.Context, userID, keepSessionID string) (int64, error) {
 	n, err := a.revokeUserSessions(ctx, userID, keepSessionID)
 	if err != nil {
 		return 0, err
