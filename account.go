@@ -38,7 +38,9 @@ func (a *Authenticator) ChangePassword(ctx context.Context, userID, keepSessionI
 	if a.obs == nil {
 		return a.changePassword(ctx, userID, keepSessionID, currentPassword, newPassword)
 	}
-	_, err := observe(a, ctx, OpChangePassword, func(ctx context.Context) (struct{}, error) { return struct{}{}, a.changePassword(ctx, userID, keepSessionID, currentPassword, newPassword) })
+	_, err := observe(a, ctx, OpChangePassword, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, a.changePassword(ctx, userID, keepSessionID, currentPassword, newPassword)
+	})
 	return err
 }
 
@@ -231,7 +233,9 @@ func (a *Authenticator) ResetPassword(ctx context.Context, token, newPassword st
 	if a.obs == nil {
 		return a.resetPassword(ctx, token, newPassword)
 	}
-	_, err := observe(a, ctx, OpResetPassword, func(ctx context.Context) (struct{}, error) { return struct{}{}, a.resetPassword(ctx, token, newPassword) })
+	_, err := observe(a, ctx, OpResetPassword, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, a.resetPassword(ctx, token, newPassword)
+	})
 	return err
 }
 
@@ -399,4 +403,47 @@ func (a *Authenticator) deleteAccount(ctx context.Context, userID, password stri
 	}
 	a.audit(ctx, AuditAccountDelete, "user_id", u.ID)
 	return nil
+}
+
+// MailConfig configures the account lifecycle that goes through the mailbox:
+// password resets and email verification. Zero fields mean their documented
+// default.
+type MailConfig struct {
+	// Mailer delivers password-reset and email-verification tokens. Without
+	// one, ForgotPassword and the email-verification features return
+	// NOT_IMPLEMENTED. The default is none.
+	Mailer Mailer
+
+	// PasswordResetTTL is how long a password-reset token stays valid, at
+	// most 24 hours. The default is 1 hour.
+	PasswordResetTTL time.Duration
+
+	// EmailVerificationTTL is how long an email-verification token stays
+	// valid. The default is 48 hours.
+	EmailVerificationTTL time.Duration
+
+	// SendVerificationEmail makes Register send an email-verification token
+	// through the Mailer. The default is false.
+	SendVerificationEmail bool
+
+	// RequireVerifiedEmail makes Login refuse, with EMAIL_NOT_VERIFIED,
+	// accounts whose email address is not verified (checked after the
+	// password, so it reveals nothing to someone without it). The default
+	// is false.
+	RequireVerifiedEmail bool
+
+	// ForgotPasswordMinDuration is the least time ForgotPassword takes,
+	// whether or not the account exists, so that response time does not
+	// tell. The default is 250 milliseconds.
+	ForgotPasswordMinDuration time.Duration
+
+	// MailBackoff throttles the mail sent to one email address at the
+	// request of one client address (password resets) or of the signed-in
+	// user (verification tokens). The default is [DefaultMailBackoff].
+	MailBackoff Backoff
+
+	// MailCeiling throttles the password-reset mail sent to one email
+	// address at the request of all client addresses together. The default
+	// is [DefaultMailCeiling].
+	MailCeiling Backoff
 }

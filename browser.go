@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -91,13 +90,7 @@ type browser struct {
 
 func newBrowser(cfg BrowserConfig) (*browser, error) {
 	if !cfg.Enabled {
-		if cfg.AccessTokenCookie || len(cfg.TrustedOrigins) > 0 || cfg.CookiePath != "" {
-			return nil, errors.New("auth: Config.Browser settings need Config.Browser.Enabled")
-		}
 		return nil, nil
-	}
-	if cfg.CookiePath != "" && !strings.HasPrefix(cfg.CookiePath, "/") {
-		return nil, fmt.Errorf("auth: Config.Browser.CookiePath %q must start with /", cfg.CookiePath)
 	}
 	cop := http.NewCrossOriginProtection()
 	for _, o := range cfg.TrustedOrigins {

@@ -2,12 +2,12 @@ package auth
 
 import (
 	"context"
-	"crypto"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
 	"runtime"
+	"strings"
 	"time"
 )
 
@@ -115,223 +115,6 @@ type Config struct {
 	Browser BrowserConfig
 }
 
-// KeyConfig holds the keys that sign and verify access tokens beyond
-// [Config.Secret]. Zero fields mean their documented default.
-type KeyConfig struct {
-	// SigningKey, when set, signs access tokens in place of Secret, so that
-	// other services can verify them with public keys alone (see
-	// [Authenticator.JWKSHandler] and package verifier). It must be an
-	// ed25519.PrivateKey (EdDSA), an *ecdsa.PrivateKey on P-256 (ES256) or an
-	// *rsa.PrivateKey of at least 2048 bits (RS256), whose halves match, or
-	// New fails; [ParsePrivateKeyPEM] loads one. Each token names it by its
-	// kid, the key's RFC 7638 thumbprint. Refresh tokens are still keyed by
-	// Secret. The default is nil: access tokens are HS256 with Secret and
-	// carry no kid.
-	SigningKey crypto.Signer
-
-	// VerifyKeys are further public keys (ed25519.PublicKey, *ecdsa.PublicKey
-	// on P-256 or *rsa.PublicKey of at least 2048 bits) whose access tokens
-	// are still accepted, and which JWKSHandler publishes: the previous
-	// signing key during a rotation, or the next one before it takes over.
-	// A token is matched to its key by kid alone, and must use that key's
-	// one algorithm. [ParsePublicKeyPEM] loads one. The default is none.
-	VerifyKeys []crypto.PublicKey
-}
-
-// PasswordConfig configures password rules and hashing. Zero fields mean their
-// documented default.
-type PasswordConfig struct {
-	// MinPasswordLength is the fewest characters (Unicode code points) a new
-	// password may have; it cannot be set below 8. The default is 8.
-	MinPasswordLength int
-
-	// Argon2 are the argon2id parameters for new password hashes. Values
-	// below the OWASP floor (19 MiB with two passes) make New fail unless
-	// InsecureAllowWeakHashing is set, and so do values outside the limits
-	// within which the library reads a stored hash back: at most 4 GiB of
-	// memory and at least 8 KiB per lane, 1 to 64 passes, 1 to 255 lanes.
-	// Zero fields take the default's. The default is [DefaultArgon2Params]
-	// (m=19456 KiB, t=2, p=1).
-	Argon2 Argon2Params
-
-	// InsecureAllowWeakHashing lets Argon2 go below the OWASP floor. It
-	// exists for tests that register many users; never set it in
-	// production. The default is false.
-	InsecureAllowWeakHashing bool
-
-	// MaxConcurrentHashes bounds how many password hashes run at once; more
-	// requests wait for a slot for as long as their context allows. The
-	// default is runtime.GOMAXPROCS(0).
-	MaxConcurrentHashes int
-
-	// MaxHashWait bounds how long a call waits for a hashing slot when
-	// MaxConcurrentHashes are busy; past it the call fails with RATE_LIMITED
-	// (429, Retry-After: 1) instead of queueing until the client or the
-	// server's write timeout gives up. The default is 10 seconds.
-	MaxHashWait time.Duration
-}
-
-// ThrottleConfig configures throttling: the limiter, its rules and how client
-// addresses are determined. Zero fields mean their documented default.
-type ThrottleConfig struct {
-	// Limiter keeps the counters behind throttling: failed logins per
-	// email and per client address, registrations and refreshes per client
-	// address. Throttled calls return RATE_LIMITED (429 with Retry-After),
-	// the same whether the password was right or wrong. Deployments of
-	// several instances should share one Limiter. The default is
-	// NewMemoryLimiter(0).
-	Limiter Limiter
-
-	// LoginAccountBackoff throttles failed logins per (email, client
-	// address), the email known or not. A successful login from that
-	// address resets it. The default is [DefaultLoginAccountBackoff].
-	LoginAccountBackoff Backoff
-
-	// LoginAccountCeiling throttles failed logins per email from all client
-	// addresses together, against guessing spread over many addresses; its
-	// Free must be at most 100. A login that presents a valid device token
-	// (see [WithDeviceToken]) is not held back by it. A successful login
-	// does not reset it. The default is [DefaultLoginAccountCeiling].
-	LoginAccountCeiling Backoff
-
-	// DeviceTokenTTL is how long a device token, returned by every
-	// registration and login, exempts later logins to the same account
-	// from LoginAccountCeiling. The default is one year.
-	DeviceTokenTTL time.Duration
-
-	// LoginAddressBackoff throttles failed logins per client address. The
-	// default is [DefaultLoginAddressBackoff].
-	LoginAddressBackoff Backoff
-
-	// RegisterAddressBackoff throttles registrations per client address.
-	// The default is [DefaultRegisterAddressBackoff].
-	RegisterAddressBackoff Backoff
-
-	// RefreshAddressBackoff throttles refreshes per client address. The
-	// default is [DefaultRefreshAddressBackoff].
-	RefreshAddressBackoff Backoff
-
-	// InsecureDisableThrottling turns all throttling off, for benchmarks
-	// and functional test runs that register many users from one address.
-	// The default is false.
-	InsecureDisableThrottling bool
-
-	// TrustedProxies lists the reverse proxies whose X-Forwarded-For header
-	// the handlers believe when they determine the client address. With
-	// none, the client address is the peer address and the header is
-	// ignored, so clients cannot pick their own throttling key. The default
-	// is none.
-	TrustedProxies []netip.Prefix
-}
-
-// MailConfig configures the account lifecycle that goes through the mailbox:
-// password resets and email verification. Zero fields mean their documented
-// default.
-type MailConfig struct {
-	// Mailer delivers password-reset and email-verification tokens. Without
-	// one, ForgotPassword and the email-verification features return
-	// NOT_IMPLEMENTED. The default is none.
-	Mailer Mailer
-
-	// PasswordResetTTL is how long a password-reset token stays valid, at
-	// most 24 hours. The default is 1 hour.
-	PasswordResetTTL time.Duration
-
-	// EmailVerificationTTL is how long an email-verification token stays
-	// valid. The default is 48 hours.
-	EmailVerificationTTL time.Duration
-
-	// SendVerificationEmail makes Register send an email-verification token
-	// through the Mailer. The default is false.
-	SendVerificationEmail bool
-
-	// RequireVerifiedEmail makes Login refuse, with EMAIL_NOT_VERIFIED,
-	// accounts whose email address is not verified (checked after the
-	// password, so it reveals nothing to someone without it). The default
-	// is false.
-	RequireVerifiedEmail bool
-
-	// ForgotPasswordMinDuration is the least time ForgotPassword takes,
-	// whether or not the account exists, so that response time does not
-	// tell. The default is 250 milliseconds.
-	ForgotPasswordMinDuration time.Duration
-
-	// MailBackoff throttles the mail sent to one email address at the
-	// request of one client address (password resets) or of the signed-in
-	// user (verification tokens). The default is [DefaultMailBackoff].
-	MailBackoff Backoff
-
-	// MailCeiling throttles the password-reset mail sent to one email
-	// address at the request of all client addresses together. The default
-	// is [DefaultMailCeiling].
-	MailCeiling Backoff
-}
-
-// SessionConfig configures sessions and the verification of access tokens.
-// Zero fields mean their documented default.
-type SessionConfig struct {
-	// SessionLifetime is the absolute lifetime of a session: after it no
-	// token of the session is accepted however often it was refreshed, and
-	// the user must log in again. It must be at least RefreshTokenTTL. The
-	// default is 30 days.
-	SessionLifetime time.Duration
-
-	// Leeway is the clock skew tolerated when checking the exp and iat
-	// claims, at most 5 minutes. The default is 0.
-	Leeway time.Duration
-
-	// SessionCacheTTL, when positive, lets Verify and the middleware trust
-	// a session they found live for this long without reading the
-	// TokenStore again, which saves a database round trip per request on
-	// SQL-backed deployments. It bounds the staleness: after a logout or a
-	// reuse detection on another instance, that session's access tokens may
-	// still pass here for up to SessionCacheTTL. Revocations made through
-	// this Authenticator take effect here at once. At most one minute. The
-	// default is 0: every verification reads the session.
-	SessionCacheTTL time.Duration
-
-	// VerifyCacheSize, when positive, lets Verify and the middleware
-	// remember up to this many access tokens that verified (by their
-	// SHA-256, with their claims), so that a client presenting the same
-	// token again costs a hash and a map lookup instead of a JWT parse. It
-	// changes no answer: expiry is checked against the clock on every call,
-	// refused tokens are never kept, and the session check still follows.
-	// Each entry takes about 400 bytes (10,000 tokens: about 4 MB). At most
-	// [MaxVerifyCacheSize]. The default is 0: every call parses the token.
-	VerifyCacheSize int
-
-	// RefreshReuseWindow is how long after a refresh token was spent the
-	// same token may be presented again and receive the same successor (a
-	// token that refreshes the same record) and a fresh access token of the
-	// same session, as long as that successor is itself unspent. It covers
-	// a response lost on the way to the client and a client that refreshes
-	// twice at once (several tabs); nothing new is stored, so the session
-	// still has one live refresh token. Every other reuse (after the
-	// window, or of a token whose successor was spent too) revokes the
-	// session. A thief who presents a stolen, just-spent token within the
-	// window receives the same successor as its holder, which the holder's
-	// next refresh then exposes. A negative value turns the window off
-	// (strict single use); at most one minute, or New fails. The default is
-	// [DefaultRefreshReuseWindow].
-	RefreshReuseWindow time.Duration
-
-	// InsecureSkipSessionCheck makes [Authenticator.Verify] and the
-	// middleware trust an access token's signature and expiry alone,
-	// without reading its session from the TokenStore. Logout and
-	// refresh-token reuse then stop the session's access tokens only when
-	// they expire (AccessTokenTTL at most). Logout itself still checks. The
-	// default is false.
-	InsecureSkipSessionCheck bool
-}
-
-// HTTPConfig configures the HTTP handlers. Zero fields mean their documented
-// default.
-type HTTPConfig struct {
-	// MaxBodyBytes caps request bodies read by the handlers; larger bodies
-	// are answered 413 PAYLOAD_TOO_LARGE. The default is 64 KiB.
-	MaxBodyBytes int64
-}
-
 // Defaults of [Config].
 const (
 	DefaultIssuer          = "ingestiq-auth"
@@ -431,9 +214,9 @@ const (
 var DefaultMFAAccountBackoff = Backoff{Free: 5, Base: time.Second, Max: 15 * time.Minute, Window: time.Hour}
 
 // validate fills in cfg's defaults and checks every setting against its
-// floor and ceiling. It is the one place New checks a Config: a group's
-// defaults and limits are applied here, or in the function named for the
-// group (MFA: [newMFAKeys]; Browser: [newBrowser]).
+// floor and ceiling. It is the one place New checks a Config; the groups
+// with more to check (MFA, Browser) have a validate method of their own
+// below it.
 func (cfg *Config) validate() error {
 	if cfg.Users == nil || cfg.Tokens == nil {
 		return errors.New("auth: Config.Users and Config.Tokens are required")
@@ -479,10 +262,8 @@ func (cfg *Config) validate() error {
 	if (cfg.Mail.SendVerificationEmail || cfg.Mail.RequireVerifiedEmail) && cfg.Mail.Mailer == nil {
 		return errors.New("auth: Config.SendVerificationEmail and RequireVerifiedEmail need a Config.Mailer")
 	}
-	for _, b := range []Backoff{cfg.Throttle.LoginAccountBackoff, cfg.Throttle.LoginAccountCeiling, cfg.Throttle.LoginAddressBackoff, cfg.Throttle.RegisterAddressBackoff, cfg.Throttle.RefreshAddressBackoff, cfg.Mail.MailBackoff, cfg.Mail.MailCeiling} {
-		if b.Free < 0 || b.Base <= 0 || b.Max < b.Base || b.Window <= 0 {
-			return errors.New("auth: a Backoff needs Free >= 0, Base > 0, Max >= Base and Window > 0")
-		}
+	if err := checkBackoffs(cfg.Throttle.LoginAccountBackoff, cfg.Throttle.LoginAccountCeiling, cfg.Throttle.LoginAddressBackoff, cfg.Throttle.RegisterAddressBackoff, cfg.Throttle.RefreshAddressBackoff, cfg.Mail.MailBackoff, cfg.Mail.MailCeiling); err != nil {
+		return err
 	}
 	if cfg.Throttle.LoginAccountBackoff.Free > maxLoginFailuresFree || cfg.Throttle.LoginAccountCeiling.Free > maxLoginFailuresFree {
 		return errors.New("auth: Config.LoginAccountBackoff.Free and LoginAccountCeiling.Free must be at most 100 (NIST SP 800-63B, ASVS 4-2.2.1)")
@@ -519,6 +300,56 @@ func (cfg *Config) validate() error {
 	}
 	if err := cfg.Passwords.Argon2.errArgon2Limits(); err != nil {
 		return fmt.Errorf("auth: Config.Argon2: %w", err)
+	}
+	if err := cfg.MFA.validate(cfg.Issuer); err != nil {
+		return err
+	}
+	return cfg.Browser.validate()
+}
+
+// validate fills in m's defaults (the issuer defaults to Config.Issuer) and
+// checks it.
+func (m *MFAConfig) validate(issuer string) error {
+	setDefault(&m.Issuer, issuer)
+	setDefault(&m.Skew, DefaultMFASkew)
+	setDefault(&m.TicketTTL, DefaultMFATicketTTL)
+	setDefault(&m.MaxTicketAttempts, DefaultMFAMaxTicketAttempts)
+	setDefault(&m.FreshLogin, DefaultMFAFreshLogin)
+	setDefault(&m.AccountBackoff, DefaultMFAAccountBackoff)
+	switch {
+	case m.Skew < -1 || m.Skew > 2:
+		return errors.New("auth: Config.MFA.Skew must be between -1 and 2")
+	case m.TicketTTL < 0 || m.TicketTTL > 10*time.Minute:
+		return errors.New("auth: Config.MFA.TicketTTL must be between 0 and 10 minutes")
+	case m.MaxTicketAttempts < 0 || m.MaxTicketAttempts > 10:
+		return errors.New("auth: Config.MFA.MaxTicketAttempts must be between 0 and 10")
+	case m.FreshLogin < 0:
+		return errors.New("auth: Config.MFA.FreshLogin must not be negative")
+	}
+	return checkBackoffs(m.AccountBackoff)
+}
+
+// checkBackoffs returns an error for the first rule that cannot work.
+func checkBackoffs(rules ...Backoff) error {
+	for _, b := range rules {
+		if b.Free < 0 || b.Base <= 0 || b.Max < b.Base || b.Window <= 0 {
+			return errors.New("auth: a Backoff needs Free >= 0, Base > 0, Max >= Base and Window > 0")
+		}
+	}
+	return nil
+}
+
+// validate checks the browser-mode settings: they need Enabled, and a
+// cookie path must be absolute.
+func (b *BrowserConfig) validate() error {
+	if !b.Enabled {
+		if b.AccessTokenCookie || len(b.TrustedOrigins) > 0 || b.CookiePath != "" {
+			return errors.New("auth: Config.Browser settings need Config.Browser.Enabled")
+		}
+		return nil
+	}
+	if b.CookiePath != "" && !strings.HasPrefix(b.CookiePath, "/") {
+		return fmt.Errorf("auth: Config.Browser.CookiePath %q must start with /", b.CookiePath)
 	}
 	return nil
 }

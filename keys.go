@@ -279,3 +279,26 @@ func jwkOf(pub crypto.PublicKey, m jwt.SigningMethod) (string, *jwk, error) {
 	j.Kid = b64(sum[:])
 	return j.Kid, j, nil
 }
+
+// KeyConfig holds the keys that sign and verify access tokens beyond
+// [Config.Secret]. Zero fields mean their documented default.
+type KeyConfig struct {
+	// SigningKey, when set, signs access tokens in place of Secret, so that
+	// other services can verify them with public keys alone (see
+	// [Authenticator.JWKSHandler] and package verifier). It must be an
+	// ed25519.PrivateKey (EdDSA), an *ecdsa.PrivateKey on P-256 (ES256) or an
+	// *rsa.PrivateKey of at least 2048 bits (RS256), whose halves match, or
+	// New fails; [ParsePrivateKeyPEM] loads one. Each token names it by its
+	// kid, the key's RFC 7638 thumbprint. Refresh tokens are still keyed by
+	// Secret. The default is nil: access tokens are HS256 with Secret and
+	// carry no kid.
+	SigningKey crypto.Signer
+
+	// VerifyKeys are further public keys (ed25519.PublicKey, *ecdsa.PublicKey
+	// on P-256 or *rsa.PublicKey of at least 2048 bits) whose access tokens
+	// are still accepted, and which JWKSHandler publishes: the previous
+	// signing key during a rotation, or the next one before it takes over.
+	// A token is matched to its key by kid alone, and must use that key's
+	// one algorithm. [ParsePublicKeyPEM] loads one. The default is none.
+	VerifyKeys []crypto.PublicKey
+}

@@ -92,29 +92,10 @@ func deriveKey(secret []byte, purpose string) ([]byte, error) {
 	return hkdf.Key(sha256.New, secret, nil, "github.com/ingestiq/auth "+purpose+" v1", 32)
 }
 
-// newMFAKeys fills in the defaults of c.MFA, checks it, and derives the
-// keys.
+// newMFAKeys derives the keys of two-step sign-in from c, whose MFA
+// settings validate has checked.
 func newMFAKeys(c *Config) (*mfaKeys, error) {
 	m := &c.MFA
-	setDefault(&m.Issuer, c.Issuer)
-	setDefault(&m.Skew, DefaultMFASkew)
-	setDefault(&m.TicketTTL, DefaultMFATicketTTL)
-	setDefault(&m.MaxTicketAttempts, DefaultMFAMaxTicketAttempts)
-	setDefault(&m.FreshLogin, DefaultMFAFreshLogin)
-	setDefault(&m.AccountBackoff, DefaultMFAAccountBackoff)
-	b := m.AccountBackoff
-	switch {
-	case m.Skew < -1 || m.Skew > 2:
-		return nil, errors.New("auth: Config.MFA.Skew must be between -1 and 2")
-	case m.TicketTTL < 0 || m.TicketTTL > 10*time.Minute:
-		return nil, errors.New("auth: Config.MFA.TicketTTL must be between 0 and 10 minutes")
-	case m.MaxTicketAttempts < 0 || m.MaxTicketAttempts > 10:
-		return nil, errors.New("auth: Config.MFA.MaxTicketAttempts must be between 0 and 10")
-	case m.FreshLogin < 0:
-		return nil, errors.New("auth: Config.MFA.FreshLogin must not be negative")
-	case b.Free < 0 || b.Base <= 0 || b.Max < b.Base || b.Window <= 0:
-		return nil, errors.New("auth: a Backoff needs Free >= 0, Base > 0, Max >= Base and Window > 0")
-	}
 	k := &mfaKeys{}
 	var err error
 	if k.ticket, err = deriveKey(c.Secret, "mfa-ticket key"); err != nil {

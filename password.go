@@ -342,3 +342,36 @@ var commonPasswords = func() map[string]struct{} {
 	}
 	return m
 }()
+
+// PasswordConfig configures password rules and hashing. Zero fields mean their
+// documented default.
+type PasswordConfig struct {
+	// MinPasswordLength is the fewest characters (Unicode code points) a new
+	// password may have; it cannot be set below 8. The default is 8.
+	MinPasswordLength int
+
+	// Argon2 are the argon2id parameters for new password hashes. Values
+	// below the OWASP floor (19 MiB with two passes) make New fail unless
+	// InsecureAllowWeakHashing is set, and so do values outside the limits
+	// within which the library reads a stored hash back: at most 4 GiB of
+	// memory and at least 8 KiB per lane, 1 to 64 passes, 1 to 255 lanes.
+	// Zero fields take the default's. The default is [DefaultArgon2Params]
+	// (m=19456 KiB, t=2, p=1).
+	Argon2 Argon2Params
+
+	// InsecureAllowWeakHashing lets Argon2 go below the OWASP floor. It
+	// exists for tests that register many users; never set it in
+	// production. The default is false.
+	InsecureAllowWeakHashing bool
+
+	// MaxConcurrentHashes bounds how many password hashes run at once; more
+	// requests wait for a slot for as long as their context allows. The
+	// default is runtime.GOMAXPROCS(0).
+	MaxConcurrentHashes int
+
+	// MaxHashWait bounds how long a call waits for a hashing slot when
+	// MaxConcurrentHashes are busy; past it the call fails with RATE_LIMITED
+	// (429, Retry-After: 1) instead of queueing until the client or the
+	// server's write timeout gives up. The default is 10 seconds.
+	MaxHashWait time.Duration
+}

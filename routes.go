@@ -289,3 +289,11 @@ func (l fieldList) check(v reflect.Value) error {
 	}
 	return nil
 }
+
+// HTTPConfig configures the HTTP handlers. Zero fields mean their documented
+// default.
+type HTTPConfig struct {
+	// MaxBodyBytes caps request bodies read by the handlers; larger bodies
+	// are answered 413 PAYLOAD_TOO_LARGE. The default is 64 KiB.
+	MaxBodyBytes int64
+}

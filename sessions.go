@@ -146,3 +146,60 @@ func (a *Authenticator) revokeUserSessions(ctx context.Context, userID, except s
 	}
 	return n, nil
 }
+
+// SessionConfig configures sessions and the verification of access tokens.
+// Zero fields mean their documented default.
+type SessionConfig struct {
+	// SessionLifetime is the absolute lifetime of a session: after it no
+	// token of the session is accepted however often it was refreshed, and
+	// the user must log in again. It must be at least RefreshTokenTTL. The
+	// default is 30 days.
+	SessionLifetime time.Duration
+
+	// Leeway is the clock skew tolerated when checking the exp and iat
+	// claims, at most 5 minutes. The default is 0.
+	Leeway time.Duration
+
+	// SessionCacheTTL, when positive, lets Verify and the middleware trust
+	// a session they found live for this long without reading the
+	// TokenStore again, which saves a database round trip per request on
+	// SQL-backed deployments. It bounds the staleness: after a logout or a
+	// reuse detection on another instance, that session's access tokens may
+	// still pass here for up to SessionCacheTTL. Revocations made through
+	// this Authenticator take effect here at once. At most one minute. The
+	// default is 0: every verification reads the session.
+	SessionCacheTTL time.Duration
+
+	// VerifyCacheSize, when positive, lets Verify and the middleware
+	// remember up to this many access tokens that verified (by their
+	// SHA-256, with their claims), so that a client presenting the same
+	// token again costs a hash and a map lookup instead of a JWT parse. It
+	// changes no answer: expiry is checked against the clock on every call,
+	// refused tokens are never kept, and the session check still follows.
+	// Each entry takes about 400 bytes (10,000 tokens: about 4 MB). At most
+	// [MaxVerifyCacheSize]. The default is 0: every call parses the token.
+	VerifyCacheSize int
+
+	// RefreshReuseWindow is how long after a refresh token was spent the
+	// same token may be presented again and receive the same successor (a
+	// token that refreshes the same record) and a fresh access token of the
+	// same session, as long as that successor is itself unspent. It covers
+	// a response lost on the way to the client and a client that refreshes
+	// twice at once (several tabs); nothing new is stored, so the session
+	// still has one live refresh token. Every other reuse (after the
+	// window, or of a token whose successor was spent too) revokes the
+	// session. A thief who presents a stolen, just-spent token within the
+	// window receives the same successor as its holder, which the holder's
+	// next refresh then exposes. A negative value turns the window off
+	// (strict single use); at most one minute, or New fails. The default is
+	// [DefaultRefreshReuseWindow].
+	RefreshReuseWindow time.Duration
+
+	// InsecureSkipSessionCheck makes [Authenticator.Verify] and the
+	// middleware trust an access token's signature and expiry alone,
+	// without reading its session from the TokenStore. Logout and
+	// refresh-token reuse then stop the session's access tokens only when
+	// they expire (AccessTokenTTL at most). Logout itself still checks. The
+	// default is false.
+	InsecureSkipSessionCheck bool
+}

@@ -5,6 +5,7 @@ import (
 	"container/list"
 	"context"
 	"fmt"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -373,4 +374,57 @@ func pairKey(ctx context.Context, kind, email string) string {
 		addr = "none"
 	}
 	return kind + addr + " " + email
+}
+
+// ThrottleConfig configures throttling: the limiter, its rules and how client
+// addresses are determined. Zero fields mean their documented default.
+type ThrottleConfig struct {
+	// Limiter keeps the counters behind throttling: failed logins per
+	// email and per client address, registrations and refreshes per client
+	// address. Throttled calls return RATE_LIMITED (429 with Retry-After),
+	// the same whether the password was right or wrong. Deployments of
+	// several instances should share one Limiter. The default is
+	// NewMemoryLimiter(0).
+	Limiter Limiter
+
+	// LoginAccountBackoff throttles failed logins per (email, client
+	// address), the email known or not. A successful login from that
+	// address resets it. The default is [DefaultLoginAccountBackoff].
+	LoginAccountBackoff Backoff
+
+	// LoginAccountCeiling throttles failed logins per email from all client
+	// addresses together, against guessing spread over many addresses; its
+	// Free must be at most 100. A login that presents a valid device token
+	// (see [WithDeviceToken]) is not held back by it. A successful login
+	// does not reset it. The default is [DefaultLoginAccountCeiling].
+	LoginAccountCeiling Backoff
+
+	// DeviceTokenTTL is how long a device token, returned by every
+	// registration and login, exempts later logins to the same account
+	// from LoginAccountCeiling. The default is one year.
+	DeviceTokenTTL time.Duration
+
+	// LoginAddressBackoff throttles failed logins per client address. The
+	// default is [DefaultLoginAddressBackoff].
+	LoginAddressBackoff Backoff
+
+	// RegisterAddressBackoff throttles registrations per client address.
+	// The default is [DefaultRegisterAddressBackoff].
+	RegisterAddressBackoff Backoff
+
+	// RefreshAddressBackoff throttles refreshes per client address. The
+	// default is [DefaultRefreshAddressBackoff].
+	RefreshAddressBackoff Backoff
+
+	// InsecureDisableThrottling turns all throttling off, for benchmarks
+	// and functional test runs that register many users from one address.
+	// The default is false.
+	InsecureDisableThrottling bool
+
+	// TrustedProxies lists the reverse proxies whose X-Forwarded-For header
+	// the handlers believe when they determine the client address. With
+	// none, the client address is the peer address and the header is
+	// ignored, so clients cannot pick their own throttling key. The default
+	// is none.
+	TrustedProxies []netip.Prefix
 }
