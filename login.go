@@ -224,17 +224,7 @@ func (a *Authenticator) login(ctx context.Context, email, password string) (*Aut
 		a.audit(ctx, AuditLoginUnverified, "user_id", u.ID)
 		return nil, ErrEmailNotVerified
 	}
-	if err := a.secondStep(ctx, u); err != nil {
-		return nil, err // MFA_REQUIRED with a ticket, or a failure
-	}
-	now := a.cfg.Now()
-	res, s, err := a.openSession(ctx, u, amrPassword, now)
-	if err != nil {
-		return nil, err
-	}
-	res.DeviceToken = a.issueDeviceToken(u.Email, now)
-	a.audit(ctx, AuditLoginSuccess, "user_id", u.ID, "session_id", s.ID)
-	return res, nil
+	return a.signIn(ctx, u, amrPassword)
 }
 
 // checkPassword runs with a hashing slot held. After the throttle check it

@@ -213,10 +213,11 @@ func (a *Authenticator) secondFactors() (SecondFactorStore, error) {
 	return st, nil
 }
 
-// secondStep runs in Login once the password is right: it returns nil when
-// the account has no verified factor (or the store has no second factors
-// at all), and otherwise an MFA_REQUIRED error carrying a fresh ticket.
-func (a *Authenticator) secondStep(ctx context.Context, u *User) error {
+// secondStep is the pending step of every sign-in by a single factor (see
+// signIn): it returns nil when the account has no verified factor (or the
+// store has no second factors at all), and otherwise an MFA_REQUIRED error
+// carrying a fresh ticket that remembers the first step's methods amr.
+func (a *Authenticator) secondStep(ctx context.Context, u *User, amr []string) error {
 	st, ok := a.users.(SecondFactorStore)
 	if !ok {
 		return nil
@@ -238,7 +239,7 @@ func (a *Authenticator) secondStep(ctx context.Context, u *User) error {
 		return fmt.Errorf("auth: MFA tickets need a TokenStore that implements OneTimeTokenStore (%T does not)", a.tokens)
 	}
 	now := a.cfg.Now()
-	ticket, id, exp := a.mfa.signTicket(u.ID, now, a.cfg.MFA.TicketTTL)
+	ticket, id, exp := a.mfa.signTicket(u.ID, amr, now, a.cfg.MFA.TicketTTL)
 	rec := &OneTimeToken{IDHash: hashTokenID(id), Purpose: PurposeMFATicket, UserID: u.ID, CreatedAt: now.UTC(), ExpiresAt: exp.UTC()}
 	if err := ot.CreateOneTimeToken(ctx, rec); err != nil {
 		return fmt.Errorf("auth: store MFA ticket: %w", err)
@@ -409,7 +410,7 @@ func (a *Authenticator) verifyMFA(ctx context.Context, ticket, code, recoveryCod
 	if code == "" {
 		method = "recovery_code"
 	}
-	res, s, err := a.openSession(ctx, u, amrPasswordOTP, now)
+	res, s, err := a.openSession(ctx, u, append(slices.Clone(p.AMR), "otp"), now)
 	if err != nil {
 		return nil, err
 	}

@@ -12,8 +12,7 @@ import (
 
 // The methods of the built-in ways in.
 var (
-	amrPassword    = []string{"pwd"}
-	amrPasswordOTP = []string{"pwd", "otp"}
+	amrPassword = []string{"pwd"}
 )
 
 // OpenSession opens a session for u, a user of the UserStore whom a way in
@@ -24,8 +23,11 @@ var (
 // methods or more, 1 otherwise. It records [AuditLoginSuccess] with the
 // amr. It is the session core of every way in: a nested module's passkey or
 // OpenID Connect route authenticates the user, calls OpenSession and
-// answers with [Authenticator.WriteAuthResult]. It does no throttling or
-// second step of its own: the way in decides what proves the user.
+// answers with [Authenticator.WriteAuthResult]. A single method (amr of
+// one) stops half-way, as a password login does, when the account has a
+// second factor: the error is then [ErrMFARequired] with a ticket, which
+// POST /mfa/verify redeems for a session whose amr adds "otp". It does no
+// throttling of its own: the way in decides what proves the user.
 func (a *Authenticator) OpenSession(ctx context.Context, u *User, amr []string) (*AuthResult, error) {
 	if u == nil || u.ID == "" {
 		return nil, errors.New("auth: OpenSession needs a stored user")
@@ -38,13 +40,28 @@ func (a *Authenticator) OpenSession(ctx context.Context, u *User, amr []string) 
 			return nil, fmt.Errorf("auth: OpenSession: invalid authentication method %q", m)
 		}
 	}
+	return a.signIn(ctx, u, amr, "amr", strings.Join(amr, " "))
+}
+
+// signIn is where a way in continues once it has proved the user with the
+// methods amr. A sign-in by a single factor may stop half-way: when the
+// account has a second factor, it returns the pending MFA_REQUIRED error,
+// whose ticket [Authenticator.VerifyMFA] redeems, instead of tokens.
+// Otherwise it opens the session with a device token and records
+// [AuditLoginSuccess] with attrs.
+func (a *Authenticator) signIn(ctx context.Context, u *User, amr []string, attrs ...any) (*AuthResult, error) {
+	if aalOf(amr) < 2 {
+		if err := a.secondStep(ctx, u, amr); err != nil {
+			return nil, err // MFA_REQUIRED with a ticket, or a failure
+		}
+	}
 	now := a.cfg.Now()
 	res, s, err := a.openSession(ctx, u, amr, now)
 	if err != nil {
 		return nil, err
 	}
 	res.DeviceToken = a.issueDeviceToken(u.Email, now)
-	a.audit(ctx, AuditLoginSuccess, "user_id", u.ID, "session_id", s.ID, "amr", s.AMR)
+	a.audit(ctx, AuditLoginSuccess, append([]any{"user_id", u.ID, "session_id", s.ID}, attrs...)...)
 	return res, nil
 }
 
