@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -136,5 +137,36 @@ func TestSeamTransport(t *testing.T) {
 	mw := a.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) }))
 	if rec := serve(mw, http.MethodGet, "/app", http.Header{"X-Token": {access}}); rec.Code != http.StatusTeapot {
 		t.Errorf("middleware with X-Token = %d", rec.Code)
+	}
+}
+
+// TestSeamWayInSecondStep: a way in with a single method stops half-way
+// for an account with a second factor, as a password login does, and the
+// second step opens a session whose amr adds "otp" to the way in's.
+func TestSeamWayInSecondStep(t *testing.T) {
+	e := newEnv(t)
+	s, secret, _ := e.enrolled(t, "magic2fa@example.com")
+	u, err := e.a.User(t.Context(), s.userID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.a.OpenSession(t.Context(), u, []string{"test"})
+	var mfa *auth.Error
+	if !errors.As(err, &mfa) || !errors.Is(err, auth.ErrMFARequired) || mfa.Ticket == "" {
+		t.Fatalf("OpenSession for an MFA account = %v, want MFA_REQUIRED with a ticket", err)
+	}
+	res, err := e.a.VerifyMFA(t.Context(), mfa.Ticket, e.code(t, secret, 0), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := e.a.Verify(t.Context(), res.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.AMR, []string{"test", "otp"}) || c.AAL != 2 {
+		t.Errorf("claims amr %v aal %d, want [test otp] 2", c.AMR, c.AAL)
+	}
+	if _, err := e.a.OpenSession(t.Context(), u, []string{"test", "hwk"}); err != nil {
+		t.Errorf("a two-method way in was held back: %v", err)
 	}
 }
