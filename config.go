@@ -184,18 +184,18 @@ const (
 	DefaultForgotPasswordMinDuration = 250 * time.Millisecond
 )
 
-// DefaultRefreshReuseWindow is the default [Config.RefreshReuseWindow].
+// DefaultRefreshReuseWindow is the default [SessionConfig.RefreshReuseWindow].
 const DefaultRefreshReuseWindow = 10 * time.Second
 
-// maxRefreshReuseWindow is the longest [Config.RefreshReuseWindow]
+// maxRefreshReuseWindow is the longest [SessionConfig.RefreshReuseWindow]
 // (spec/security.md).
 const maxRefreshReuseWindow = time.Minute
 
-// maxSessionCacheTTL caps Config.SessionCacheTTL: the cache trades exactly
+// maxSessionCacheTTL caps Config.Sessions.SessionCacheTTL: the cache trades exactly
 // this much logout latency on other instances for fewer store reads.
 const maxSessionCacheTTL = time.Minute
 
-// MaxVerifyCacheSize caps [Config.VerifyCacheSize].
+// MaxVerifyCacheSize caps [SessionConfig.VerifyCacheSize].
 const MaxVerifyCacheSize = 1 << 20
 
 // Defaults of [MFAConfig].
@@ -257,19 +257,19 @@ func (cfg *Config) validate() error {
 		cfg.Throttle.Limiter = NewMemoryLimiter(0)
 	}
 	if cfg.Mail.PasswordResetTTL < 0 || cfg.Mail.PasswordResetTTL > 24*time.Hour || cfg.Mail.EmailVerificationTTL < 0 || cfg.Mail.ForgotPasswordMinDuration < 0 {
-		return errors.New("auth: Config.PasswordResetTTL must be between 0 and 24 hours; EmailVerificationTTL and ForgotPasswordMinDuration must not be negative")
+		return errors.New("auth: Config.Mail.PasswordResetTTL must be between 0 and 24 hours; EmailVerificationTTL and ForgotPasswordMinDuration must not be negative")
 	}
 	if (cfg.Mail.SendVerificationEmail || cfg.Mail.RequireVerifiedEmail) && cfg.Mail.Mailer == nil {
-		return errors.New("auth: Config.SendVerificationEmail and RequireVerifiedEmail need a Config.Mailer")
+		return errors.New("auth: Config.Mail.SendVerificationEmail and RequireVerifiedEmail need a Config.Mail.Mailer")
 	}
 	if err := checkBackoffs(cfg.Throttle.LoginAccountBackoff, cfg.Throttle.LoginAccountCeiling, cfg.Throttle.LoginAddressBackoff, cfg.Throttle.RegisterAddressBackoff, cfg.Throttle.RefreshAddressBackoff, cfg.Mail.MailBackoff, cfg.Mail.MailCeiling); err != nil {
 		return err
 	}
 	if cfg.Throttle.LoginAccountBackoff.Free > maxLoginFailuresFree || cfg.Throttle.LoginAccountCeiling.Free > maxLoginFailuresFree {
-		return errors.New("auth: Config.LoginAccountBackoff.Free and LoginAccountCeiling.Free must be at most 100 (NIST SP 800-63B, ASVS 4-2.2.1)")
+		return errors.New("auth: Config.Throttle.LoginAccountBackoff.Free and LoginAccountCeiling.Free must be at most 100 (NIST SP 800-63B, ASVS 4-2.2.1)")
 	}
 	if cfg.Throttle.DeviceTokenTTL < 0 {
-		return errors.New("auth: Config.DeviceTokenTTL must not be negative")
+		return errors.New("auth: Config.Throttle.DeviceTokenTTL must not be negative")
 	}
 	cfg.Throttle.TrustedProxies = append([]netip.Prefix(nil), cfg.Throttle.TrustedProxies...)
 	switch {
@@ -278,28 +278,28 @@ func (cfg *Config) validate() error {
 	case cfg.RefreshTokenTTL < 0:
 		return errors.New("auth: Config.RefreshTokenTTL must not be negative")
 	case cfg.Sessions.RefreshReuseWindow > maxRefreshReuseWindow:
-		return errors.New("auth: Config.RefreshReuseWindow must be at most one minute")
+		return errors.New("auth: Config.Sessions.RefreshReuseWindow must be at most one minute")
 	case cfg.Sessions.SessionLifetime < cfg.RefreshTokenTTL:
-		return errors.New("auth: Config.SessionLifetime must be at least Config.RefreshTokenTTL")
+		return errors.New("auth: Config.Sessions.SessionLifetime must be at least Config.RefreshTokenTTL")
 	case cfg.Sessions.Leeway < 0 || cfg.Sessions.Leeway > 5*time.Minute:
-		return errors.New("auth: Config.Leeway must be between 0 and 5 minutes")
+		return errors.New("auth: Config.Sessions.Leeway must be between 0 and 5 minutes")
 	case cfg.Passwords.MinPasswordLength < 8:
-		return errors.New("auth: Config.MinPasswordLength must be at least 8")
+		return errors.New("auth: Config.Passwords.MinPasswordLength must be at least 8")
 	case cfg.Passwords.MaxConcurrentHashes < 0:
-		return errors.New("auth: Config.MaxConcurrentHashes must not be negative")
+		return errors.New("auth: Config.Passwords.MaxConcurrentHashes must not be negative")
 	case cfg.Sessions.SessionCacheTTL < 0 || cfg.Sessions.SessionCacheTTL > maxSessionCacheTTL:
-		return errors.New("auth: Config.SessionCacheTTL must be between 0 and one minute")
+		return errors.New("auth: Config.Sessions.SessionCacheTTL must be between 0 and one minute")
 	case cfg.Sessions.VerifyCacheSize < 0 || cfg.Sessions.VerifyCacheSize > MaxVerifyCacheSize:
-		return errors.New("auth: Config.VerifyCacheSize must be between 0 and MaxVerifyCacheSize")
+		return errors.New("auth: Config.Sessions.VerifyCacheSize must be between 0 and MaxVerifyCacheSize")
 	case cfg.Passwords.MaxHashWait < 0:
-		return errors.New("auth: Config.MaxHashWait must not be negative")
+		return errors.New("auth: Config.Passwords.MaxHashWait must not be negative")
 	case cfg.HTTP.MaxBodyBytes < 0:
-		return errors.New("auth: Config.MaxBodyBytes must not be negative")
+		return errors.New("auth: Config.HTTP.MaxBodyBytes must not be negative")
 	case cfg.Passwords.Argon2.belowFloor() && !cfg.Passwords.InsecureAllowWeakHashing:
-		return fmt.Errorf("auth: Config.Argon2 is below the OWASP floor (m=%d KiB, t=%d); set InsecureAllowWeakHashing only in tests", argon2FloorMemory, argon2FloorIterations)
+		return fmt.Errorf("auth: Config.Passwords.Argon2 is below the OWASP floor (m=%d KiB, t=%d); set InsecureAllowWeakHashing only in tests", argon2FloorMemory, argon2FloorIterations)
 	}
 	if err := cfg.Passwords.Argon2.errArgon2Limits(); err != nil {
-		return fmt.Errorf("auth: Config.Argon2: %w", err)
+		return fmt.Errorf("auth: Config.Passwords.Argon2: %w", err)
 	}
 	if err := cfg.MFA.validate(cfg.Issuer); err != nil {
 		return err
