@@ -113,6 +113,7 @@ func (a *Authenticator) Handle(pattern string, h http.Handler) {
 		panic("auth: Authenticator.Handle called after Handler")
 	}
 	probe := http.NewServeMux()
+	probe.Handle("/", h) // Handler's not-found answer
 	seen := map[string]bool{}
 	for _, rt := range a.routeTable() {
 		if !seen[rt.path] {

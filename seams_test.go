@@ -170,3 +170,28 @@ func TestSeamWayInSecondStep(t *testing.T) {
 		t.Errorf("a two-method way in was held back: %v", err)
 	}
 }
+
+// TestSeamHandleConflict: a route that collides with a built-in one is
+// refused when it is added, not when Handler is built.
+func TestSeamHandleConflict(t *testing.T) {
+	for _, pattern := range []string{"/login", "/", "/sessions/{id}"} {
+		e := newEnvNoHandler(t)
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Handle(%q) did not panic", pattern)
+				}
+			}()
+			e.Handle(pattern, http.NotFoundHandler())
+		}()
+	}
+}
+
+func newEnvNoHandler(t *testing.T) *auth.Authenticator {
+	st := memstore.New()
+	a, err := auth.New(auth.Config{Users: st, Tokens: st, Secret: testSecret, Passwords: auth.PasswordConfig{Argon2: fastArgon2, InsecureAllowWeakHashing: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
