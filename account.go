@@ -2,20 +2,12 @@ package auth
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/ingestiq/auth/internal/jose"
-)
-
-// Defaults of the account-lifecycle settings of [Config].
-const (
-	DefaultPasswordResetTTL          = time.Hour
-	DefaultEmailVerificationTTL      = 48 * time.Hour
-	DefaultForgotPasswordMinDuration = 250 * time.Millisecond
 )
 
 // Mailer delivers the secrets of the account lifecycle to a user's mailbox.
@@ -25,7 +17,7 @@ const (
 // or [Authenticator.VerifyEmail].
 //
 // The time a Mailer takes shows in the response time of the call that sends
-// (ForgotPassword pads every call to [Config.ForgotPasswordMinDuration], so
+// (ForgotPassword pads every call to [MailConfig.ForgotPasswordMinDuration], so
 // keep well under it): hand the message to a queue rather than talk to a
 // mail server inline. A Mailer's error is logged, never shown to the client.
 type Mailer interface {
@@ -36,128 +28,6 @@ type Mailer interface {
 	SendEmailVerification(ctx context.Context, u *User, token string) error
 }
 
-// SessionInfo describes one live session of a user, as GET /sessions lists
-// it.
-type SessionInfo struct {
-	// ID is the session's id, for [Authenticator.EndSession].
-	ID string
-	// CreatedAt is when the session was opened (the login).
-	CreatedAt time.Time
-	// LastUsedAt is when a token of the session was last issued: the login
-	// or the latest refresh.
-	LastUsedAt time.Time
-	// UserAgent is the User-Agent of the login request.
-	UserAgent string
-	// IPAddress is the client address of the login request.
-	IPAddress string
-	// Current reports whether this is the session of the token that asked.
-	Current bool
-}
-
-// MarshalJSON encodes the session as GET /sessions shows it, with times in
-// the contract's RFC 3339 UTC millisecond form.
-func (s SessionInfo) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		ID         string `json:"id"`
-		CreatedAt  string `json:"createdAt"`
-		LastUsedAt string `json:"lastUsedAt"`
-		UserAgent  string `json:"userAgent"`
-		IPAddress  string `json:"ipAddress"`
-		Current    bool   `json:"current"`
-	}{s.ID, s.CreatedAt.UTC().Format(timeFormat), s.LastUsedAt.UTC().Format(timeFormat), s.UserAgent, s.IPAddress, s.Current})
-}
-
-func (a *Authenticator) sessionLister() (SessionLister, error) {
-	l, ok := a.tokens.(SessionLister)
-	if !ok {
-		return nil, ErrNotImplemented
-	}
-	return l, nil
-}
-
-// Sessions lists the live sessions of the user, most recent first, marking
-// currentSessionID (the caller's own session, from its [Claims]) as
-// current. It needs a TokenStore that implements [SessionLister].
-func (a *Authenticator) Sessions(ctx context.Context, userID, currentSessionID string) ([]SessionInfo, error) {
-	l, err := a.sessionLister()
-	if err != nil {
-		return nil, err
-	}
-	list, err := l.UserSessions(ctx, userID)
-	if err != nil {
-		return nil, fmt.Errorf("auth: list sessions: %w", err)
-	}
-	now := a.cfg.Now()
-	out := make([]SessionInfo, 0, len(list))
-	for _, s := range list {
-		if !s.RevokedAt.IsZero() || !now.Before(s.ExpiresAt) || s.UserID != userID {
-			continue
-		}
-		last := s.LastUsedAt
-		if last.IsZero() {
-			last = s.CreatedAt
-		}
-		out = append(out, SessionInfo{
-			ID: s.ID, CreatedAt: s.CreatedAt, LastUsedAt: last,
-			UserAgent: s.UserAgent, IPAddress: s.IPAddress, Current: s.ID == currentSessionID,
-		})
-	}
-	return out, nil
-}
-
-// EndSession ends one session of the user (a lost phone, say): its refresh
-// and access tokens stop working at once. A session that does not exist,
-// has already ended, or belongs to someone else is [ErrSessionNotFound]
-// alike.
-func (a *Authenticator) EndSession(ctx context.Context, userID, sessionID string) error {
-	if sessionID == "" || len(sessionID) > 64 {
-		return ErrSessionNotFound
-	}
-	s, err := a.tokens.Session(ctx, sessionID)
-	if errors.Is(err, ErrNotFound) {
-		return ErrSessionNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("auth: look up session: %w", err)
-	}
-	now := a.cfg.Now()
-	if s.UserID != userID || !s.RevokedAt.IsZero() || !now.Before(s.ExpiresAt) {
-		return ErrSessionNotFound
-	}
-	if err := a.revokeSession(ctx, sessionID, now); err != nil {
-		return fmt.Errorf("auth: revoke session: %w", err)
-	}
-	a.audit(ctx, AuditSessionEnd, "user_id", userID, "session_id", sessionID)
-	return nil
-}
-
-// LogoutAll ends every session of the user except keepSessionID (none when
-// it is "") and returns how many it ended. It needs a TokenStore that
-// implements [SessionLister].
-func (a *Authenticator) LogoutAll(ctx context.Context, userID, keepSessionID string) (int64, error) {
-	n, err := a.revokeUserSessions(ctx, userID, keepSessionID)
-	if err != nil {
-		return 0, err
-	}
-	a.audit(ctx, AuditLogoutAll, "user_id", userID, "sessions_ended", n)
-	return n, nil
-}
-
-func (a *Authenticator) revokeUserSessions(ctx context.Context, userID, except string) (int64, error) {
-	l, err := a.sessionLister()
-	if err != nil {
-		return 0, err
-	}
-	n, err := l.RevokeUserSessions(ctx, userID, except, a.cfg.Now())
-	if a.sessions != nil {
-		a.sessions.forgetUser(userID, except)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("auth: revoke sessions: %w", err)
-	}
-	return n, nil
-}
-
 // ChangePassword replaces the user's password after checking the current
 // one, and ends every other session of the user (keepSessionID, the
 // caller's, survives). A wrong current password is [ErrInvalidCredentials]
@@ -165,6 +35,17 @@ func (a *Authenticator) revokeUserSessions(ctx context.Context, userID, except s
 // is a VALIDATION_ERROR naming newPassword. It needs a TokenStore that
 // implements [SessionLister].
 func (a *Authenticator) ChangePassword(ctx context.Context, userID, keepSessionID, currentPassword, newPassword string) error {
+	if a.obs == nil {
+		return a.changePassword(ctx, userID, keepSessionID, currentPassword, newPassword)
+	}
+	_, err := observe(a, ctx, OpChangePassword, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, a.changePassword(ctx, userID, keepSessionID, currentPassword, newPassword)
+	})
+	return err
+}
+
+// changePassword is ChangePassword without the observer.
+func (a *Authenticator) changePassword(ctx context.Context, userID, keepSessionID, currentPassword, newPassword string) error {
 	if _, err := a.sessionLister(); err != nil {
 		return err
 	}
@@ -172,7 +53,7 @@ func (a *Authenticator) ChangePassword(ctx context.Context, userID, keepSessionI
 	if err != nil {
 		return err
 	}
-	if msg := checkNewPassword(newPassword, u.Email, a.cfg.MinPasswordLength); msg != "" {
+	if msg := checkNewPassword(newPassword, u.Email, a.cfg.Passwords.MinPasswordLength); msg != "" {
 		return validationError(map[string]string{"newPassword": msg})
 	}
 	if err := a.setPassword(ctx, u, newPassword); err != nil {
@@ -184,39 +65,6 @@ func (a *Authenticator) ChangePassword(ctx context.Context, userID, keepSessionI
 	}
 	a.audit(ctx, AuditPasswordChange, "user_id", u.ID, "sessions_ended", n)
 	return nil
-}
-
-// confirmPassword checks that password is the user's, throttled and
-// counted like a login: it returns the user, or ErrInvalidCredentials, or a
-// RATE_LIMITED error.
-func (a *Authenticator) confirmPassword(ctx context.Context, userID, password string) (*User, error) {
-	u, err := a.users.UserByID(ctx, userID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, ErrInvalidToken
-	}
-	if err != nil {
-		return nil, fmt.Errorf("auth: look up user: %w", err)
-	}
-	if err := a.hasher.acquire(ctx); err != nil {
-		return nil, fmt.Errorf("auth: wait for a hashing slot: %w", err)
-	}
-	known := func() (*User, error) { return u, nil }
-	// The caller is signed in, which a device token would only repeat: the
-	// account-wide ceiling does not hold it back (its failures still count).
-	keys := newLoginKeys(ctx, u.Email)
-	keys.trusted = true
-	_, rehash, err := a.checkPassword(ctx, known, password, keys)
-	a.hasher.release()
-	if err != nil {
-		if errors.Is(err, ErrInvalidCredentials) {
-			a.audit(ctx, AuditPasswordConfirmFailure, "user_id", u.ID)
-		}
-		return nil, err
-	}
-	if rehash {
-		a.upgradeHash(ctx, u, password)
-	}
-	return u, nil
 }
 
 // setPassword hashes password and stores it as u's.
@@ -236,17 +84,26 @@ func (a *Authenticator) setPassword(ctx context.Context, u *User, password strin
 }
 
 // ForgotPassword starts a password reset: when an account has this email,
-// it issues a single-use reset token (valid [Config.PasswordResetTTL],
+// it issues a single-use reset token (valid [MailConfig.PasswordResetTTL],
 // stored only as a hash) and hands it to the [Mailer]. It returns nil
 // whether or not the account exists, and takes at least
-// [Config.ForgotPasswordMinDuration] either way, so that neither the answer
+// [MailConfig.ForgotPasswordMinDuration] either way, so that neither the answer
 // nor its timing tells. Calls are throttled per client address and per
 // email. It needs a Mailer and what [Authenticator.ResetPassword] needs to
 // redeem the token, a TokenStore that implements [OneTimeTokenStore] and
 // [SessionLister]; without them it mails nothing and returns
 // [ErrNotImplemented], as ResetPassword would.
 func (a *Authenticator) ForgotPassword(ctx context.Context, email string) error {
-	if a.cfg.Mailer == nil {
+	if a.obs == nil {
+		return a.forgotPassword(ctx, email)
+	}
+	_, err := observe(a, ctx, OpForgotPassword, func(ctx context.Context) (struct{}, error) { return struct{}{}, a.forgotPassword(ctx, email) })
+	return err
+}
+
+// forgotPassword is ForgotPassword without the observer.
+func (a *Authenticator) forgotPassword(ctx context.Context, email string) error {
+	if a.cfg.Mail.Mailer == nil {
 		return ErrNotImplemented
 	}
 	if _, ok := a.tokens.(OneTimeTokenStore); !ok {
@@ -259,19 +116,19 @@ func (a *Authenticator) ForgotPassword(ctx context.Context, email string) error 
 	if err != nil {
 		return validationError(map[string]string{"email": "must be a valid email address"})
 	}
-	if err := a.take(ctx, "password.forgot", addressThrottleKey(ctx, keyAccountAddress), a.cfg.RegisterAddressBackoff); err != nil {
+	if err := a.take(ctx, "password.forgot", addressThrottleKey(ctx, keyAccountAddress), a.cfg.Throttle.RegisterAddressBackoff); err != nil {
 		return err
 	}
 	// Per (email, address) first, so that one address asking again and
 	// again stops there without using up the email's ceiling, which only
 	// many addresses together reach.
-	if err := a.take(ctx, "password.forgot", pairKey(ctx, keyMailPair, canon), a.cfg.MailBackoff); err != nil {
+	if err := a.take(ctx, "password.forgot", pairKey(ctx, keyMailPair, canon), a.cfg.Mail.MailBackoff); err != nil {
 		return err
 	}
-	if err := a.take(ctx, "password.forgot", keyMailTo+canon, a.cfg.MailCeiling); err != nil {
+	if err := a.take(ctx, "password.forgot", keyMailTo+canon, a.cfg.Mail.MailCeiling); err != nil {
 		return err
 	}
-	floor := time.NewTimer(a.cfg.ForgotPasswordMinDuration)
+	floor := time.NewTimer(a.cfg.Mail.ForgotPasswordMinDuration)
 	defer floor.Stop()
 	err = a.sendPasswordReset(ctx, canon)
 	select {
@@ -293,7 +150,7 @@ func (a *Authenticator) sendPasswordReset(ctx context.Context, email string) err
 	if err != nil {
 		return fmt.Errorf("auth: look up user: %w", err)
 	}
-	if err := a.sendOneTimeToken(ctx, u, PurposePasswordReset, a.cfg.PasswordResetTTL, a.cfg.Mailer.SendPasswordReset); err != nil {
+	if err := a.sendOneTimeToken(ctx, u, PurposePasswordReset, a.cfg.Mail.PasswordResetTTL, a.cfg.Mail.Mailer.SendPasswordReset); err != nil {
 		a.log.ErrorContext(ctx, "auth: could not send a password reset", "user_id", u.ID, "error", err)
 		return nil
 	}
@@ -373,7 +230,18 @@ func (a *Authenticator) consumeOneTimeToken(ctx context.Context, token, purpose 
 // and the same link can be used again with another password. It needs a
 // TokenStore that implements [OneTimeTokenStore] and [SessionLister].
 func (a *Authenticator) ResetPassword(ctx context.Context, token, newPassword string) error {
-	if a.cfg.Mailer == nil { // no reset token was ever issued
+	if a.obs == nil {
+		return a.resetPassword(ctx, token, newPassword)
+	}
+	_, err := observe(a, ctx, OpResetPassword, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, a.resetPassword(ctx, token, newPassword)
+	})
+	return err
+}
+
+// resetPassword is ResetPassword without the observer.
+func (a *Authenticator) resetPassword(ctx context.Context, token, newPassword string) error {
+	if a.cfg.Mail.Mailer == nil { // no reset token was ever issued
 		return ErrNotImplemented
 	}
 	if _, err := a.sessionLister(); err != nil {
@@ -383,10 +251,10 @@ func (a *Authenticator) ResetPassword(ctx context.Context, token, newPassword st
 	if !ok {
 		return ErrNotImplemented
 	}
-	if err := a.take(ctx, "password.reset", addressThrottleKey(ctx, keyAccountAddress), a.cfg.RegisterAddressBackoff); err != nil {
+	if err := a.take(ctx, "password.reset", addressThrottleKey(ctx, keyAccountAddress), a.cfg.Throttle.RegisterAddressBackoff); err != nil {
 		return err
 	}
-	if msg := checkNewPassword(newPassword, "", a.cfg.MinPasswordLength); msg != "" {
+	if msg := checkNewPassword(newPassword, "", a.cfg.Passwords.MinPasswordLength); msg != "" {
 		return validationError(map[string]string{"newPassword": msg})
 	}
 	// Read the token and its user without spending it, check everything,
@@ -412,7 +280,7 @@ func (a *Authenticator) ResetPassword(ctx context.Context, token, newPassword st
 	if err != nil {
 		return fmt.Errorf("auth: look up user: %w", err)
 	}
-	if msg := checkNewPassword(newPassword, u.Email, a.cfg.MinPasswordLength); msg != "" {
+	if msg := checkNewPassword(newPassword, u.Email, a.cfg.Passwords.MinPasswordLength); msg != "" {
 		return validationError(map[string]string{"newPassword": msg})
 	}
 	spent, err := store.ConsumeOneTimeToken(ctx, hash, PurposePasswordReset, a.cfg.Now())
@@ -454,9 +322,9 @@ func (a *Authenticator) ResetPassword(ctx context.Context, token, newPassword st
 // through the [Mailer], for example when the first one was lost. It needs
 // a Mailer, a TokenStore that implements [OneTimeTokenStore] and a
 // UserStore that implements [EmailVerifier]. Mail to one address is
-// throttled by [Config.MailBackoff].
+// throttled by [MailConfig.MailBackoff].
 func (a *Authenticator) RequestEmailVerification(ctx context.Context, userID string) error {
-	if a.cfg.Mailer == nil {
+	if a.cfg.Mail.Mailer == nil {
 		return ErrNotImplemented
 	}
 	if _, ok := a.users.(EmailVerifier); !ok {
@@ -466,21 +334,30 @@ func (a *Authenticator) RequestEmailVerification(ctx context.Context, userID str
 	if err != nil {
 		return err
 	}
-	if err := a.take(ctx, "email.verification", keyMailVerify+u.Email, a.cfg.MailBackoff); err != nil {
+	if err := a.take(ctx, "email.verification", keyMailVerify+u.Email, a.cfg.Mail.MailBackoff); err != nil {
 		return err
 	}
-	return a.sendOneTimeToken(ctx, u, PurposeEmailVerification, a.cfg.EmailVerificationTTL, a.cfg.Mailer.SendEmailVerification)
+	return a.sendOneTimeToken(ctx, u, PurposeEmailVerification, a.cfg.Mail.EmailVerificationTTL, a.cfg.Mail.Mailer.SendEmailVerification)
 }
 
 // VerifyEmail marks the email address of the token's user verified and
 // spends the token. A token that is unknown or already spent is
 // [ErrInvalidToken]; an expired one [ErrTokenExpired].
 func (a *Authenticator) VerifyEmail(ctx context.Context, token string) error {
+	if a.obs == nil {
+		return a.verifyEmail(ctx, token)
+	}
+	_, err := observe(a, ctx, OpVerifyEmail, func(ctx context.Context) (struct{}, error) { return struct{}{}, a.verifyEmail(ctx, token) })
+	return err
+}
+
+// verifyEmail is VerifyEmail without the observer.
+func (a *Authenticator) verifyEmail(ctx context.Context, token string) error {
 	v, ok := a.users.(EmailVerifier)
-	if !ok || a.cfg.Mailer == nil { // without a Mailer no token was ever issued
+	if !ok || a.cfg.Mail.Mailer == nil { // without a Mailer no token was ever issued
 		return ErrNotImplemented
 	}
-	if err := a.take(ctx, "email.verify", addressThrottleKey(ctx, keyAccountAddress), a.cfg.RegisterAddressBackoff); err != nil {
+	if err := a.take(ctx, "email.verify", addressThrottleKey(ctx, keyAccountAddress), a.cfg.Throttle.RegisterAddressBackoff); err != nil {
 		return err
 	}
 	u, err := a.consumeOneTimeToken(ctx, token, PurposeEmailVerification)
@@ -502,6 +379,15 @@ func (a *Authenticator) VerifyEmail(ctx context.Context, token string) error {
 // tokens stop working at once. The email can then be registered again. It
 // needs a TokenStore that implements [SessionLister].
 func (a *Authenticator) DeleteAccount(ctx context.Context, userID, password string) error {
+	if a.obs == nil {
+		return a.deleteAccount(ctx, userID, password)
+	}
+	_, err := observe(a, ctx, OpDeleteAccount, func(ctx context.Context) (struct{}, error) { return struct{}{}, a.deleteAccount(ctx, userID, password) })
+	return err
+}
+
+// deleteAccount is DeleteAccount without the observer.
+func (a *Authenticator) deleteAccount(ctx context.Context, userID, password string) error {
 	if _, err := a.sessionLister(); err != nil {
 		return err
 	}
@@ -517,4 +403,47 @@ func (a *Authenticator) DeleteAccount(ctx context.Context, userID, password stri
 	}
 	a.audit(ctx, AuditAccountDelete, "user_id", u.ID)
 	return nil
+}
+
+// MailConfig configures the account lifecycle that goes through the mailbox:
+// password resets and email verification. Zero fields mean their documented
+// default.
+type MailConfig struct {
+	// Mailer delivers password-reset and email-verification tokens. Without
+	// one, ForgotPassword and the email-verification features return
+	// NOT_IMPLEMENTED. The default is none.
+	Mailer Mailer
+
+	// PasswordResetTTL is how long a password-reset token stays valid, at
+	// most 24 hours. The default is 1 hour.
+	PasswordResetTTL time.Duration
+
+	// EmailVerificationTTL is how long an email-verification token stays
+	// valid. The default is 48 hours.
+	EmailVerificationTTL time.Duration
+
+	// SendVerificationEmail makes Register send an email-verification token
+	// through the Mailer. The default is false.
+	SendVerificationEmail bool
+
+	// RequireVerifiedEmail makes Login refuse, with EMAIL_NOT_VERIFIED,
+	// accounts whose email address is not verified (checked after the
+	// password, so it reveals nothing to someone without it). The default
+	// is false.
+	RequireVerifiedEmail bool
+
+	// ForgotPasswordMinDuration is the least time ForgotPassword takes,
+	// whether or not the account exists, so that response time does not
+	// tell. The default is 250 milliseconds.
+	ForgotPasswordMinDuration time.Duration
+
+	// MailBackoff throttles the mail sent to one email address at the
+	// request of one client address (password resets) or of the signed-in
+	// user (verification tokens). The default is [DefaultMailBackoff].
+	MailBackoff Backoff
+
+	// MailCeiling throttles the password-reset mail sent to one email
+	// address at the request of all client addresses together. The default
+	// is [DefaultMailCeiling].
+	MailCeiling Backoff
 }

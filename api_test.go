@@ -25,7 +25,7 @@ func TestNewRejectsUnsafeConfig(t *testing.T) {
 	t.Parallel()
 	st := memstore.New()
 	valid := func() auth.Config {
-		return auth.Config{Users: st, Tokens: st, Secret: testSecret, Argon2: fastArgon2, InsecureAllowWeakHashing: true}
+		return auth.Config{Users: st, Tokens: st, Secret: testSecret, Passwords: auth.PasswordConfig{Argon2: fastArgon2, InsecureAllowWeakHashing: true}}
 	}
 	cases := []struct {
 		name   string
@@ -38,16 +38,16 @@ func TestNewRejectsUnsafeConfig(t *testing.T) {
 		{"empty secret", func(c *auth.Config) { c.Secret = []byte("") }},
 		{"secret of 6 bytes", func(c *auth.Config) { c.Secret = []byte("secret") }},
 		{"secret of 31 bytes", func(c *auth.Config) { c.Secret = []byte(strings.Repeat("k", 31)) }},
-		{"weak argon2 memory without the flag", func(c *auth.Config) { c.InsecureAllowWeakHashing = false }},
+		{"weak argon2 memory without the flag", func(c *auth.Config) { c.Passwords.InsecureAllowWeakHashing = false }},
 		{"one argon2 pass without the flag", func(c *auth.Config) {
-			c.Argon2, c.InsecureAllowWeakHashing = auth.Argon2Params{Memory: 19456, Iterations: 1, Parallelism: 1}, false
+			c.Passwords.Argon2, c.Passwords.InsecureAllowWeakHashing = auth.Argon2Params{Memory: 19456, Iterations: 1, Parallelism: 1}, false
 		}},
 		{"AccessTokenTTL of 2 hours", func(c *auth.Config) { c.AccessTokenTTL = 2 * time.Hour }},
 		{"negative AccessTokenTTL", func(c *auth.Config) { c.AccessTokenTTL = -time.Minute }},
-		{"SessionLifetime below RefreshTokenTTL", func(c *auth.Config) { c.SessionLifetime = 24 * time.Hour }},
-		{"Leeway of 10 minutes", func(c *auth.Config) { c.Leeway = 10 * time.Minute }},
-		{"RefreshReuseWindow over a minute", func(c *auth.Config) { c.RefreshReuseWindow = time.Minute + time.Second }},
-		{"MinPasswordLength of 6", func(c *auth.Config) { c.MinPasswordLength = 6 }},
+		{"SessionLifetime below RefreshTokenTTL", func(c *auth.Config) { c.Sessions.SessionLifetime = 24 * time.Hour }},
+		{"Leeway of 10 minutes", func(c *auth.Config) { c.Sessions.Leeway = 10 * time.Minute }},
+		{"RefreshReuseWindow over a minute", func(c *auth.Config) { c.Sessions.RefreshReuseWindow = time.Minute + time.Second }},
+		{"MinPasswordLength of 6", func(c *auth.Config) { c.Passwords.MinPasswordLength = 6 }},
 	}
 	for _, c := range cases {
 		cfg := valid()
@@ -67,9 +67,11 @@ func TestNewRejectsUnsafeConfig(t *testing.T) {
 		"the valid base":            func(*auth.Config) {},
 		"secret of 32 bytes":        func(c *auth.Config) { c.Secret = []byte(strings.Repeat("k", 32)) },
 		"AccessTokenTTL of an hour": func(c *auth.Config) { c.AccessTokenTTL = time.Hour },
-		"default hashing":           func(c *auth.Config) { c.Argon2, c.InsecureAllowWeakHashing = auth.Argon2Params{}, false },
+		"default hashing": func(c *auth.Config) {
+			c.Passwords.Argon2, c.Passwords.InsecureAllowWeakHashing = auth.Argon2Params{}, false
+		},
 		"stronger hashing": func(c *auth.Config) {
-			c.Argon2, c.InsecureAllowWeakHashing = auth.Argon2Params{Memory: 47104, Iterations: 2}, false
+			c.Passwords.Argon2, c.Passwords.InsecureAllowWeakHashing = auth.Argon2Params{Memory: 47104, Iterations: 2}, false
 		},
 	} {
 		cfg := valid()
@@ -339,7 +341,7 @@ func TestOnRegisterErrorAbortsRegistration(t *testing.T) {
 
 func TestInsecureSkipSessionCheck(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(c *auth.Config) { c.InsecureSkipSessionCheck = true })
+	e := newEnv(t, func(c *auth.Config) { c.Sessions.InsecureSkipSessionCheck = true })
 	ctx := context.Background()
 	res := e.registerAPI(t, "stateless@example.com")
 	if err := e.a.Logout(ctx, res.AccessToken); err != nil {
@@ -366,7 +368,7 @@ func TestInsecureSkipSessionCheck(t *testing.T) {
 
 func TestHashConcurrencyBound(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(c *auth.Config) { c.MaxConcurrentHashes = 2 })
+	e := newEnv(t, func(c *auth.Config) { c.Passwords.MaxConcurrentHashes = 2 })
 	ctx := context.Background()
 	e.registerAPI(t, "bound@example.com")
 	// Login looks the user up while it holds its hashing slot (so that the
@@ -412,7 +414,7 @@ func TestLoginCancelledWhileWaitingForHashSlot(t *testing.T) {
 	// One hash slot, taken by a login whose user lookup hangs: Login takes
 	// its slot before it looks the user up, so that the throttle check and
 	// the failure count happen under the slot, and a slow store holds it.
-	e := newEnv(t, func(c *auth.Config) { c.MaxConcurrentHashes = 1 })
+	e := newEnv(t, func(c *auth.Config) { c.Passwords.MaxConcurrentHashes = 1 })
 	ctx := context.Background()
 	e.registerAPI(t, "holder@example.com")
 	e.registerAPI(t, "queue@example.com")

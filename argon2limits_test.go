@@ -23,7 +23,7 @@ func TestArgon2ParamsNewAcceptsOnlyWhatLogsIn(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("m=%d,t=%d,p=%d", p.Memory, p.Iterations, p.Parallelism), func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, func(c *auth.Config) { c.Argon2 = p })
+			e := newEnv(t, func(c *auth.Config) { c.Passwords.Argon2 = p })
 			e.registerAPI(t, "extreme@example.com")
 			if _, err := e.a.Login(context.Background(), "extreme@example.com", goodPassword); err != nil {
 				t.Errorf("Login of a user registered with %+v: %v", p, err)
@@ -37,7 +37,7 @@ func TestArgon2ParamsNewAcceptsOnlyWhatLogsIn(t *testing.T) {
 		{Memory: 8*255 - 1, Iterations: 1, Parallelism: 255},
 	} {
 		for _, weak := range []bool{true, false} {
-			cfg := auth.Config{Users: newHookStore(nil), Tokens: newHookStore(nil), Secret: testSecret, Argon2: p, InsecureAllowWeakHashing: weak}
+			cfg := auth.Config{Users: newHookStore(nil), Tokens: newHookStore(nil), Secret: testSecret, Passwords: auth.PasswordConfig{Argon2: p, InsecureAllowWeakHashing: weak}}
 			if _, err := auth.New(cfg); err == nil {
 				t.Errorf("New accepted %+v (InsecureAllowWeakHashing %t), whose hashes no login can read", p, weak)
 			}

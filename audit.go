@@ -28,14 +28,15 @@ const (
 	// AuditRegisterFailure: a registration was refused. Attributes: reason
 	// ("email_exists"), email.
 	AuditRegisterFailure AuditEvent = "auth.register.failure"
-	// AuditLoginSuccess: a password login opened a session. Attributes:
-	// user_id, session_id.
+	// AuditLoginSuccess: a login opened a session. Attributes: user_id,
+	// session_id; after a second step also aal and method; through
+	// [Authenticator.OpenSession], amr.
 	AuditLoginSuccess AuditEvent = "auth.login.success"
 	// AuditLoginFailure: a login with a wrong password or an unknown email.
 	// Attributes: email, and user_id when the email is known.
 	AuditLoginFailure AuditEvent = "auth.login.failure"
 	// AuditLoginUnverified: a right password for an account whose email is
-	// not verified, refused under [Config.RequireVerifiedEmail].
+	// not verified, refused under [MailConfig.RequireVerifiedEmail].
 	// Attributes: user_id.
 	AuditLoginUnverified AuditEvent = "auth.login.unverified"
 	// AuditRefresh: a refresh token was rotated. Attributes: user_id,

@@ -24,12 +24,11 @@ type benchNoStore struct {
 func benchInternalAuth(b *testing.B) *Authenticator {
 	b.Helper()
 	a, err := New(Config{
-		Users:                    benchNoStore{},
-		Tokens:                   benchNoStore{},
-		Secret:                   []byte("bench-secret-0123456789abcdefghij"),
-		Logger:                   slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Argon2:                   Argon2Params{Memory: 8, Iterations: 1, Parallelism: 1},
-		InsecureAllowWeakHashing: true,
+		Users:     benchNoStore{},
+		Tokens:    benchNoStore{},
+		Secret:    []byte("bench-secret-0123456789abcdefghij"),
+		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Passwords: PasswordConfig{Argon2: Argon2Params{Memory: 8, Iterations: 1, Parallelism: 1}, InsecureAllowWeakHashing: true},
 	})
 	if err != nil {
 		b.Fatal(err)

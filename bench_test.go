@@ -136,16 +136,15 @@ var benchUnlimited = auth.Backoff{Free: math.MaxInt32, Base: time.Second, Max: t
 // defaults.
 func benchConfig(users auth.UserStore, tokens auth.TokenStore, weak bool) auth.Config {
 	cfg := auth.Config{
-		Users:                  users,
-		Tokens:                 tokens,
-		Secret:                 benchSecret,
-		Logger:                 benchLogger(),
-		RegisterAddressBackoff: benchUnlimited,
-		RefreshAddressBackoff:  benchUnlimited,
+		Users:    users,
+		Tokens:   tokens,
+		Secret:   benchSecret,
+		Logger:   benchLogger(),
+		Throttle: auth.ThrottleConfig{RegisterAddressBackoff: benchUnlimited, RefreshAddressBackoff: benchUnlimited},
 	}
 	if weak {
-		cfg.Argon2 = benchWeakArgon2
-		cfg.InsecureAllowWeakHashing = true
+		cfg.Passwords.Argon2 = benchWeakArgon2
+		cfg.Passwords.InsecureAllowWeakHashing = true
 	}
 	return cfg
 }

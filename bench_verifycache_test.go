@@ -31,7 +31,7 @@ func benchLiveTokens(b *testing.B, env *benchEnv, n int) []string {
 	return tokens
 }
 
-// BenchmarkVerifyCache measures Config.VerifyCacheSize.
+// BenchmarkVerifyCache measures Config.Sessions.VerifyCacheSize.
 //
 // mix is the numerator of the verify-cache goal: GET /me behind the
 // middleware with the cache, on a realistic mix: 1,000 live tokens, each
@@ -61,7 +61,7 @@ func BenchmarkVerifyCache(b *testing.B) {
 			rng := rand.New(rand.NewPCG(1, 2))
 			rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 			cfg := benchConfig(env.st, env.st, true)
-			cfg.VerifyCacheSize = benchVerifyCacheSize
+			cfg.Sessions.VerifyCacheSize = benchVerifyCacheSize
 			var mux *http.ServeMux
 			next := len(order)
 			b.ReportAllocs()
@@ -85,7 +85,7 @@ func BenchmarkVerifyCache(b *testing.B) {
 		b.Run("HS256", func(b *testing.B) {
 			env := newBenchEnv(b)
 			cfg := benchConfig(env.st, env.st, true)
-			cfg.VerifyCacheSize = benchVerifyCacheSize
+			cfg.Sessions.VerifyCacheSize = benchVerifyCacheSize
 			a := benchNew(b, cfg)
 			ctx := context.Background()
 			var tokens []string

@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -70,7 +69,7 @@ const (
 	// (see [WithDeviceToken]), so that the owner's own browser passes the
 	// account-wide login ceiling that guessing by others may reach:
 	// HttpOnly, Secure, SameSite=Strict, Path=[BrowserConfig.CookiePath],
-	// for [Config.DeviceTokenTTL]. It is signed and names no user; logout
+	// for [ThrottleConfig.DeviceTokenTTL]. It is signed and names no user; logout
 	// keeps it.
 	DeviceCookieName = "__Secure-auth-device"
 	// AuthModeHeader is the request header with which a browser client
@@ -81,7 +80,7 @@ const (
 // ErrCrossOrigin is answered (403) to an unsafe cross-origin request that a
 // cookie would authenticate, or that asks for cookie mode, from an origin
 // that is not trusted.
-var ErrCrossOrigin = &Error{Code: "FORBIDDEN", Status: http.StatusForbidden, Message: "Cross-origin request refused"}
+var ErrCrossOrigin = newError("FORBIDDEN", http.StatusForbidden, "Cross-origin request refused")
 
 // browser is the Authenticator's browser-mode state; nil when it is off.
 type browser struct {
@@ -91,13 +90,7 @@ type browser struct {
 
 func newBrowser(cfg BrowserConfig) (*browser, error) {
 	if !cfg.Enabled {
-		if cfg.AccessTokenCookie || len(cfg.TrustedOrigins) > 0 || cfg.CookiePath != "" {
-			return nil, errors.New("auth: Config.Browser settings need Config.Browser.Enabled")
-		}
 		return nil, nil
-	}
-	if cfg.CookiePath != "" && !strings.HasPrefix(cfg.CookiePath, "/") {
-		return nil, fmt.Errorf("auth: Config.Browser.CookiePath %q must start with /", cfg.CookiePath)
 	}
 	cop := http.NewCrossOriginProtection()
 	for _, o := range cfg.TrustedOrigins {
@@ -153,19 +146,6 @@ func (b *browser) refreshFromCookie(r *http.Request) (string, bool) {
 		return "", false
 	}
 	c, err := r.Cookie(RefreshCookieName)
-	if err != nil || c.Value == "" {
-		return "", false
-	}
-	return c.Value, true
-}
-
-// accessFromCookie returns the access token of r's cookie, if the
-// access-token cookie is on and r has one.
-func (b *browser) accessFromCookie(r *http.Request) (string, bool) {
-	if b == nil || !b.cfg.AccessTokenCookie {
-		return "", false
-	}
-	c, err := r.Cookie(AccessCookieName)
 	if err != nil || c.Value == "" {
 		return "", false
 	}
@@ -229,20 +209,6 @@ func (b *browser) clear(w http.ResponseWriter, r *http.Request) {
 	if b.cfg.AccessTokenCookie {
 		http.SetCookie(w, b.cookie(AccessCookieName, "", "/", 0))
 	}
-}
-
-// accessToken returns the access token of r: the bearer token of its
-// Authorization header or, when the access-token cookie is on and r has no
-// Authorization header, that cookie. It is where every route and the
-// middleware read an access token.
-func (a *Authenticator) accessToken(r *http.Request) (string, error) {
-	token, err := bearerToken(r)
-	if err == ErrUnauthorized {
-		if t, ok := a.browser.accessFromCookie(r); ok {
-			return t, nil
-		}
-	}
-	return token, err
 }
 
 // setDevice puts a device token into a cookie when r asked for cookie mode,

@@ -51,8 +51,8 @@ func (c capability) missing(cfg *Config) string {
 			return fmt.Sprintf("Config.Users (%T) does not implement auth.EmailVerifier", cfg.Users)
 		}
 	case capMailer:
-		if cfg.Mailer == nil {
-			return "no Config.Mailer"
+		if cfg.Mail.Mailer == nil {
+			return "no Config.Mail.Mailer"
 		}
 	}
 	return ""
@@ -74,14 +74,14 @@ func checkCapabilities(cfg *Config) error {
 			}
 		}
 	}
-	if cfg.Mailer != nil {
-		need("Config.Mailer (password reset)", capOneTimeTokens, capSessionLister)
+	if cfg.Mail.Mailer != nil {
+		need("Config.Mail.Mailer (password reset)", capOneTimeTokens, capSessionLister)
 	}
 	switch {
-	case cfg.SendVerificationEmail:
-		need("Config.SendVerificationEmail", capOneTimeTokens, capEmailVerifier)
-	case cfg.RequireVerifiedEmail:
-		need("Config.RequireVerifiedEmail", capOneTimeTokens, capEmailVerifier)
+	case cfg.Mail.SendVerificationEmail:
+		need("Config.Mail.SendVerificationEmail", capOneTimeTokens, capEmailVerifier)
+	case cfg.Mail.RequireVerifiedEmail:
+		need("Config.Mail.RequireVerifiedEmail", capOneTimeTokens, capEmailVerifier)
 	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)

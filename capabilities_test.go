@@ -31,11 +31,10 @@ func (nopMailer) SendEmailVerification(context.Context, *auth.User, string) erro
 func capConfig(users auth.UserStore, tokens auth.TokenStore, logs *testutil.LogSink) auth.Config {
 	return auth.Config{
 		Users: users, Tokens: tokens, Secret: testSecret,
-		Logger:                    slog.New(logs.Handler()),
-		Argon2:                    fastArgon2,
-		InsecureAllowWeakHashing:  true,
-		InsecureDisableThrottling: true,
-		ForgotPasswordMinDuration: 1,
+		Logger:    slog.New(logs.Handler()),
+		Passwords: auth.PasswordConfig{Argon2: fastArgon2, InsecureAllowWeakHashing: true},
+		Throttle:  auth.ThrottleConfig{InsecureDisableThrottling: true},
+		Mail:      auth.MailConfig{ForgotPasswordMinDuration: 1},
 	}
 }
 
@@ -50,19 +49,19 @@ func TestNewRefusesSettingsTheStoresCannotServe(t *testing.T) {
 		tweak func(*auth.Config)
 		want  []string
 	}{
-		{"Mailer on a wrapper", func(c *auth.Config) { c.Users, c.Tokens, c.Mailer = wrapped, wrapped, nopMailer{} }, []string{
+		{"Mailer on a wrapper", func(c *auth.Config) { c.Users, c.Tokens, c.Mail.Mailer = wrapped, wrapped, nopMailer{} }, []string{
 			"auth: Config.Tokens (*auth_test.wrappedStore) does not implement auth.OneTimeTokenStore",
 			"auth: Config.Tokens (*auth_test.wrappedStore) does not implement auth.SessionLister",
 		}},
-		{"Mailer, tokens wrapped", func(c *auth.Config) { c.Tokens, c.Mailer = bareTokens{mem}, nopMailer{} }, []string{
-			"Config.Tokens (auth_test.bareTokens) does not implement auth.OneTimeTokenStore, which Config.Mailer (password reset) needs",
+		{"Mailer, tokens wrapped", func(c *auth.Config) { c.Tokens, c.Mail.Mailer = bareTokens{mem}, nopMailer{} }, []string{
+			"Config.Tokens (auth_test.bareTokens) does not implement auth.OneTimeTokenStore, which Config.Mail.Mailer (password reset) needs",
 		}},
 		{"SendVerificationEmail, users wrapped", func(c *auth.Config) {
-			c.Users, c.Mailer, c.SendVerificationEmail = wrapped, nopMailer{}, true
-		}, []string{"Config.Users (*auth_test.wrappedStore) does not implement auth.EmailVerifier, which Config.SendVerificationEmail needs"}},
+			c.Users, c.Mail.Mailer, c.Mail.SendVerificationEmail = wrapped, nopMailer{}, true
+		}, []string{"Config.Users (*auth_test.wrappedStore) does not implement auth.EmailVerifier, which Config.Mail.SendVerificationEmail needs"}},
 		{"RequireVerifiedEmail, users wrapped", func(c *auth.Config) {
-			c.Users, c.Mailer, c.RequireVerifiedEmail = wrapped, nopMailer{}, true
-		}, []string{"Config.Users (*auth_test.wrappedStore) does not implement auth.EmailVerifier, which Config.RequireVerifiedEmail needs"}},
+			c.Users, c.Mail.Mailer, c.Mail.RequireVerifiedEmail = wrapped, nopMailer{}, true
+		}, []string{"Config.Users (*auth_test.wrappedStore) does not implement auth.EmailVerifier, which Config.Mail.RequireVerifiedEmail needs"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := capConfig(mem, mem, &testutil.LogSink{})
@@ -80,7 +79,7 @@ func TestNewRefusesSettingsTheStoresCannotServe(t *testing.T) {
 	}
 	// The same settings on the store itself are fine.
 	cfg := capConfig(mem, mem, &testutil.LogSink{})
-	cfg.Mailer, cfg.SendVerificationEmail, cfg.RequireVerifiedEmail = nopMailer{}, true, true
+	cfg.Mail.Mailer, cfg.Mail.SendVerificationEmail, cfg.Mail.RequireVerifiedEmail = nopMailer{}, true, true
 	if _, err := auth.New(cfg); err != nil {
 		t.Fatalf("New on memstore with a Mailer: %v", err)
 	}
@@ -112,13 +111,15 @@ func TestRoutesOffAreLogged(t *testing.T) {
 		off    []string
 		reason string
 	}{
-		{"memstore with a Mailer", func(c *auth.Config, _ *memstore.Store) { c.Mailer = nopMailer{} }, nil, ""},
+		{"memstore with a Mailer", func(c *auth.Config, _ *memstore.Store) { c.Mail.Mailer = nopMailer{} }, nil, ""},
 		{"memstore without a Mailer", func(*auth.Config, *memstore.Store) {},
-			[]string{"POST /password/forgot", "POST /password/reset", "POST /verify-email"}, "no Config.Mailer"},
+			[]string{"POST /password/forgot", "POST /password/reset", "POST /verify-email"}, "no Config.Mail.Mailer"},
 		{"wrapped stores without a Mailer", func(c *auth.Config, mem *memstore.Store) { w := &wrappedStore{mem, mem}; c.Users, c.Tokens = w, w },
 			[]string{"GET /sessions", "POST /logout-all", "POST /password", "DELETE /me", "POST /password/forgot", "POST /password/reset", "POST /verify-email"},
 			"Config.Tokens (*auth_test.wrappedStore) does not implement auth.SessionLister"},
-		{"users wrapped, with a Mailer", func(c *auth.Config, mem *memstore.Store) { c.Users, c.Mailer = &wrappedStore{mem, mem}, nopMailer{} },
+		{"users wrapped, with a Mailer", func(c *auth.Config, mem *memstore.Store) {
+			c.Users, c.Mail.Mailer = &wrappedStore{mem, mem}, nopMailer{}
+		},
 			[]string{"POST /verify-email"}, "Config.Users (*auth_test.wrappedStore) does not implement auth.EmailVerifier"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

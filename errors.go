@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -46,14 +47,23 @@ func (e *Error) Error() string {
 	return "auth: " + strings.ToLower(e.Message[:1]) + e.Message[1:]
 }
 
-// Is reports whether target is an *Error with the same code. A
+// Is reports whether target is an *Error with the same code, such as the
+// error variable a copy with details (fields, a ticket, Retry-After) was
+// made from. Two distinct error variables of the package never match each
+// other, even when they share a code: [ErrSessionNotFound] is not
+// [ErrRouteNotFound], and [ErrCrossOrigin] is not [ErrForbidden]. A
 // NOT_IMPLEMENTED error also matches [errors.ErrUnsupported].
 func (e *Error) Is(target error) bool {
 	if target == errors.ErrUnsupported {
 		return e.Code == ErrNotImplemented.Code
 	}
 	t, ok := target.(*Error)
-	return ok && t.Code == e.Code
+	if !ok || t.Code != e.Code {
+		return false
+	}
+	_, eSentinel := errorBodies[e]
+	_, tSentinel := errorBodies[t]
+	return !eSentinel || !tSentinel // (e == t is decided before Is is called)
 }
 
 // The errors of the HTTP contract. Methods of [Authenticator] return them (or
@@ -62,103 +72,120 @@ func (e *Error) Is(target error) bool {
 var (
 	// ErrInvalidCredentials is returned by [Authenticator.Login] for an
 	// unknown email or a wrong password, which are indistinguishable.
-	ErrInvalidCredentials = &Error{Code: "INVALID_CREDENTIALS", Status: http.StatusUnauthorized, Message: "Invalid email or password"}
+	ErrInvalidCredentials = newError("INVALID_CREDENTIALS", http.StatusUnauthorized, "Invalid email or password")
 
 	// ErrEmailExists is returned by [Authenticator.Register] when the email
 	// is already registered in any letter case. Stores return it from
 	// [UserStore.CreateUser] for a duplicate email.
-	ErrEmailExists = &Error{Code: "EMAIL_EXISTS", Status: http.StatusConflict, Message: "Email already registered"}
+	ErrEmailExists = newError("EMAIL_EXISTS", http.StatusConflict, "Email already registered")
 
 	// ErrTokenExpired is returned by [Authenticator.Verify],
 	// [Authenticator.Refresh] and [Authenticator.Logout] for a token whose
 	// signature is valid but whose lifetime has passed.
-	ErrTokenExpired = &Error{Code: "TOKEN_EXPIRED", Status: http.StatusUnauthorized, Message: "Token has expired"}
+	ErrTokenExpired = newError("TOKEN_EXPIRED", http.StatusUnauthorized, "Token has expired")
 
 	// ErrInvalidToken is returned by [Authenticator.Verify],
 	// [Authenticator.Refresh] and [Authenticator.Logout] for a token that is
 	// malformed, forged, of the wrong kind, revoked or reused.
-	ErrInvalidToken = &Error{Code: "INVALID_TOKEN", Status: http.StatusUnauthorized, Message: "Invalid token"}
+	ErrInvalidToken = newError("INVALID_TOKEN", http.StatusUnauthorized, "Invalid token")
 
 	// ErrUnauthorized is answered by the handlers and the middleware when a
 	// request carries no bearer token.
-	ErrUnauthorized = &Error{Code: "UNAUTHORIZED", Status: http.StatusUnauthorized, Message: "Authentication required"}
+	ErrUnauthorized = newError("UNAUTHORIZED", http.StatusUnauthorized, "Authentication required")
 
 	// ErrForbidden is answered by [RequireRole] when the caller's role is not
 	// one of those allowed.
-	ErrForbidden = &Error{Code: "FORBIDDEN", Status: http.StatusForbidden, Message: "Insufficient permissions"}
+	ErrForbidden = newError("FORBIDDEN", http.StatusForbidden, "Insufficient permissions")
 
 	// ErrValidation is the code of the errors returned by
 	// [Authenticator.Register] and the handlers when a field is missing, of
 	// the wrong type or breaks its rule. The errors returned carry Fields;
 	// test for them with errors.Is(err, ErrValidation).
-	ErrValidation = &Error{Code: "VALIDATION_ERROR", Status: http.StatusBadRequest, Message: "Invalid request fields"}
+	ErrValidation = newError("VALIDATION_ERROR", http.StatusBadRequest, "Invalid request fields")
 
 	// ErrInvalidRequest is answered by the handlers when the body is not
 	// exactly one JSON object.
-	ErrInvalidRequest = &Error{Code: "INVALID_REQUEST", Status: http.StatusBadRequest, Message: "Request body must be a single JSON object"}
+	ErrInvalidRequest = newError("INVALID_REQUEST", http.StatusBadRequest, "Request body must be a single JSON object")
 
 	// ErrUnsupportedMediaType is answered by the handlers when a body is
 	// sent without Content-Type: application/json.
-	ErrUnsupportedMediaType = &Error{Code: "UNSUPPORTED_MEDIA_TYPE", Status: http.StatusUnsupportedMediaType, Message: "Content-Type must be application/json"}
+	ErrUnsupportedMediaType = newError("UNSUPPORTED_MEDIA_TYPE", http.StatusUnsupportedMediaType, "Content-Type must be application/json")
 
 	// ErrPayloadTooLarge is answered by the handlers when a body exceeds
-	// [Config.MaxBodyBytes].
-	ErrPayloadTooLarge = &Error{Code: "PAYLOAD_TOO_LARGE", Status: http.StatusRequestEntityTooLarge, Message: "Request body is too large"}
+	// [HTTPConfig.MaxBodyBytes].
+	ErrPayloadTooLarge = newError("PAYLOAD_TOO_LARGE", http.StatusRequestEntityTooLarge, "Request body is too large")
 
 	// ErrMethodNotAllowed is answered by the handlers for a method a route
 	// does not serve, with an Allow header.
-	ErrMethodNotAllowed = &Error{Code: "METHOD_NOT_ALLOWED", Status: http.StatusMethodNotAllowed, Message: "Method not allowed"}
+	ErrMethodNotAllowed = newError("METHOD_NOT_ALLOWED", http.StatusMethodNotAllowed, "Method not allowed")
 
 	// ErrRouteNotFound is answered by [Authenticator.Handler] for a path it
 	// does not serve.
-	ErrRouteNotFound = &Error{Code: "NOT_FOUND", Status: http.StatusNotFound, Message: "Not found"}
+	ErrRouteNotFound = newError("NOT_FOUND", http.StatusNotFound, "Not found")
 
 	// ErrRateLimited is returned when a client or an account has made too
 	// many attempts; the handlers add a Retry-After header.
-	ErrRateLimited = &Error{Code: "RATE_LIMITED", Status: http.StatusTooManyRequests, Message: "Too many attempts, try again later"}
+	ErrRateLimited = newError("RATE_LIMITED", http.StatusTooManyRequests, "Too many attempts, try again later")
 
 	// ErrEmailNotVerified is returned by [Authenticator.Login] when
-	// [Config.RequireVerifiedEmail] is set and the password is right but
+	// [MailConfig.RequireVerifiedEmail] is set and the password is right but
 	// the account's email address is not verified yet.
-	ErrEmailNotVerified = &Error{Code: "EMAIL_NOT_VERIFIED", Status: http.StatusForbidden, Message: "Email address not verified"}
+	ErrEmailNotVerified = newError("EMAIL_NOT_VERIFIED", http.StatusForbidden, "Email address not verified")
 
 	// ErrSessionNotFound is returned by [Authenticator.EndSession] for a
 	// session that does not exist, has ended, or belongs to another user:
 	// the three are indistinguishable.
-	ErrSessionNotFound = &Error{Code: "NOT_FOUND", Status: http.StatusNotFound, Message: "Session not found"}
+	ErrSessionNotFound = newError("NOT_FOUND", http.StatusNotFound, "Session not found")
 
 	// ErrNotImplemented is returned by the account-lifecycle methods when
 	// the stores lack the optional interface they need, or no [Mailer] is
 	// configured. It matches [errors.ErrUnsupported].
-	ErrNotImplemented = &Error{Code: "NOT_IMPLEMENTED", Status: http.StatusNotImplemented, Message: "Not supported by this server"}
+	ErrNotImplemented = newError("NOT_IMPLEMENTED", http.StatusNotImplemented, "Not supported by this server")
 
 	// ErrMFARequired is the code of the error [Authenticator.Login] returns
 	// for a right password of an account with a second factor: it carries
 	// no tokens but a Ticket and the Methods to redeem it with at
 	// POST /mfa/verify. Test for it with errors.Is(err, ErrMFARequired).
-	ErrMFARequired = &Error{Code: "MFA_REQUIRED", Status: http.StatusUnauthorized, Message: "A second factor is required"}
+	ErrMFARequired = newError("MFA_REQUIRED", http.StatusUnauthorized, "A second factor is required")
 
 	// ErrInvalidCode is returned for a wrong, malformed or already used
 	// TOTP or recovery code.
-	ErrInvalidCode = &Error{Code: "INVALID_CODE", Status: http.StatusUnauthorized, Message: "Invalid verification code"}
+	ErrInvalidCode = newError("INVALID_CODE", http.StatusUnauthorized, "Invalid verification code")
 
 	// ErrMFAEnabled is returned when enrolling a TOTP factor while a
 	// verified one exists: remove it first.
-	ErrMFAEnabled = &Error{Code: "MFA_ALREADY_ENABLED", Status: http.StatusConflict, Message: "A second factor is already enabled"}
+	ErrMFAEnabled = newError("MFA_ALREADY_ENABLED", http.StatusConflict, "A second factor is already enabled")
 
 	// ErrMFANotEnabled is returned when confirming, removing or using a
 	// factor that is not there (or, for confirmation, already verified).
-	ErrMFANotEnabled = &Error{Code: "MFA_NOT_ENABLED", Status: http.StatusConflict, Message: "No second factor to act on"}
+	ErrMFANotEnabled = newError("MFA_NOT_ENABLED", http.StatusConflict, "No second factor to act on")
 
 	// ErrFreshLoginRequired is returned when enrolling a factor from a
 	// session opened more than [MFAConfig.FreshLogin] ago without the
 	// password.
-	ErrFreshLoginRequired = &Error{Code: "FRESH_LOGIN_REQUIRED", Status: http.StatusForbidden, Message: "Confirm your password or log in again"}
+	ErrFreshLoginRequired = newError("FRESH_LOGIN_REQUIRED", http.StatusForbidden, "Confirm your password or log in again")
 
 	// ErrInternal is answered for any other failure, such as a store that is
 	// down. Its message never carries the cause, which is logged instead.
-	ErrInternal = &Error{Code: "INTERNAL_ERROR", Status: http.StatusInternalServerError, Message: "Internal server error"}
+	ErrInternal = newError("INTERNAL_ERROR", http.StatusInternalServerError, "Internal server error")
 )
+
+// errorBodies holds the encoded body of every error made by newError, so
+// that rejecting a request costs no JSON encoding. newError fills it, so no
+// error of the contract can be left out.
+var errorBodies = map[*Error][]byte{}
+
+// newError makes one of the contract's errors and registers its encoded
+// body. Every exported *Error variable of the package is made with it.
+func newError(code string, status int, message string) *Error {
+	e := &Error{Code: code, Status: status, Message: message}
+	b, err := json.Marshal(errorBody{Error: errorDetail{Code: code, Message: message}})
+	if err != nil {
+		panic(err)
+	}
+	errorBodies[e] = append(b, '\n')
+	return e
+}
 
 // validationError returns a VALIDATION_ERROR carrying the given field
 // messages.

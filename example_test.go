@@ -55,7 +55,7 @@ func ExampleNew() {
 	fmt.Println("verified user is the registered one:", claims.UserID == res.User.ID)
 
 	// The refresh token presented above is spent. Within the reuse window
-	// (Config.RefreshReuseWindow, 10 s by default) presenting it again gets
+	// (Config.Sessions.RefreshReuseWindow, 10 s by default) presenting it again gets
 	// the same successor, as a client whose response was lost needs; once
 	// that successor is spent too, presenting it is treated as theft and
 	// ends the session.

@@ -34,8 +34,8 @@ func TestHasherConcurrencyBound(t *testing.T) {
 		t.Run(fmt.Sprintf("MaxConcurrentHashes=%d", limit), func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, func(c *auth.Config) {
-				c.MaxConcurrentHashes = limit
-				c.MaxHashWait = 10 * time.Minute // the burst queues; nothing here times out
+				c.Passwords.MaxConcurrentHashes = limit
+				c.Passwords.MaxHashWait = 10 * time.Minute // the burst queues; nothing here times out
 			})
 			e.registerHTTP(t, "known@example.com")
 
@@ -140,7 +140,7 @@ func BenchmarkLoginBurst(b *testing.B) {
 	cfg := benchConfig(st, st, false) // default argon2id
 	// A burst on a loaded machine may queue for longer than the default
 	// MaxHashWait; what is measured here is the burst, not the 429s.
-	cfg.MaxHashWait = 10 * time.Minute
+	cfg.Passwords.MaxHashWait = 10 * time.Minute
 	a := benchNew(b, cfg)
 	if _, err := a.Register(context.Background(), auth.RegisterInput{Email: benchEmail, Password: benchPassword, Name: benchName}); err != nil {
 		b.Fatal(err)

@@ -55,16 +55,15 @@ func newEnv(t testing.TB, opts ...func(*auth.Config)) *testEnv {
 	mem := memstore.New()
 	e := &testEnv{mem: mem, store: newHookStore(mem), clock: newTestClock(), logs: &testutil.LogSink{}}
 	cfg := auth.Config{
-		Users:                    e.store,
-		Tokens:                   e.store,
-		Secret:                   testSecret,
-		Now:                      e.clock.Now,
-		Logger:                   slog.New(e.logs.Handler()),
-		Argon2:                   fastArgon2,
-		InsecureAllowWeakHashing: true,
+		Users:  e.store,
+		Tokens: e.store,
+		Secret: testSecret,
+		Now:    e.clock.Now,
+		Logger: slog.New(e.logs.Handler()),
 		// Throttling has tests of its own; these send many requests from
 		// one address. withThrottling turns it back on.
-		InsecureDisableThrottling: true,
+		Passwords: auth.PasswordConfig{Argon2: fastArgon2, InsecureAllowWeakHashing: true},
+		Throttle:  auth.ThrottleConfig{InsecureDisableThrottling: true},
 	}
 	for _, opt := range opts {
 		opt(&cfg)
@@ -81,7 +80,7 @@ func newEnv(t testing.TB, opts ...func(*auth.Config)) *testEnv {
 
 // withThrottling restores the default throttling, for tests that check the
 // contract under the configuration a deployment runs.
-func withThrottling(c *auth.Config) { c.InsecureDisableThrottling = false }
+func withThrottling(c *auth.Config) { c.Throttle.InsecureDisableThrottling = false }
 
 // hookStore wraps a memstore. It counts the users it creates and the
 // sessions it is asked to open, and can report UserByEmail calls.

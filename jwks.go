@@ -11,7 +11,7 @@ import (
 // served by [Authenticator.JWKSHandler].
 //
 // Rotation relies on it: a new key is published (as one of
-// [Config.VerifyKeys]) at least this long before it starts signing, so
+// [KeyConfig.VerifyKeys]) at least this long before it starts signing, so
 // every verifier has fetched it by the time the first token names it, and
 // an old key stays published for at least the access-token lifetime after
 // it stops signing. Five minutes keeps the wait short while sparing the
@@ -23,7 +23,7 @@ const JWKSCacheMaxAge = 300
 // first, then the VerifyKeys, each with "kty", its key parameters
 // ("crv", "x", "y" or "n", "e"), "kid", "alg" and "use":"sig". It never
 // holds private or symmetric material: with HS256 alone (no
-// [Config.SigningKey] or [Config.VerifyKeys]) it serves an empty set,
+// [KeyConfig.SigningKey] or [KeyConfig.VerifyKeys]) it serves an empty set,
 // {"keys":[]}. Mount it where verifiers expect it, conventionally:
 //
 //	mux.Handle("/.well-known/jwks.json", a.JWKSHandler())

@@ -409,10 +409,10 @@ func ExampleAuthenticator_JWKSHandler() {
 	seed := sha256.Sum256([]byte("example only"))
 	st := memstore.New()
 	a, err := auth.New(auth.Config{
-		Users:      st,
-		Tokens:     st,
-		Secret:     []byte("example-secret-0123456789abcdefghijklmn"),
-		SigningKey: ed25519.NewKeyFromSeed(seed[:]),
+		Users:  st,
+		Tokens: st,
+		Secret: []byte("example-secret-0123456789abcdefghijklmn"),
+		Keys:   auth.KeyConfig{SigningKey: ed25519.NewKeyFromSeed(seed[:])},
 	})
 	if err != nil {
 		panic(err)

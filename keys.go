@@ -30,7 +30,7 @@ import (
 var errKeyMismatch = errors.New("auth: the private key does not match its public key")
 
 // ParsePrivateKeyPEM parses a PEM-encoded PKCS#8 private key ("PRIVATE
-// KEY", as written by openssl genpkey) for [Config.SigningKey]: Ed25519,
+// KEY", as written by openssl genpkey) for [KeyConfig.SigningKey]: Ed25519,
 // ECDSA on P-256, or RSA of at least 2048 bits. The PEM data may go on
 // with the key's own public key ("PUBLIC KEY"), which must then match it.
 //
@@ -88,7 +88,7 @@ func ParsePrivateKeyPEM(data []byte) (crypto.Signer, error) {
 }
 
 // ParsePublicKeyPEM parses a PEM-encoded PKIX public key ("PUBLIC KEY", as
-// written by openssl pkey -pubout) for [Config.VerifyKeys]: Ed25519, ECDSA
+// written by openssl pkey -pubout) for [KeyConfig.VerifyKeys]: Ed25519, ECDSA
 // on P-256, or RSA of at least 2048 bits. It returns an error naming the
 // problem for anything else, including a private key, which is refused
 // rather than reduced to its public half so that private material is never
@@ -174,7 +174,7 @@ type signingKey struct {
 	kid    string
 }
 
-// newSigningKey checks a Config.SigningKey: a supported type and size, and
+// newSigningKey checks a Config.Keys.SigningKey: a supported type and size, and
 // private and public halves that belong together (a signature made with
 // one verifies with the other).
 func newSigningKey(s crypto.Signer) (*signingKey, error) {
@@ -184,7 +184,7 @@ func newSigningKey(s crypto.Signer) (*signingKey, error) {
 	}
 	m, err := signingMethod(pub)
 	if err != nil {
-		return nil, fmt.Errorf("auth: Config.SigningKey: %w", err)
+		return nil, fmt.Errorf("auth: Config.Keys.SigningKey: %w", err)
 	}
 	switch s.(type) {
 	case ed25519.PrivateKey, *ecdsa.PrivateKey, *rsa.PrivateKey:
@@ -192,15 +192,15 @@ func newSigningKey(s crypto.Signer) (*signingKey, error) {
 		// golang-jwt signs ES256 and RS256 only with the concrete key
 		// types; Ed25519 with any crypto.Signer (an HSM, say).
 		if m != jwt.SigningMethodEdDSA {
-			return nil, fmt.Errorf("auth: Config.SigningKey: %T is not supported for %s; pass the *ecdsa.PrivateKey or *rsa.PrivateKey itself", s, m.Alg())
+			return nil, fmt.Errorf("auth: Config.Keys.SigningKey: %T is not supported for %s; pass the *ecdsa.PrivateKey or *rsa.PrivateKey itself", s, m.Alg())
 		}
 	}
 	if err := checkKeyPair(m, s); err != nil {
-		return nil, fmt.Errorf("auth: Config.SigningKey: %w", err)
+		return nil, fmt.Errorf("auth: Config.Keys.SigningKey: %w", err)
 	}
 	kid, _, err := jwkOf(pub, m)
 	if err != nil {
-		return nil, fmt.Errorf("auth: Config.SigningKey: %w", err)
+		return nil, fmt.Errorf("auth: Config.Keys.SigningKey: %w", err)
 	}
 	return &signingKey{method: m, key: s, pub: pub, kid: kid}, nil
 }
@@ -210,7 +210,7 @@ func newSigningKey(s crypto.Signer) (*signingKey, error) {
 func publicOf(s crypto.Signer) (pub crypto.PublicKey, err error) {
 	defer func() {
 		if recover() != nil {
-			pub, err = nil, errors.New("auth: Config.SigningKey is an empty key")
+			pub, err = nil, errors.New("auth: Config.Keys.SigningKey is an empty key")
 		}
 	}()
 	return s.Public(), nil
@@ -278,4 +278,27 @@ func jwkOf(pub crypto.PublicKey, m jwt.SigningMethod) (string, *jwk, error) {
 	sum := sha256.Sum256([]byte(canonical))
 	j.Kid = b64(sum[:])
 	return j.Kid, j, nil
+}
+
+// KeyConfig holds the keys that sign and verify access tokens beyond
+// [Config.Secret]. Zero fields mean their documented default.
+type KeyConfig struct {
+	// SigningKey, when set, signs access tokens in place of Secret, so that
+	// other services can verify them with public keys alone (see
+	// [Authenticator.JWKSHandler] and package verifier). It must be an
+	// ed25519.PrivateKey (EdDSA), an *ecdsa.PrivateKey on P-256 (ES256) or an
+	// *rsa.PrivateKey of at least 2048 bits (RS256), whose halves match, or
+	// New fails; [ParsePrivateKeyPEM] loads one. Each token names it by its
+	// kid, the key's RFC 7638 thumbprint. Refresh tokens are still keyed by
+	// Secret. The default is nil: access tokens are HS256 with Secret and
+	// carry no kid.
+	SigningKey crypto.Signer
+
+	// VerifyKeys are further public keys (ed25519.PublicKey, *ecdsa.PublicKey
+	// on P-256 or *rsa.PublicKey of at least 2048 bits) whose access tokens
+	// are still accepted, and which JWKSHandler publishes: the previous
+	// signing key during a rotation, or the next one before it takes over.
+	// A token is matched to its key by kid alone, and must use that key's
+	// one algorithm. [ParsePublicKeyPEM] loads one. The default is none.
+	VerifyKeys []crypto.PublicKey
 }

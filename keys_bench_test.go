@@ -44,13 +44,12 @@ func BenchmarkIssueAccessTokenAsymmetric(b *testing.B) {
 	for _, alg := range keysBenchAlgs {
 		b.Run(alg, func(b *testing.B) {
 			a, err := New(Config{
-				Users:                    benchNoStore{},
-				Tokens:                   benchNoStore{},
-				Secret:                   []byte("bench-secret-0123456789abcdefghij"),
-				SigningKey:               testutil.Key(alg),
-				Logger:                   slog.New(slog.NewTextHandler(io.Discard, nil)),
-				Argon2:                   Argon2Params{Memory: 8, Iterations: 1, Parallelism: 1},
-				InsecureAllowWeakHashing: true,
+				Users:     benchNoStore{},
+				Tokens:    benchNoStore{},
+				Secret:    []byte("bench-secret-0123456789abcdefghij"),
+				Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+				Keys:      KeyConfig{SigningKey: testutil.Key(alg)},
+				Passwords: PasswordConfig{Argon2: Argon2Params{Memory: 8, Iterations: 1, Parallelism: 1}, InsecureAllowWeakHashing: true},
 			})
 			if err != nil {
 				b.Fatal(err)

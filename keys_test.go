@@ -58,16 +58,14 @@ func asymNew(t testing.TB, st *memstore.Store, clock *testutil.Clock, signing cr
 
 func asymConfig(st *memstore.Store, clock *testutil.Clock, signing crypto.Signer, verify ...crypto.PublicKey) auth.Config {
 	return auth.Config{
-		Users:                     st,
-		Tokens:                    st,
-		Secret:                    asymSecret,
-		SigningKey:                signing,
-		VerifyKeys:                verify,
-		Now:                       clock.Now,
-		Logger:                    slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Argon2:                    auth.Argon2Params{Memory: 8, Iterations: 1, Parallelism: 1},
-		InsecureAllowWeakHashing:  true,
-		InsecureDisableThrottling: true,
+		Users:     st,
+		Tokens:    st,
+		Secret:    asymSecret,
+		Now:       clock.Now,
+		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Keys:      auth.KeyConfig{SigningKey: signing, VerifyKeys: verify},
+		Passwords: auth.PasswordConfig{Argon2: auth.Argon2Params{Memory: 8, Iterations: 1, Parallelism: 1}, InsecureAllowWeakHashing: true},
+		Throttle:  auth.ThrottleConfig{InsecureDisableThrottling: true},
 	}
 }
 
@@ -724,22 +722,22 @@ func TestNewRejectsBadKeys(t *testing.T) {
 		verify  []crypto.PublicKey
 		want    string
 	}{
-		{"RSA 1024", rsa1024, nil, "Config.SigningKey: auth: RSA key of 1024 bits is too weak"},
+		{"RSA 1024", rsa1024, nil, "Config.Keys.SigningKey: auth: RSA key of 1024 bits is too weak"},
 		{"P-384", p384, nil, "curve P-384 is not supported"},
 		{"opaque ES256 signer", opaqueSigner{asymKey("ES256")}, nil, "not supported for ES256"},
 		{"mismatched Ed25519", edMismatch, nil, "does not match"},
 		{"mismatched signer", mismatchedSigner{asymKey("EdDSA"), asymKey("EdDSA-2").Public()}, nil, "does not match"},
-		{"verify key RSA 1024", nil, []crypto.PublicKey{rsa1024.Public()}, "Config.VerifyKeys[0]"},
-		{"verify key P-384", asymKey("EdDSA"), []crypto.PublicKey{asymKey("ES256").Public(), p384.Public()}, "Config.VerifyKeys[1]: auth: ECDSA curve P-384"},
+		{"verify key RSA 1024", nil, []crypto.PublicKey{rsa1024.Public()}, "Config.Keys.VerifyKeys[0]"},
+		{"verify key P-384", asymKey("EdDSA"), []crypto.PublicKey{asymKey("ES256").Public(), p384.Public()}, "Config.Keys.VerifyKeys[1]: auth: ECDSA curve P-384"},
 		{"verify key X25519", nil, []crypto.PublicKey{x25519.Public()}, "unsupported key type *ecdh.PublicKey"},
 		{"verify key is a secret", nil, []crypto.PublicKey{[]byte("0123456789abcdef0123456789abcdef")}, "unsupported key type []uint8"},
 		{"verify key is private", nil, []crypto.PublicKey{asymKey("EdDSA")}, "unsupported key type ed25519.PrivateKey"},
 		{"verify key nil", nil, []crypto.PublicKey{nil}, "nil public key"},
 		{"verify key nil ECDSA", nil, []crypto.PublicKey{(*ecdsa.PublicKey)(nil)}, "empty ECDSA public key"},
 		{"verify key nil RSA", nil, []crypto.PublicKey{(*rsa.PublicKey)(nil)}, "empty RSA public key"},
-		{"signing key nil ECDSA", (*ecdsa.PrivateKey)(nil), nil, "Config.SigningKey is an empty key"},
-		{"signing key empty Ed25519", ed25519.PrivateKey(nil), nil, "Config.SigningKey is an empty key"},
-		{"signing key empty RSA", &rsa.PrivateKey{}, nil, "Config.SigningKey"},
+		{"signing key nil ECDSA", (*ecdsa.PrivateKey)(nil), nil, "Config.Keys.SigningKey is an empty key"},
+		{"signing key empty Ed25519", ed25519.PrivateKey(nil), nil, "Config.Keys.SigningKey is an empty key"},
+		{"signing key empty RSA", &rsa.PrivateKey{}, nil, "Config.Keys.SigningKey"},
 		{"verify key short Ed25519", nil, []crypto.PublicKey{ed25519.PublicKey{1, 2, 3}}, "Ed25519 public key of 3 bytes"},
 	} {
 		cfg := asymConfig(memstore.New(), newAsymClock(), tc.signing, tc.verify...)

@@ -76,7 +76,7 @@ func TestForgotPasswordTimeFloor(t *testing.T) {
 	t.Parallel()
 	m := &resetMailer{sent: make(chan struct{}, 1)}
 	looked := make(chan string, 2)
-	e := newEnv(t, func(c *auth.Config) { c.Mailer = m; c.ForgotPasswordMinDuration = time.Hour })
+	e := newEnv(t, func(c *auth.Config) { c.Mail.Mailer = m; c.Mail.ForgotPasswordMinDuration = time.Hour })
 	e.registerHTTP(t, "known@example.com")
 	e.store.lookup = func(email string) { looked <- email }
 	for _, email := range []string{"known@example.com", "unknown@example.com"} {

@@ -11,12 +11,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/ingestiq/auth/internal/totp"
 )
@@ -73,21 +70,6 @@ type MFAConfig struct {
 	PreviousSecrets [][]byte
 }
 
-// Defaults of [MFAConfig].
-const (
-	DefaultMFASkew              = 1
-	DefaultMFATicketTTL         = 5 * time.Minute
-	DefaultMFAMaxTicketAttempts = 5
-	DefaultMFAFreshLogin        = 5 * time.Minute
-	// RecoveryCodeCount is how many recovery codes confirmation and
-	// regeneration hand out.
-	RecoveryCodeCount = 10
-)
-
-// DefaultMFAAccountBackoff applies to wrong second-factor codes per
-// account: five free, then 1 s, 2 s, 4 s, ... up to 15 minutes.
-var DefaultMFAAccountBackoff = Backoff{Free: 5, Base: time.Second, Max: 15 * time.Minute, Window: time.Hour}
-
 // The second factor's methods, as MFA_REQUIRED lists them.
 var mfaMethods = []string{"totp", "recovery_code"}
 
@@ -110,29 +92,10 @@ func deriveKey(secret []byte, purpose string) ([]byte, error) {
 	return hkdf.Key(sha256.New, secret, nil, "github.com/ingestiq/auth "+purpose+" v1", 32)
 }
 
-// newMFAKeys fills in the defaults of c.MFA, checks it, and derives the
-// keys.
+// newMFAKeys derives the keys of two-step sign-in from c, whose MFA
+// settings validate has checked.
 func newMFAKeys(c *Config) (*mfaKeys, error) {
 	m := &c.MFA
-	setDefault(&m.Issuer, c.Issuer)
-	setDefault(&m.Skew, DefaultMFASkew)
-	setDefault(&m.TicketTTL, DefaultMFATicketTTL)
-	setDefault(&m.MaxTicketAttempts, DefaultMFAMaxTicketAttempts)
-	setDefault(&m.FreshLogin, DefaultMFAFreshLogin)
-	setDefault(&m.AccountBackoff, DefaultMFAAccountBackoff)
-	b := m.AccountBackoff
-	switch {
-	case m.Skew < -1 || m.Skew > 2:
-		return nil, errors.New("auth: Config.MFA.Skew must be between -1 and 2")
-	case m.TicketTTL < 0 || m.TicketTTL > 10*time.Minute:
-		return nil, errors.New("auth: Config.MFA.TicketTTL must be between 0 and 10 minutes")
-	case m.MaxTicketAttempts < 0 || m.MaxTicketAttempts > 10:
-		return nil, errors.New("auth: Config.MFA.MaxTicketAttempts must be between 0 and 10")
-	case m.FreshLogin < 0:
-		return nil, errors.New("auth: Config.MFA.FreshLogin must not be negative")
-	case b.Free < 0 || b.Base <= 0 || b.Max < b.Base || b.Window <= 0:
-		return nil, errors.New("auth: a Backoff needs Free >= 0, Base > 0, Max >= Base and Window > 0")
-	}
 	k := &mfaKeys{}
 	var err error
 	if k.ticket, err = deriveKey(c.Secret, "mfa-ticket key"); err != nil {
@@ -241,36 +204,6 @@ func recoveryHash(key []byte, userID, code string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// assuranceKey is the context key under which VerifyMFA hands the new
-// session's assurance to startSession.
-type assuranceKey struct{}
-
-type assurance struct {
-	amr string
-	aal int
-}
-
-func withAssurance(ctx context.Context, amr string, aal int) context.Context {
-	return context.WithValue(ctx, assuranceKey{}, assurance{amr, aal})
-}
-
-// assuranceFrom returns the assurance of the session being opened: a
-// password alone unless VerifyMFA said otherwise.
-func assuranceFrom(ctx context.Context) (string, int) {
-	if v, ok := ctx.Value(assuranceKey{}).(assurance); ok {
-		return v.amr, v.aal
-	}
-	return "pwd", 1
-}
-
-// sessionAMR returns a session's methods as the amr claim lists them.
-func sessionAMR(s *Session) []string {
-	if s.AMR == "" {
-		return []string{"pwd"}
-	}
-	return strings.Fields(s.AMR)
-}
-
 // secondFactors returns the SecondFactorStore, or NOT_IMPLEMENTED.
 func (a *Authenticator) secondFactors() (SecondFactorStore, error) {
 	st, ok := a.users.(SecondFactorStore)
@@ -288,10 +221,11 @@ func (a *Authenticator) secondFactors() (SecondFactorStore, error) {
 	return st, nil
 }
 
-// secondStep runs in Login once the password is right: it returns nil when
-// the account has no verified factor (or the store has no second factors
-// at all), and otherwise an MFA_REQUIRED error carrying a fresh ticket.
-func (a *Authenticator) secondStep(ctx context.Context, u *User) error {
+// secondStep is the pending step of every sign-in by a single factor (see
+// signIn): it returns nil when the account has no verified factor (or the
+// store has no second factors at all), and otherwise an MFA_REQUIRED error
+// carrying a fresh ticket that remembers the first step's methods amr.
+func (a *Authenticator) secondStep(ctx context.Context, u *User, amr []string) error {
 	st, ok := a.users.(SecondFactorStore)
 	if !ok {
 		return nil
@@ -313,7 +247,7 @@ func (a *Authenticator) secondStep(ctx context.Context, u *User) error {
 		return fmt.Errorf("auth: MFA tickets need a TokenStore that implements OneTimeTokenStore (%T does not)", a.tokens)
 	}
 	now := a.cfg.Now()
-	ticket, id, exp := a.mfa.signTicket(u.ID, now, a.cfg.MFA.TicketTTL)
+	ticket, id, exp := a.mfa.signTicket(u.ID, amr, now, a.cfg.MFA.TicketTTL)
 	rec := &OneTimeToken{IDHash: hashTokenID(id), Purpose: PurposeMFATicket, UserID: u.ID, CreatedAt: now.UTC(), ExpiresAt: exp.UTC()}
 	if err := ot.CreateOneTimeToken(ctx, rec); err != nil {
 		return fmt.Errorf("auth: store MFA ticket: %w", err)
@@ -437,6 +371,14 @@ func (a *Authenticator) proveFactor(ctx context.Context, st SecondFactorStore, u
 // code [ErrInvalidCode]. Wrong codes are also throttled per account. A
 // recovery code is spent by its use.
 func (a *Authenticator) VerifyMFA(ctx context.Context, ticket, code, recoveryCode string) (*AuthResult, error) {
+	if a.obs == nil {
+		return a.verifyMFA(ctx, ticket, code, recoveryCode)
+	}
+	return observe(a, ctx, OpSecondFactor, func(ctx context.Context) (*AuthResult, error) { return a.verifyMFA(ctx, ticket, code, recoveryCode) })
+}
+
+// verifyMFA is VerifyMFA without the observer.
+func (a *Authenticator) verifyMFA(ctx context.Context, ticket, code, recoveryCode string) (*AuthResult, error) {
 	st, err := a.secondFactors()
 	if err != nil {
 		return nil, err
@@ -494,235 +436,11 @@ func (a *Authenticator) VerifyMFA(ctx context.Context, ticket, code, recoveryCod
 	if code == "" {
 		method = "recovery_code"
 	}
-	res, s, err := a.startSession(withAssurance(ctx, "pwd otp", 2), u, now)
+	res, s, err := a.openSession(ctx, u, append(slices.Clone(p.AMR), "otp"), now)
 	if err != nil {
 		return nil, err
 	}
 	res.DeviceToken = a.issueDeviceToken(u.Email, now)
 	a.audit(ctx, AuditLoginSuccess, "user_id", u.ID, "session_id", s.ID, "aal", 2, "method", method)
 	return res, nil
-}
-
-// TOTPEnrollment is what enrolling a TOTP factor returns: the secret, in
-// base32 for typing, and the otpauth:// URI for a QR code. Neither is
-// shown again.
-type TOTPEnrollment struct {
-	// Secret is the 160-bit secret in unpadded base32.
-	Secret string `json:"secret"`
-	// URI is the otpauth://totp/ key URI (SHA1, 6 digits, 30 s).
-	URI string `json:"uri"`
-}
-
-// EnrollTOTP starts enrolling a TOTP factor for the caller (c, the claims
-// of their access token): it returns a new secret and its URI; the factor
-// counts only once [Authenticator.ConfirmTOTP] proves the app has it. It
-// needs a fresh proof: the password (counted like a login), or, when
-// password is "", a session opened within [MFAConfig.FreshLogin]
-// (FRESH_LOGIN_REQUIRED otherwise). Enrolling again replaces an
-// unconfirmed factor; with a confirmed one it is MFA_ALREADY_ENABLED.
-func (a *Authenticator) EnrollTOTP(ctx context.Context, c *Claims, password string) (*TOTPEnrollment, error) {
-	st, err := a.secondFactors()
-	if err != nil {
-		return nil, err
-	}
-	now := a.cfg.Now()
-	var u *User
-	if password != "" {
-		if u, err = a.confirmPassword(ctx, c.UserID, password); err != nil {
-			return nil, err
-		}
-	} else {
-		s, err := a.tokens.Session(ctx, c.SessionID)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return nil, fmt.Errorf("auth: look up session: %w", err)
-		}
-		if err != nil || now.Sub(s.CreatedAt) > a.cfg.MFA.FreshLogin {
-			return nil, ErrFreshLoginRequired
-		}
-		if u, err = a.User(ctx, c.UserID); err != nil {
-			if errors.Is(err, ErrNotFound) {
-				return nil, ErrInvalidToken
-			}
-			return nil, err
-		}
-	}
-	secret := make([]byte, secretBytes)
-	_, _ = rand.Read(secret)
-	f := &SecondFactor{ID: uuid.NewString(), UserID: u.ID, CreatedAt: now.UTC().Truncate(time.Millisecond)}
-	f.Secret = a.mfa.seal(f.ID, f.UserID, secret)
-	if err := st.CreateSecondFactor(ctx, f); err != nil {
-		if errors.Is(err, ErrFactorEnrolled) {
-			return nil, ErrMFAEnabled
-		}
-		return nil, fmt.Errorf("auth: store second factor: %w", err)
-	}
-	a.audit(ctx, AuditMFATOTPEnroll, "user_id", u.ID)
-	return &TOTPEnrollment{
-		Secret: totp.Encoding.EncodeToString(secret),
-		URI:    totp.URI(a.cfg.MFA.Issuer, u.Email, secret, totp.SHA1, totpDigits, totp.Period),
-	}, nil
-}
-
-// ConfirmTOTP proves the caller's app holds the enrolled secret with a
-// first code: the factor becomes active, the returned recovery codes (shown
-// this once; stored as hashes) replace any earlier ones, and every other
-// session of the user ends, since they were opened without the second
-// factor. The caller's own session stays at assurance level 1. It needs a
-// TokenStore that implements [SessionLister].
-func (a *Authenticator) ConfirmTOTP(ctx context.Context, c *Claims, code string) ([]string, error) {
-	st, err := a.secondFactors()
-	if err != nil {
-		return nil, err
-	}
-	if _, err := a.sessionLister(); err != nil {
-		return nil, err
-	}
-	if err := a.throttled(ctx, "mfa.confirm", keyMFAAccount+c.UserID); err != nil {
-		return nil, err
-	}
-	f, err := st.SecondFactor(ctx, c.UserID)
-	if errors.Is(err, ErrNotFound) || err == nil && !f.VerifiedAt.IsZero() {
-		return nil, ErrMFANotEnabled
-	}
-	if err != nil {
-		return nil, fmt.Errorf("auth: look up second factor: %w", err)
-	}
-	secret, err := a.mfa.open(f)
-	if err != nil {
-		return nil, err
-	}
-	now := a.cfg.Now()
-	step, ok := totp.Match(totp.SHA1, secret, strings.TrimSpace(code), totp.Step(now, totp.Period), max(a.cfg.MFA.Skew, 0), totpDigits)
-	clear(secret)
-	if !ok {
-		return nil, a.mfaFailed(ctx, c.UserID, "mfa.confirm")
-	}
-	codes, hashes := a.mfa.newRecoveryCodes(c.UserID)
-	if err := st.ConfirmSecondFactor(ctx, f.ID, step, now.UTC(), hashes); err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return nil, a.mfaFailed(ctx, c.UserID, "mfa.confirm") // replaced or confirmed meanwhile
-		}
-		return nil, fmt.Errorf("auth: confirm second factor: %w", err)
-	}
-	n, err := a.revokeUserSessions(ctx, c.UserID, c.SessionID)
-	if err != nil {
-		return nil, err
-	}
-	a.audit(ctx, AuditMFATOTPConfirm, "user_id", c.UserID, "sessions_ended", n)
-	return codes, nil
-}
-
-// MFAStatus tells which second factors a user has and how many recovery
-// codes are left, as GET /mfa shows it.
-type MFAStatus struct {
-	// Factors lists the active factors: ["totp"] or [].
-	Factors []string `json:"factors"`
-	// TOTPPending reports an enrolled factor still waiting for its first
-	// code.
-	TOTPPending bool `json:"totpPending"`
-	// RecoveryCodesLeft counts the unspent recovery codes.
-	RecoveryCodesLeft int `json:"recoveryCodesLeft"`
-}
-
-// MFA returns the user's second-factor status.
-func (a *Authenticator) MFA(ctx context.Context, userID string) (*MFAStatus, error) {
-	st, err := a.secondFactors()
-	if err != nil {
-		return nil, err
-	}
-	out := &MFAStatus{Factors: []string{}}
-	f, err := st.SecondFactor(ctx, userID)
-	switch {
-	case errors.Is(err, ErrNotFound):
-	case err != nil:
-		return nil, fmt.Errorf("auth: look up second factor: %w", err)
-	case f.VerifiedAt.IsZero():
-		out.TOTPPending = true
-	default:
-		out.Factors = append(out.Factors, "totp")
-	}
-	if out.RecoveryCodesLeft, err = st.RecoveryCodesLeft(ctx, userID); err != nil {
-		return nil, fmt.Errorf("auth: count recovery codes: %w", err)
-	}
-	return out, nil
-}
-
-// RemoveTOTP removes the caller's TOTP factor and recovery codes. It needs
-// a session at assurance level 2 (FORBIDDEN otherwise), the password, and
-// a current code or a recovery code.
-func (a *Authenticator) RemoveTOTP(ctx context.Context, c *Claims, password, code, recoveryCode string) error {
-	st, err := a.secondFactors()
-	if err != nil {
-		return err
-	}
-	if c.AAL < 2 {
-		return ErrForbidden
-	}
-	if _, err := a.confirmPassword(ctx, c.UserID, password); err != nil {
-		return err
-	}
-	if _, err := a.proveFactor(ctx, st, c.UserID, code, recoveryCode, "mfa.remove"); err != nil {
-		return err
-	}
-	if err := a.mfaProved(ctx, c.UserID); err != nil {
-		return err
-	}
-	if err := st.DeleteSecondFactor(ctx, c.UserID); err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return ErrMFANotEnabled
-		}
-		return fmt.Errorf("auth: remove second factor: %w", err)
-	}
-	a.audit(ctx, AuditMFATOTPRemove, "user_id", c.UserID)
-	return nil
-}
-
-// RegenerateRecoveryCodes replaces the caller's recovery codes with fresh
-// ones, returned this once. It needs a session at assurance level 2
-// (FORBIDDEN otherwise) and a current TOTP code.
-func (a *Authenticator) RegenerateRecoveryCodes(ctx context.Context, c *Claims, code string) ([]string, error) {
-	st, err := a.secondFactors()
-	if err != nil {
-		return nil, err
-	}
-	if c.AAL < 2 {
-		return nil, ErrForbidden
-	}
-	if code == "" {
-		return nil, validationError(map[string]string{"code": "is required"})
-	}
-	if _, err := a.proveFactor(ctx, st, c.UserID, code, "", "mfa.recovery_codes"); err != nil {
-		return nil, err
-	}
-	if err := a.mfaProved(ctx, c.UserID); err != nil {
-		return nil, err
-	}
-	codes, hashes := a.mfa.newRecoveryCodes(c.UserID)
-	if err := st.ReplaceRecoveryCodes(ctx, c.UserID, hashes); err != nil {
-		return nil, fmt.Errorf("auth: replace recovery codes: %w", err)
-	}
-	a.audit(ctx, AuditMFARecoveryCodesRegenerate, "user_id", c.UserID)
-	return codes, nil
-}
-
-// RequireAAL2 is a middleware that lets a request through only when the
-// claims in its context (put there by [Authenticator.Middleware] or package
-// verifier's, which must run first) are of a session opened with a second
-// factor (aal 2). Others are answered 403 FORBIDDEN, and requests without
-// claims 401 UNAUTHORIZED.
-//
-//	mux.Handle("/billing", a.Middleware(auth.RequireAAL2(billingHandler)))
-func RequireAAL2(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, ok := ClaimsFromContext(r.Context())
-		if !ok {
-			writeError(w, ErrUnauthorized)
-			return
-		}
-		if c.AAL < 2 {
-			writeError(w, ErrForbidden)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
 }

@@ -337,7 +337,9 @@ func TestMFASecretRotation(t *testing.T) {
 	newSecret := []byte("a-completely-new-secret-0123456789-xyzw")
 	for _, prev := range []bool{true, false} {
 		cfg := auth.Config{Users: e.store, Tokens: e.store, Secret: newSecret, Now: e.clock.Now,
-			Argon2: fastArgon2, InsecureAllowWeakHashing: true, InsecureDisableThrottling: true, Logger: slog.New(e.logs.Handler())}
+			Logger:    slog.New(e.logs.Handler()),
+			Passwords: auth.PasswordConfig{Argon2: fastArgon2, InsecureAllowWeakHashing: true},
+			Throttle:  auth.ThrottleConfig{InsecureDisableThrottling: true}}
 		if prev {
 			cfg.MFA.PreviousSecrets = [][]byte{testSecret}
 		}

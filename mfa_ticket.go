@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,13 +30,23 @@ type ticketPayload struct {
 	UserID    string
 	IssuedAt  int64
 	ExpiresAt int64
+	// AMR is the methods of the first step, which the session opened with
+	// the second one adds to.
+	AMR []string
 }
 
 // signTicket returns a ticket for the user, its id and its expiry.
-func (k *mfaKeys) signTicket(userID string, now time.Time, ttl time.Duration) (string, string, time.Time) {
+// A first step by password alone makes a "t1" ticket, as before the first
+// step's methods were carried; any other makes a "t2" ticket, which names
+// them (space-separated) before the user id.
+func (k *mfaKeys) signTicket(userID string, amr []string, now time.Time, ttl time.Duration) (string, string, time.Time) {
 	exp := now.Add(ttl)
 	p := ticketPayload{ID: newID(24), UserID: userID, IssuedAt: now.Unix(), ExpiresAt: exp.Unix()}
-	body := "t1|" + p.ID + "|" + strconv.FormatInt(p.IssuedAt, 10) + "|" + strconv.FormatInt(p.ExpiresAt, 10) + "|" + userID
+	version, methods := "t1|", ""
+	if !slices.Equal(amr, amrPassword) {
+		version, methods = "t2|", strings.Join(amr, " ")+"|"
+	}
+	body := version + p.ID + "|" + strconv.FormatInt(p.IssuedAt, 10) + "|" + strconv.FormatInt(p.ExpiresAt, 10) + "|" + methods + userID
 	head := hex.EncodeToString([]byte(body))
 	return head + "." + hex.EncodeToString(k.ticketMAC(head)), p.ID, exp
 }
@@ -66,10 +77,25 @@ func (k *mfaKeys) parseTicket(ticket string, now time.Time) (*ticketPayload, err
 		return nil, ErrInvalidToken
 	}
 	parts := strings.SplitN(string(body), "|", 5)
-	if len(parts) != 5 || parts[0] != "t1" || parts[1] == "" || parts[4] == "" {
+	if len(parts) != 5 || parts[1] == "" {
 		return nil, ErrInvalidToken
 	}
-	p := ticketPayload{ID: parts[1], UserID: parts[4]}
+	amr := amrPassword
+	switch parts[0] {
+	case "t1":
+	case "t2":
+		methods, userID, ok := strings.Cut(parts[4], "|")
+		if !ok || methods == "" {
+			return nil, ErrInvalidToken
+		}
+		amr, parts[4] = strings.Fields(methods), userID
+	default:
+		return nil, ErrInvalidToken
+	}
+	if parts[4] == "" {
+		return nil, ErrInvalidToken
+	}
+	p := ticketPayload{ID: parts[1], UserID: parts[4], AMR: amr}
 	var err1, err2 error
 	p.IssuedAt, err1 = strconv.ParseInt(parts[2], 10, 64)
 	p.ExpiresAt, err2 = strconv.ParseInt(parts[3], 10, 64)

@@ -4,13 +4,13 @@ import (
 	"context"
 	"net/http"
 	"slices"
+
+	"github.com/ingestiq/auth/internal/claimsctx"
 )
 
-// contextKey is the type of the key under which the middleware stores
-// claims; a pointer to an unexported type cannot collide with other keys.
+// contextKey is the type of the package's context keys; a pointer to an
+// unexported type cannot collide with other keys.
 type contextKey struct{ name string }
-
-var claimsKey = &contextKey{"claims"}
 
 // Middleware protects next: a request must carry a valid access token in
 // an "Authorization: Bearer" header, checked as by [Authenticator.Verify].
@@ -27,7 +27,7 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		if err := a.browser.checkOrigin(r); err != nil {
+		if err := a.transport.check(r); err != nil {
 			a.fail(w, r, err)
 			return
 		}
@@ -36,24 +36,17 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), claimsKey, c)))
+		next.ServeHTTP(w, r.WithContext(claimsctx.With(r.Context(), c)))
 	})
 }
 
-// ClaimsFromContext returns the claims [Authenticator.Middleware] stored in
-// ctx, and whether there were any.
+// ClaimsFromContext returns the claims [Authenticator.Middleware] (or the
+// middleware of package verifier) stored in ctx, and whether there were
+// any. Only those middlewares can store claims, so that no other code can
+// plant claims that [RequireRole] trusts.
 func ClaimsFromContext(ctx context.Context) (*Claims, bool) {
-	c, ok := ctx.Value(claimsKey).(*Claims)
+	c, ok := claimsctx.From(ctx).(*Claims)
 	return c, ok && c != nil
-}
-
-// ContextWithClaims returns a copy of ctx carrying c, where
-// [ClaimsFromContext] finds it. [Authenticator.Middleware] and the
-// middleware of package verifier store verified claims with it; so may
-// other middleware that verifies tokens itself, and tests. Claims put there
-// are trusted by [RequireRole], so store only claims of a verified token.
-func ContextWithClaims(ctx context.Context, c *Claims) context.Context {
-	return context.WithValue(ctx, claimsKey, c)
 }
 
 // RequireRole returns a middleware that lets a request through only when
@@ -65,17 +58,24 @@ func ContextWithClaims(ctx context.Context, c *Claims) context.Context {
 func RequireRole(roles ...string) func(http.Handler) http.Handler {
 	allowed := slices.Clone(roles)
 	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c, ok := ClaimsFromContext(r.Context())
-			if !ok {
-				writeError(w, ErrUnauthorized)
-				return
-			}
-			if !slices.Contains(allowed, c.Role) {
-				writeError(w, ErrForbidden)
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
+		return requireClaims(next, func(c *Claims) bool { return slices.Contains(allowed, c.Role) })
 	}
+}
+
+// requireClaims lets a request through to next when the claims in its
+// context pass ok: 401 UNAUTHORIZED without claims, 403 FORBIDDEN when ok
+// refuses them.
+func requireClaims(next http.Handler, ok func(*Claims) bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, found := ClaimsFromContext(r.Context())
+		if !found {
+			writeError(w, ErrUnauthorized)
+			return
+		}
+		if !ok(c) {
+			writeError(w, ErrForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

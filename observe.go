@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -66,4 +67,47 @@ type OperationEnd struct {
 	// Reuse is set on a refresh that presented a spent token outside the
 	// window, and so revoked its session.
 	Reuse bool
+}
+
+// operationEnd tells the observer that op ended with err; end carries the
+// refresh flags.
+func (a *Authenticator) operationEnd(ctx context.Context, op Operation, err error, end OperationEnd) {
+	end.Err = err
+	if err != nil {
+		end.Code = publicError(err).Code
+	}
+	a.obs.OperationEnd(ctx, op, end)
+}
+
+// verifyObserved is Verify with the observer told, kept apart so that
+// Verify without an observer costs one nil check.
+func (a *Authenticator) verifyObserved(ctx context.Context, accessToken string) (c *Claims, err error) {
+	ctx = a.obs.OperationStart(ctx, OpVerify)
+	defer func() { a.operationEnd(ctx, OpVerify, err, OperationEnd{}) }()
+	return a.verify(ctx, accessToken, !a.cfg.Sessions.InsecureSkipSessionCheck)
+}
+
+// observeThrottle tells the observer of a throttling decision on key; the
+// rule is the key's kind ("login.pair", "refresh.address", ...), which
+// names no email or address.
+func (a *Authenticator) observeThrottle(ctx context.Context, key string, allowed bool) {
+	if a.obs == nil {
+		return
+	}
+	rule := key
+	if i := strings.IndexByte(key, ':'); i >= 0 {
+		if j := strings.IndexByte(key[i+1:], ':'); j >= 0 {
+			rule = key[:i] + "." + key[i+1:i+1+j]
+		}
+	}
+	a.obs.Throttle(ctx, rule, allowed)
+}
+
+// observe runs fn as op, telling the observer (which must be set) of its
+// start and end.
+func observe[T any](a *Authenticator, ctx context.Context, op Operation, fn func(context.Context) (T, error)) (T, error) {
+	ctx = a.obs.OperationStart(ctx, op)
+	v, err := fn(ctx)
+	a.operationEnd(ctx, op, err, OperationEnd{})
+	return v, err
 }

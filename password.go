@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -32,12 +33,12 @@ type Argon2Params struct {
 
 // DefaultArgon2Params are the OWASP Password Storage Cheat Sheet parameters
 // for argon2id: m=19 MiB, t=2, p=1. It is a value to copy and nothing
-// reads it: the defaults of [Config.Argon2] and the floor New enforces are
+// reads it: the defaults of [PasswordConfig.Argon2] and the floor New enforces are
 // constants, so assigning to this variable changes neither.
 var DefaultArgon2Params = Argon2Params{Memory: defaultArgon2Memory, Iterations: defaultArgon2Iterations, Parallelism: defaultArgon2Parallelism}
 
 // The limits of argon2id parameters. New applies all of them to
-// Config.Argon2 (the floor unless InsecureAllowWeakHashing is set);
+// Config.Passwords.Argon2 (the floor unless InsecureAllowWeakHashing is set);
 // parseArgon2id applies the absolute ones to every stored hash, so that
 // parameters New accepts always make hashes the parser reads back, and a
 // hash from the store can neither make a login allocate gigabytes nor
@@ -122,6 +123,10 @@ type hasher struct {
 	maxWait time.Duration
 	sem     chan struct{}
 	dummy   string // a valid hash with the live parameters, for unknown emails
+	// obs is Config.Observer, told of every wait for a slot; waiting
+	// counts the requests asking for one (kept only with an observer).
+	obs     Observer
+	waiting atomic.Int64
 }
 
 func newHasher(p Argon2Params, concurrency int, maxWait time.Duration) (*hasher, error) {
@@ -139,6 +144,19 @@ func newHasher(p Argon2Params, concurrency int, maxWait time.Duration) (*hasher,
 // burst larger than the server can hash in time is answered 429 rather
 // than left to time out.
 func (h *hasher) acquire(ctx context.Context) error {
+	if h.obs == nil {
+		return h.acquireSlot(ctx)
+	}
+	start := time.Now()
+	queued := int(h.waiting.Add(1))
+	err := h.acquireSlot(ctx)
+	h.waiting.Add(-1)
+	h.obs.HashWait(ctx, time.Since(start), queued, err == nil)
+	return err
+}
+
+// acquireSlot is acquire without the observer.
+func (h *hasher) acquireSlot(ctx context.Context) error {
 	select {
 	case h.sem <- struct{}{}:
 		return nil
@@ -324,3 +342,36 @@ var commonPasswords = func() map[string]struct{} {
 	}
 	return m
 }()
+
+// PasswordConfig configures password rules and hashing. Zero fields mean their
+// documented default.
+type PasswordConfig struct {
+	// MinPasswordLength is the fewest characters (Unicode code points) a new
+	// password may have; it cannot be set below 8. The default is 8.
+	MinPasswordLength int
+
+	// Argon2 are the argon2id parameters for new password hashes. Values
+	// below the OWASP floor (19 MiB with two passes) make New fail unless
+	// InsecureAllowWeakHashing is set, and so do values outside the limits
+	// within which the library reads a stored hash back: at most 4 GiB of
+	// memory and at least 8 KiB per lane, 1 to 64 passes, 1 to 255 lanes.
+	// Zero fields take the default's. The default is [DefaultArgon2Params]
+	// (m=19456 KiB, t=2, p=1).
+	Argon2 Argon2Params
+
+	// InsecureAllowWeakHashing lets Argon2 go below the OWASP floor. It
+	// exists for tests that register many users; never set it in
+	// production. The default is false.
+	InsecureAllowWeakHashing bool
+
+	// MaxConcurrentHashes bounds how many password hashes run at once; more
+	// requests wait for a slot for as long as their context allows. The
+	// default is runtime.GOMAXPROCS(0).
+	MaxConcurrentHashes int
+
+	// MaxHashWait bounds how long a call waits for a hashing slot when
+	// MaxConcurrentHashes are busy; past it the call fails with RATE_LIMITED
+	// (429, Retry-After: 1) instead of queueing until the client or the
+	// server's write timeout gives up. The default is 10 seconds.
+	MaxHashWait time.Duration
+}

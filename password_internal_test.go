@@ -42,7 +42,7 @@ func TestArgon2LimitsAgree(t *testing.T) {
 		if !c.cheap {
 			continue
 		}
-		_, err := New(Config{Users: benchNoStore{}, Tokens: benchNoStore{}, Secret: make([]byte, MinSecretBytes), Argon2: p, InsecureAllowWeakHashing: true})
+		_, err := New(Config{Users: benchNoStore{}, Tokens: benchNoStore{}, Secret: make([]byte, MinSecretBytes), Passwords: PasswordConfig{Argon2: p, InsecureAllowWeakHashing: true}})
 		if (err == nil) != (perr == nil) {
 			t.Errorf("%+v: New says %v, but the parser says %v of its hashes", p, err, perr)
 		}
@@ -51,13 +51,13 @@ func TestArgon2LimitsAgree(t *testing.T) {
 
 // TestArgon2FloorIsConstant checks that the exported default is a value to
 // copy: lowering it lowers neither the floor New enforces nor the defaults
-// of a zero Config.Argon2.
+// of a zero Config.Passwords.Argon2.
 func TestArgon2FloorIsConstant(t *testing.T) {
 	saved := DefaultArgon2Params
 	t.Cleanup(func() { DefaultArgon2Params = saved })
 	DefaultArgon2Params = Argon2Params{Memory: 8, Iterations: 1, Parallelism: 1}
 
-	_, err := New(Config{Users: benchNoStore{}, Tokens: benchNoStore{}, Secret: make([]byte, MinSecretBytes), Argon2: Argon2Params{Memory: 8, Iterations: 1, Parallelism: 1}})
+	_, err := New(Config{Users: benchNoStore{}, Tokens: benchNoStore{}, Secret: make([]byte, MinSecretBytes), Passwords: PasswordConfig{Argon2: Argon2Params{Memory: 8, Iterations: 1, Parallelism: 1}}})
 	if err == nil {
 		t.Error("New accepted m=8 KiB, t=1 without InsecureAllowWeakHashing once DefaultArgon2Params was lowered")
 	}

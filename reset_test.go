@@ -39,7 +39,7 @@ func TestRefusedResetChangesNothing(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	m := &tokenMailer{}
-	e := newEnv(t, func(c *auth.Config) { c.Mailer = m; c.ForgotPasswordMinDuration = time.Nanosecond })
+	e := newEnv(t, func(c *auth.Config) { c.Mail.Mailer = m; c.Mail.ForgotPasswordMinDuration = time.Nanosecond })
 	e.registerAPI(t, "resetme@example.com")
 	if err := e.a.ForgotPassword(ctx, "resetme@example.com"); err != nil {
 		t.Fatal(err)
@@ -86,13 +86,13 @@ func TestForgotPasswordNeedsWhatResetNeeds(t *testing.T) {
 		Users:  e.mem,
 		Tokens: oneTimeOnly{e.mem, e.mem},
 		Secret: testSecret,
-		Mailer: &tokenMailer{},
+		Mail:   auth.MailConfig{Mailer: &tokenMailer{}},
 	}
 	if _, err := auth.New(cfg); err == nil || !strings.Contains(err.Error(), "auth.SessionLister") {
 		t.Fatalf("New with a Mailer and no SessionLister: %v, want an error naming auth.SessionLister", err)
 	}
 	e = newEnv(t, func(c *auth.Config) {
-		c.ForgotPasswordMinDuration = time.Nanosecond
+		c.Mail.ForgotPasswordMinDuration = time.Nanosecond
 		c.Tokens = oneTimeOnly{c.Tokens, c.Tokens.(auth.OneTimeTokenStore)}
 	})
 	e.registerAPI(t, "nolister@example.com")

@@ -5,10 +5,6 @@ import (
 	"time"
 )
 
-// maxSessionCacheTTL caps Config.SessionCacheTTL: the cache trades exactly
-// this much logout latency on other instances for fewer store reads.
-const maxSessionCacheTTL = time.Minute
-
 // sessionCacheSize bounds how many sessions the cache holds.
 const sessionCacheSize = 100_000
 

@@ -35,8 +35,11 @@ func TestSessionCache(t *testing.T) {
 	newAuth := func(ttl time.Duration) *auth.Authenticator {
 		a, err := auth.New(auth.Config{
 			Users: st, Tokens: st, Secret: testSecret, Now: clock.Now,
-			Argon2: fastArgon2, InsecureAllowWeakHashing: true, InsecureDisableThrottling: true,
-			SessionCacheTTL: ttl, Logger: slog.New(slog.DiscardHandler),
+
+			Logger:    slog.New(slog.DiscardHandler),
+			Passwords: auth.PasswordConfig{Argon2: fastArgon2, InsecureAllowWeakHashing: true},
+			Throttle:  auth.ThrottleConfig{InsecureDisableThrottling: true},
+			Sessions:  auth.SessionConfig{SessionCacheTTL: ttl},
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -113,7 +116,7 @@ func TestSessionCache(t *testing.T) {
 		t.Fatalf("after reuse detection on the caching instance: %v, want ErrInvalidToken at once", err)
 	}
 
-	if _, err := auth.New(auth.Config{Users: st, Tokens: st, Secret: testSecret, SessionCacheTTL: 2 * time.Minute}); err == nil {
+	if _, err := auth.New(auth.Config{Users: st, Tokens: st, Secret: testSecret, Sessions: auth.SessionConfig{SessionCacheTTL: 2 * time.Minute}}); err == nil {
 		t.Fatal("New accepted a SessionCacheTTL over one minute")
 	}
 }
@@ -166,8 +169,11 @@ func TestSessionCacheEvictionWins(t *testing.T) {
 			clock := newTestClock()
 			a, err := auth.New(auth.Config{
 				Users: st, Tokens: st, Secret: testSecret, Now: clock.Now,
-				Argon2: fastArgon2, InsecureAllowWeakHashing: true, InsecureDisableThrottling: true,
-				SessionCacheTTL: 10 * time.Second, Logger: slog.New(slog.DiscardHandler),
+
+				Logger:    slog.New(slog.DiscardHandler),
+				Passwords: auth.PasswordConfig{Argon2: fastArgon2, InsecureAllowWeakHashing: true},
+				Throttle:  auth.ThrottleConfig{InsecureDisableThrottling: true},
+				Sessions:  auth.SessionConfig{SessionCacheTTL: 10 * time.Second},
 			})
 			if err != nil {
 				t.Fatal(err)

@@ -159,7 +159,7 @@ type Rotation struct {
 	// whose IDHash is Old.SuccessorHash, when that record still exists, is
 	// unused, and the session is not revoked; nil otherwise. The
 	// Authenticator hands its token out again when the reuse window allows
-	// (see [Config.RefreshReuseWindow]).
+	// (see [SessionConfig.RefreshReuseWindow]).
 	Successor *RefreshToken
 	// UserRead reports that OrganizationID and Role hold the token's user's
 	// current values, read in the same step. A store that keeps users too
@@ -392,7 +392,10 @@ type SecondFactorStore interface {
 var (
 	// ErrNotFound is returned by stores when the user, session or refresh
 	// token asked for does not exist, and by [Authenticator.User] for an
-	// unknown user id.
+	// unknown user id. It is the store's "not found" and carries no HTTP
+	// answer; the contract's two NOT_FOUND answers are [ErrSessionNotFound]
+	// (a session that is not the caller's to end) and [ErrRouteNotFound] (a
+	// path Handler does not serve), which match neither it nor each other.
 	ErrNotFound = errors.New("auth: not found")
 
 	// ErrTokenUsed is returned by [TokenStore.RotateRefreshToken] when the

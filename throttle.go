@@ -4,20 +4,10 @@ import (
 	"container/heap"
 	"container/list"
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/binary"
 	"fmt"
-	"net"
-	"net/http"
 	"net/netip"
-	"strings"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 )
 
 // Backoff is a throttling rule for one kind of attempt. Within each Window,
@@ -35,55 +25,6 @@ type Backoff struct {
 	// Window is how long attempts are counted together.
 	Window time.Duration
 }
-
-// The default throttling rules. Failed logins follow NIST SP 800-63B and
-// ASVS 4-2.2.1 (at most 100 failures per hour on one account) without
-// letting a stranger lock the owner out: they are counted per (account,
-// client address) with a tight back-off, and per account only against a
-// much higher ceiling, which a client that logged in to the account before
-// (it presents a device token) does not hit. The rules per client address
-// are looser, since many users can share one address. New reads the
-// unexported originals, so changing these variables changes nothing but
-// the copies: they are values to start a Config's rule from.
-var (
-	// DefaultLoginAccountBackoff applies to failed logins per (email,
-	// client address): five free per hour, then 1 s, 2 s, 4 s ... up to
-	// 15 minutes.
-	DefaultLoginAccountBackoff = defaultLoginAccountBackoff
-	// DefaultLoginAccountCeiling applies to failed logins per email from
-	// all addresses together: 80 free per hour, then the same back-off,
-	// which keeps an account under 100 failures per hour.
-	DefaultLoginAccountCeiling = defaultLoginAccountCeiling
-	// DefaultLoginAddressBackoff applies to failed logins per client
-	// address, whatever the email.
-	DefaultLoginAddressBackoff = defaultLoginAddressBackoff
-	// DefaultRegisterAddressBackoff applies to registrations per client
-	// address.
-	DefaultRegisterAddressBackoff = defaultRegisterAddressBackoff
-	// DefaultRefreshAddressBackoff applies to refreshes per client address.
-	DefaultRefreshAddressBackoff = defaultRefreshAddressBackoff
-	// DefaultMailBackoff applies to mail sent to one email address at the
-	// request of one client address (or of the signed-in user).
-	DefaultMailBackoff = defaultMailBackoff
-	// DefaultMailCeiling applies to password-reset mail sent to one email
-	// address at the request of any client address.
-	DefaultMailCeiling = defaultMailCeiling
-)
-
-// The rules New fills in; nothing outside this package can change them.
-var (
-	defaultLoginAccountBackoff    = Backoff{Free: 5, Base: time.Second, Max: 15 * time.Minute, Window: time.Hour}
-	defaultLoginAccountCeiling    = Backoff{Free: 80, Base: time.Second, Max: 15 * time.Minute, Window: time.Hour}
-	defaultLoginAddressBackoff    = Backoff{Free: 50, Base: time.Second, Max: 15 * time.Minute, Window: time.Hour}
-	defaultRegisterAddressBackoff = Backoff{Free: 20, Base: time.Second, Max: time.Hour, Window: time.Hour}
-	defaultRefreshAddressBackoff  = Backoff{Free: 600, Base: time.Second, Max: time.Minute, Window: time.Minute}
-	defaultMailBackoff            = Backoff{Free: 3, Base: time.Minute, Max: time.Hour, Window: time.Hour}
-	defaultMailCeiling            = Backoff{Free: 10, Base: time.Minute, Max: time.Hour, Window: time.Hour}
-)
-
-// maxLoginFailuresFree is the most failed logins per hour a rule on one
-// account may let through free (ASVS 4-2.2.1: at most 100).
-const maxLoginFailuresFree = 100
 
 // Delay returns the wait that the failures-th attempt of a window imposes
 // on the key before its next attempt (failures counts from 1, this attempt
@@ -331,130 +272,6 @@ func (m *MemoryLimiter) Len() int {
 	return len(m.keys)
 }
 
-// clientKey is the context key of the client address.
-var clientKey = &contextKey{"client address"}
-
-// WithClientIP returns a context that carries the client's IP address, for
-// the throttling and audit records of calls made through the Go API. The
-// handlers set it themselves from the request (see
-// [Config.TrustedProxies]).
-func WithClientIP(ctx context.Context, ip netip.Addr) context.Context {
-	c := clientFrom(ctx)
-	c.ip, c.unknownAddr = ip, false
-	return context.WithValue(ctx, clientKey, c)
-}
-
-// client is what the handlers know of the caller: its address and its
-// User-Agent, recorded on the sessions it opens.
-type client struct {
-	ip        netip.Addr
-	userAgent string
-	// unknownAddr is set when the request's peer address does not parse
-	// (a Unix-socket listener, say): its per-address rules then share
-	// one key, [unknownAddressKey].
-	unknownAddr bool
-}
-
-// maxUserAgentBytes caps the User-Agent recorded on a session.
-const maxUserAgentBytes = 512
-
-func withClient(ctx context.Context, r *http.Request, trusted []netip.Prefix) context.Context {
-	ua := r.UserAgent()
-	if len(ua) > maxUserAgentBytes {
-		ua = ua[:maxUserAgentBytes]
-	}
-	ua = strings.Map(func(r rune) rune {
-		if r == utf8.RuneError || unicode.IsControl(r) {
-			return -1
-		}
-		return r
-	}, strings.ToValidUTF8(ua, ""))
-	ip := requestIP(r, trusted)
-	return context.WithValue(ctx, clientKey, client{ip: ip, userAgent: ua, unknownAddr: !ip.IsValid()})
-}
-
-// unknownAddressKey stands for the client address of every request whose
-// peer address does not parse: those requests share their per-address
-// throttling, which fails closed rather than turning it off.
-const unknownAddressKey = "unknown"
-
-// noteUnknownAddress logs, once per Authenticator, that a request came
-// with a peer address that does not parse.
-func (a *Authenticator) noteUnknownAddress(ctx context.Context, r *http.Request) {
-	if !clientFrom(ctx).unknownAddr {
-		return
-	}
-	a.unknownAddrOnce.Do(func() {
-		a.log.WarnContext(ctx, "auth: the request's peer address is not an IP address; all such requests share one throttling key (serve over TCP, or behind a proxy listed in Config.TrustedProxies)",
-			"remote_addr", logSafe(truncate(r.RemoteAddr, 100)))
-	})
-}
-
-func clientFrom(ctx context.Context) client {
-	c, _ := ctx.Value(clientKey).(client)
-	return c
-}
-
-func clientIP(ctx context.Context) (netip.Addr, bool) {
-	ip := clientFrom(ctx).ip
-	return ip, ip.IsValid()
-}
-
-// addressKey is the throttling key of a client address. IPv6 clients are
-// keyed by their /64, which one subscriber usually holds whole.
-func addressKey(kind string, ip netip.Addr) string {
-	ip = ip.Unmap()
-	if ip.Is6() {
-		p, _ := ip.Prefix(64)
-		return kind + p.String()
-	}
-	return kind + ip.String()
-}
-
-// requestIP returns the client address of r: the peer address, or, when the
-// peer is one of the trusted proxies, the nearest address in
-// X-Forwarded-For that is not a trusted proxy. Without trusted proxies the
-// header is ignored, so a client cannot choose its own throttling key.
-func requestIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.Addr{}
-	}
-	peer = peer.Unmap()
-	if len(trusted) == 0 || !isTrusted(peer, trusted) {
-		return peer
-	}
-	hops := r.Header.Values("X-Forwarded-For")
-	client := peer
-	for i := len(hops) - 1; i >= 0; i-- {
-		parts := strings.Split(hops[i], ",")
-		for j := len(parts) - 1; j >= 0; j-- {
-			ip, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
-			if err != nil {
-				return client
-			}
-			client = ip.Unmap()
-			if !isTrusted(client, trusted) {
-				return client
-			}
-		}
-	}
-	return client
-}
-
-func isTrusted(ip netip.Addr, trusted []netip.Prefix) bool {
-	for _, p := range trusted {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
-}
-
 // throttleKeys are the limiter keys of one kind of attempt.
 const (
 	keyLoginAccount    = "login:account:"
@@ -491,6 +308,7 @@ func (a *Authenticator) throttled(ctx context.Context, event string, keys ...str
 		if err != nil {
 			return err
 		}
+		a.observeThrottle(ctx, k, d <= 0)
 		if d > 0 {
 			a.audit(ctx, AuditThrottled, "action", event, "retry_after_s", int64(retryAfterSeconds(d)))
 			return rateLimited(d)
@@ -538,6 +356,7 @@ func (a *Authenticator) take(ctx context.Context, event, key string, rule Backof
 	if err != nil {
 		return fmt.Errorf("auth: record attempt: %w", err)
 	}
+	a.observeThrottle(ctx, key, d <= 0)
 	if d > 0 {
 		a.audit(ctx, AuditThrottled, "action", event, "retry_after_s", int64(retryAfterSeconds(d)))
 		return rateLimited(d)
@@ -557,143 +376,55 @@ func pairKey(ctx context.Context, kind, email string) string {
 	return kind + addr + " " + email
 }
 
-// loginKeys are the throttling keys of one login attempt.
-type loginKeys struct {
-	// pair is the (account, client address) key: checked, counted with
-	// LoginAccountBackoff, reset by a success.
-	pair string
-	// address is the client address's key: checked, counted with
-	// LoginAddressBackoff.
-	address string
-	// account is the account-wide ceiling: counted with
-	// LoginAccountCeiling, checked unless device is set or trusted.
-	account string
-	// device is the key of a valid device token presented with the
-	// attempt: checked instead of account, counted with
-	// LoginAccountBackoff, reset by a success.
-	device string
-	// trusted skips the ceiling: the caller is already signed in.
-	trusted bool
-}
+// ThrottleConfig configures throttling: the limiter, its rules and how client
+// addresses are determined. Zero fields mean their documented default.
+type ThrottleConfig struct {
+	// Limiter keeps the counters behind throttling: failed logins per
+	// email and per client address, registrations and refreshes per client
+	// address. Throttled calls return RATE_LIMITED (429 with Retry-After),
+	// the same whether the password was right or wrong. Deployments of
+	// several instances should share one Limiter. The default is
+	// NewMemoryLimiter(0).
+	Limiter Limiter
 
-// newLoginKeys returns the keys of an attempt on the account of email (a
-// canonical email, or the "invalid:" form of one that is not).
-func newLoginKeys(ctx context.Context, email string) loginKeys {
-	return loginKeys{
-		pair:    pairKey(ctx, keyLoginPair, email),
-		address: addressThrottleKey(ctx, keyLoginAddress),
-		account: keyLoginAccount + email,
-	}
-}
+	// LoginAccountBackoff throttles failed logins per (email, client
+	// address), the email known or not. A successful login from that
+	// address resets it. The default is [DefaultLoginAccountBackoff].
+	LoginAccountBackoff Backoff
 
-// checkLogin returns a RATE_LIMITED error when one of the attempt's keys
-// must wait.
-func (a *Authenticator) checkLogin(ctx context.Context, k loginKeys) error {
-	ceiling := k.account
-	if k.device != "" {
-		ceiling = k.device
-	} else if k.trusted {
-		ceiling = ""
-	}
-	return a.throttled(ctx, "login", k.pair, k.address, ceiling)
-}
+	// LoginAccountCeiling throttles failed logins per email from all client
+	// addresses together, against guessing spread over many addresses; its
+	// Free must be at most 100. A login that presents a valid device token
+	// (see [WithDeviceToken]) is not held back by it. A successful login
+	// does not reset it. The default is [DefaultLoginAccountCeiling].
+	LoginAccountCeiling Backoff
 
-// loginFailed records a failed attempt on each of its keys.
-func (a *Authenticator) loginFailed(ctx context.Context, k loginKeys) error {
-	for _, h := range []struct {
-		key  string
-		rule Backoff
-	}{
-		{k.pair, a.cfg.LoginAccountBackoff},
-		{k.address, a.cfg.LoginAddressBackoff},
-		{k.account, a.cfg.LoginAccountCeiling},
-		{k.device, a.cfg.LoginAccountBackoff},
-	} {
-		if err := a.hit(ctx, h.key, h.rule); err != nil {
-			return fmt.Errorf("auth: record failed login: %w", err)
-		}
-	}
-	return nil
-}
+	// DeviceTokenTTL is how long a device token, returned by every
+	// registration and login, exempts later logins to the same account
+	// from LoginAccountCeiling. The default is one year.
+	DeviceTokenTTL time.Duration
 
-// loginSucceeded forgets the failures of the (account, address) pair and
-// of the device. The account-wide ceiling is left to run out: it measures
-// the guessing, which the owner's success does not stop.
-func (a *Authenticator) loginSucceeded(ctx context.Context, k loginKeys) error {
-	if a.limiter == nil {
-		return nil
-	}
-	for _, key := range []string{k.pair, k.device} {
-		if key == "" {
-			continue
-		}
-		if err := a.limiter.Reset(ctx, key); err != nil {
-			return fmt.Errorf("auth: reset throttle: %w", err)
-		}
-	}
-	return nil
-}
+	// LoginAddressBackoff throttles failed logins per client address. The
+	// default is [DefaultLoginAddressBackoff].
+	LoginAddressBackoff Backoff
 
-// deviceTokenKey is the context key of a device token.
-var deviceTokenKey = &contextKey{"device token"}
+	// RegisterAddressBackoff throttles registrations per client address.
+	// The default is [DefaultRegisterAddressBackoff].
+	RegisterAddressBackoff Backoff
 
-// WithDeviceToken returns a context that carries a device token, which
-// [Authenticator.Login] then checks: a device token that the Authenticator
-// issued (in [AuthResult.DeviceToken]) for the same email, and that has not
-// expired, exempts the login from the account-wide ceiling on failed logins
-// ([Config.LoginAccountCeiling]), so that guessing from many addresses does
-// not lock out a client that has logged in before. It never exempts it from
-// the rules per client address. The login handler reads it from the
-// request's "deviceToken" member.
-func WithDeviceToken(ctx context.Context, token string) context.Context {
-	return context.WithValue(ctx, deviceTokenKey, token)
-}
+	// RefreshAddressBackoff throttles refreshes per client address. The
+	// default is [DefaultRefreshAddressBackoff].
+	RefreshAddressBackoff Backoff
 
-// Device tokens are stateless: base64url (unpadded) of a 16-byte random
-// nonce, the issue time in Unix seconds (8 bytes, big-endian) and an
-// HMAC-SHA256 over both and the canonical email, with a key derived from
-// Config.Secret. They name no user, and verify only for the email they were
-// issued for.
-const (
-	deviceNonceBytes = 16
-	deviceTokenBytes = deviceNonceBytes + 8 + sha256.Size
-)
+	// InsecureDisableThrottling turns all throttling off, for benchmarks
+	// and functional test runs that register many users from one address.
+	// The default is false.
+	InsecureDisableThrottling bool
 
-// deviceMAC is the MAC of a device token's nonce and issue time for email.
-func (a *Authenticator) deviceMAC(nonceAndTime []byte, email string) []byte {
-	m := hmac.New(sha256.New, a.deviceKey)
-	m.Write(nonceAndTime)
-	m.Write([]byte(email))
-	return m.Sum(nil)
-}
-
-// issueDeviceToken returns a new device token for the canonical email.
-func (a *Authenticator) issueDeviceToken(email string, now time.Time) string {
-	b := make([]byte, deviceNonceBytes+8, deviceTokenBytes)
-	rand.Read(b[:deviceNonceBytes])
-	binary.BigEndian.PutUint64(b[deviceNonceBytes:], uint64(now.Unix()))
-	b = append(b, a.deviceMAC(b, email)...)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// deviceKeyOf returns the throttling key of the context's device token
-// when it is valid for the canonical email at now, or "".
-func (a *Authenticator) deviceKeyOf(ctx context.Context, email string, now time.Time) string {
-	token, _ := ctx.Value(deviceTokenKey).(string)
-	if token == "" || len(token) != base64.RawURLEncoding.EncodedLen(deviceTokenBytes) {
-		return ""
-	}
-	b, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || len(b) != deviceTokenBytes {
-		return ""
-	}
-	body := b[:deviceNonceBytes+8]
-	if !hmac.Equal(b[deviceNonceBytes+8:], a.deviceMAC(body, email)) {
-		return ""
-	}
-	issued := time.Unix(int64(binary.BigEndian.Uint64(body[deviceNonceBytes:])), 0)
-	if issued.After(now.Add(a.cfg.Leeway+time.Minute)) || !now.Before(issued.Add(a.cfg.DeviceTokenTTL)) {
-		return ""
-	}
-	return keyLoginDevice + base64.RawURLEncoding.EncodeToString(b[:deviceNonceBytes])
+	// TrustedProxies lists the reverse proxies whose X-Forwarded-For header
+	// the handlers believe when they determine the client address. With
+	// none, the client address is the peer address and the header is
+	// ignored, so clients cannot pick their own throttling key. The default
+	// is none.
+	TrustedProxies []netip.Prefix
 }

@@ -130,7 +130,7 @@ func TestStrangerCannotLockOutFromManyAddresses(t *testing.T) {
 func TestDeviceTokenOverHTTP(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, withThrottling, func(c *auth.Config) {
-		c.LoginAccountCeiling = auth.Backoff{Free: 1, Base: time.Hour, Max: time.Hour, Window: time.Hour}
+		c.Throttle.LoginAccountCeiling = auth.Backoff{Free: 1, Base: time.Hour, Max: time.Hour, Window: time.Hour}
 	})
 	r := e.postJSON("/register", testutil.RegisterBody("dev@example.com", goodPassword, "Dev"))
 	tok := jsonMember(t, r, "deviceToken")
@@ -161,7 +161,7 @@ func jsonMember(t *testing.T, r *httpResult, name string) string {
 func TestStrangerCannotBlockResetMail(t *testing.T) {
 	t.Parallel()
 	m := &resetMailer{}
-	e := newEnv(t, withThrottling, func(c *auth.Config) { c.Mailer = m; c.ForgotPasswordMinDuration = time.Nanosecond })
+	e := newEnv(t, withThrottling, func(c *auth.Config) { c.Mail.Mailer = m; c.Mail.ForgotPasswordMinDuration = time.Nanosecond })
 	e.registerAPI(t, "owner@example.com")
 	at := func(ip string) context.Context {
 		return auth.WithClientIP(context.Background(), netip.MustParseAddr(ip))
@@ -209,7 +209,7 @@ func TestDefaultsAreCopies(t *testing.T) {
 func TestUnparsedPeerAddressThrottled(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, withThrottling, func(c *auth.Config) {
-		c.LoginAddressBackoff = auth.Backoff{Free: 3, Base: time.Minute, Max: time.Hour, Window: time.Hour}
+		c.Throttle.LoginAddressBackoff = auth.Backoff{Free: 3, Base: time.Minute, Max: time.Hour, Window: time.Hour}
 	})
 	var statuses []int
 	for i := range 5 {

@@ -47,7 +47,7 @@ func checkErrorCode(t *testing.T, r *httpResult, status int, code string) {
 func TestLoginThrottleBackoffGrows(t *testing.T) {
 	t.Parallel()
 	rule := auth.Backoff{Free: 2, Base: time.Second, Max: 8 * time.Second, Window: time.Hour}
-	e := newEnv(t, withThrottling, func(c *auth.Config) { c.LoginAccountBackoff = rule })
+	e := newEnv(t, withThrottling, func(c *auth.Config) { c.Throttle.LoginAccountBackoff = rule })
 	e.registerHTTP(t, "grow@example.com")
 	var waits []time.Duration
 	for range 12 {
@@ -79,9 +79,9 @@ func TestTrustedProxies(t *testing.T) {
 	t.Parallel()
 	rule := auth.Backoff{Free: 1, Base: time.Minute, Max: time.Hour, Window: time.Hour}
 	e := newEnv(t, withThrottling, func(c *auth.Config) {
-		c.LoginAddressBackoff = rule
-		c.LoginAccountBackoff = auth.Backoff{Free: 100, Base: time.Second, Max: time.Second, Window: time.Hour}
-		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}
+		c.Throttle.LoginAddressBackoff = rule
+		c.Throttle.LoginAccountBackoff = auth.Backoff{Free: 100, Base: time.Second, Max: time.Second, Window: time.Hour}
+		c.Throttle.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}
 	})
 	// Behind the trusted proxy (the recorder's peer 192.0.2.1), each client
 	// address has its own counter: two failures from different clients are
@@ -105,7 +105,7 @@ func TestTrustedProxies(t *testing.T) {
 func TestConcurrentGuessesCounted(t *testing.T) {
 	t.Parallel()
 	const slots = 2
-	e := newEnv(t, withThrottling, func(c *auth.Config) { c.MaxConcurrentHashes = slots })
+	e := newEnv(t, withThrottling, func(c *auth.Config) { c.Passwords.MaxConcurrentHashes = slots })
 	e.registerHTTP(t, "target@example.com")
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -140,7 +140,10 @@ func (failingLimiter) Reset(context.Context, string) error {
 
 func TestLimiterFailureFailsClosed(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(c *auth.Config) { c.InsecureDisableThrottling = false; c.Limiter = failingLimiter{} })
+	e := newEnv(t, func(c *auth.Config) {
+		c.Throttle.InsecureDisableThrottling = false
+		c.Throttle.Limiter = failingLimiter{}
+	})
 	r := e.postJSON("/register", testutil.RegisterBody("x@example.com", goodPassword, "X"))
 	checkErrorCode(t, r, http.StatusInternalServerError, "INTERNAL_ERROR")
 	if _, err := e.a.Login(context.Background(), "x@example.com", goodPassword); err == nil || errors.Is(err, auth.ErrInvalidCredentials) {
@@ -223,7 +226,10 @@ func (failingLimiter) Take(context.Context, string, auth.Backoff, time.Time) (ti
 // until the client gives up.
 func TestHashWaitBounded(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(c *auth.Config) { c.MaxConcurrentHashes = 1; c.MaxHashWait = 20 * time.Millisecond })
+	e := newEnv(t, func(c *auth.Config) {
+		c.Passwords.MaxConcurrentHashes = 1
+		c.Passwords.MaxHashWait = 20 * time.Millisecond
+	})
 	e.registerHTTP(t, "slow@example.com")
 	entered, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once

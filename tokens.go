@@ -80,7 +80,7 @@ type refreshClaims struct {
 // construction and safe for concurrent use.
 //
 // Access tokens are signed with Config.Secret (HS256, no kid) by default,
-// or with Config.SigningKey (EdDSA, ES256 or RS256, with the key's kid).
+// or with Config.Keys.SigningKey (EdDSA, ES256 or RS256, with the key's kid).
 // Refresh tokens are always HS256 with a key derived from the secret: they
 // never leave the auth service, so nothing gains from making them
 // asymmetric.
@@ -112,7 +112,7 @@ type tokens struct {
 	refreshParser *jwt.Parser
 	refreshKeyFn  jwt.Keyfunc
 
-	// verified is the verify cache; nil unless Config.VerifyCacheSize is
+	// verified is the verify cache; nil unless Config.Sessions.VerifyCacheSize is
 	// positive.
 	verified *verifyCache
 }
@@ -133,7 +133,7 @@ func newTokens(c *Config) (*tokens, error) {
 		now:        c.Now,
 	}
 	parser := func(alg string) *jwt.Parser {
-		return jose.NewParser(alg, c.Issuer, c.Audience, c.Leeway, c.Now)
+		return jose.NewParser(alg, c.Issuer, c.Audience, c.Sessions.Leeway, c.Now)
 	}
 	t.refreshParser = parser(jwt.SigningMethodHS256.Alg())
 	t.refreshKeyFn = keyFor(refreshTokenType, t.refreshKey, false)
@@ -145,26 +145,26 @@ func newTokens(c *Config) (*tokens, error) {
 		key    crypto.PublicKey
 	}
 	var keys []methodKey
-	if c.SigningKey == nil {
+	if c.Keys.SigningKey == nil {
 		// The access key is the secret itself, so services that share the
 		// secret can verify access tokens with any JWT library.
 		t.accessMethod, t.accessKey = jwt.SigningMethodHS256, c.Secret
 		t.hsParser = parser(jwt.SigningMethodHS256.Alg())
 		// With public keys beside it, a token with a kid is theirs: the
 		// secret verifies only tokens without one.
-		t.hsKeyFunc = keyFor(accessTokenType, c.Secret, len(c.VerifyKeys) > 0)
+		t.hsKeyFunc = keyFor(accessTokenType, c.Secret, len(c.Keys.VerifyKeys) > 0)
 	} else {
-		sk, err := newSigningKey(c.SigningKey)
+		sk, err := newSigningKey(c.Keys.SigningKey)
 		if err != nil {
 			return nil, err
 		}
 		t.accessMethod, t.accessKey, t.accessKid = sk.method, sk.key, sk.kid
 		keys = append(keys, methodKey{sk.method, sk.pub})
 	}
-	for i, pub := range c.VerifyKeys {
+	for i, pub := range c.Keys.VerifyKeys {
 		m, err := signingMethod(pub)
 		if err != nil {
-			return nil, fmt.Errorf("auth: Config.VerifyKeys[%d]: %w", i, err)
+			return nil, fmt.Errorf("auth: Config.Keys.VerifyKeys[%d]: %w", i, err)
 		}
 		keys = append(keys, methodKey{m, pub})
 	}
@@ -194,8 +194,8 @@ func newTokens(c *Config) (*tokens, error) {
 	if t.jwks, err = json.Marshal(set); err != nil {
 		return nil, err
 	}
-	if c.VerifyCacheSize > 0 {
-		t.verified = newVerifyCache(c.VerifyCacheSize, c.Leeway)
+	if c.Sessions.VerifyCacheSize > 0 {
+		t.verified = newVerifyCache(c.Sessions.VerifyCacheSize, c.Sessions.Leeway)
 	}
 	return t, nil
 }

@@ -16,7 +16,7 @@ import (
 func TestRefreshTokenRequiresIat(t *testing.T) {
 	now := time.Now()
 	a, err := New(Config{Users: benchNoStore{}, Tokens: benchNoStore{}, Secret: make([]byte, MinSecretBytes),
-		Argon2: Argon2Params{Memory: 8, Iterations: 1, Parallelism: 1}, InsecureAllowWeakHashing: true, Now: func() time.Time { return now }})
+		Now: func() time.Time { return now }, Passwords: PasswordConfig{Argon2: Argon2Params{Memory: 8, Iterations: 1, Parallelism: 1}, InsecureAllowWeakHashing: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,9 +7,6 @@ import (
 	"time"
 )
 
-// MaxVerifyCacheSize caps [Config.VerifyCacheSize].
-const MaxVerifyCacheSize = 1 << 20
-
 // verifyCacheShards splits the cache so that concurrent verifications
 // rarely wait for one another's lock.
 const verifyCacheShards = 16

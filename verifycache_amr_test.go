@@ -11,7 +11,7 @@ import (
 // claims of its own, the AMR list included, so that one caller changing
 // them changes nothing for the next.
 func TestVerifyCacheClaimsNotShared(t *testing.T) {
-	e := newEnv(t, func(c *auth.Config) { c.VerifyCacheSize = 16 })
+	e := newEnv(t, func(c *auth.Config) { c.Sessions.VerifyCacheSize = 16 })
 	s := e.registerHTTP(t, "amr@example.com")
 	ctx := context.Background()
 	first, err := e.a.Verify(ctx, s.access)

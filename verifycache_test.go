@@ -41,14 +41,17 @@ func newVerifyPair(t testing.TB, cacheSize int) *verifyPair {
 	mem := memstore.New()
 	cfg := auth.Config{
 		Users: mem, Tokens: mem, Secret: testSecret, Now: p.clock.Now,
-		Leeway: 2 * time.Second, Argon2: fastArgon2, InsecureAllowWeakHashing: true,
-		InsecureDisableThrottling: true, Logger: slog.New(slog.DiscardHandler),
+
+		Logger:    slog.New(slog.DiscardHandler),
+		Passwords: auth.PasswordConfig{Argon2: fastArgon2, InsecureAllowWeakHashing: true},
+		Throttle:  auth.ThrottleConfig{InsecureDisableThrottling: true},
+		Sessions:  auth.SessionConfig{Leeway: 2 * time.Second},
 	}
 	var err error
 	if p.plain, err = auth.New(cfg); err != nil {
 		t.Fatal(err)
 	}
-	cfg.VerifyCacheSize = cacheSize
+	cfg.Sessions.VerifyCacheSize = cacheSize
 	if p.cached, err = auth.New(cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -179,11 +182,11 @@ func TestVerifyCacheRevocation(t *testing.T) {
 	}
 }
 
-// TestVerifyCacheSizeConfig checks the bounds of Config.VerifyCacheSize.
+// TestVerifyCacheSizeConfig checks the bounds of Config.Sessions.VerifyCacheSize.
 func TestVerifyCacheSizeConfig(t *testing.T) {
 	mem := memstore.New()
 	for _, n := range []int{-1, auth.MaxVerifyCacheSize + 1} {
-		if _, err := auth.New(auth.Config{Users: mem, Tokens: mem, Secret: testSecret, VerifyCacheSize: n}); err == nil {
+		if _, err := auth.New(auth.Config{Users: mem, Tokens: mem, Secret: testSecret, Sessions: auth.SessionConfig{VerifyCacheSize: n}}); err == nil {
 			t.Errorf("VerifyCacheSize %d accepted", n)
 		}
 	}

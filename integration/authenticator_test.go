@@ -44,7 +44,7 @@ func (e *env) newAuthenticator(t *testing.T, db *sql.DB, secret []byte, opts ...
 }
 
 // strictRefresh turns the refresh reuse window off.
-func strictRefresh(c *auth.Config) { c.RefreshReuseWindow = -1 }
+func strictRefresh(c *auth.Config) { c.Sessions.RefreshReuseWindow = -1 }
 
 // TestTwoAuthenticators runs two Authenticators, each with its own
 // connection pool, on one database, as two server processes would: a

@@ -390,10 +390,10 @@ func BenchmarkVerify(b *testing.B) {
 }
 
 // BenchmarkVerifyCached is BenchmarkVerify with the optional session
-// cache (Config.SessionCacheTTL): the effect of trusting a live session for
+// cache (Config.Sessions.SessionCacheTTL): the effect of trusting a live session for
 // up to 10 s instead of reading it on every verification.
 func BenchmarkVerifyCached(b *testing.B) {
-	benchVerify(b, func(c *auth.Config) { c.SessionCacheTTL = 10 * time.Second })
+	benchVerify(b, func(c *auth.Config) { c.Sessions.SessionCacheTTL = 10 * time.Second })
 }
 
 func benchVerify(b *testing.B, tweak func(*auth.Config)) {

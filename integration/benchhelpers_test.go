@@ -234,10 +234,9 @@ func (d *benchDB) authenticator(b *testing.B, db *sql.DB, tweaks ...func(*auth.C
 	st := d.store(b, db)
 	cfg := auth.Config{
 		Users: st, Tokens: st, Secret: d.secret,
-		Logger:                    slog.New(slog.DiscardHandler),
-		InsecureDisableThrottling: true,
-		Argon2:                    auth.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1},
-		InsecureAllowWeakHashing:  true,
+		Logger:    slog.New(slog.DiscardHandler),
+		Passwords: auth.PasswordConfig{Argon2: auth.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1}, InsecureAllowWeakHashing: true},
+		Throttle:  auth.ThrottleConfig{InsecureDisableThrottling: true},
 	}
 	for _, tweak := range tweaks {
 		if tweak != nil {

@@ -63,9 +63,9 @@ func benchLimiter(b *testing.B, d *benchDB, kind string) auth.Limiter {
 // lim, and a refresh rule loose enough for a benchmark's rate.
 func limitedAuthenticator(b *testing.B, d *benchDB, lim auth.Limiter) *auth.Authenticator {
 	return d.authenticator(b, d.db, func(c *auth.Config) {
-		c.InsecureDisableThrottling = false
-		c.Limiter = lim
-		c.RefreshAddressBackoff = auth.Backoff{Free: 1 << 30, Base: time.Second, Max: time.Second, Window: time.Minute}
+		c.Throttle.InsecureDisableThrottling = false
+		c.Throttle.Limiter = lim
+		c.Throttle.RefreshAddressBackoff = auth.Backoff{Free: 1 << 30, Base: time.Second, Max: time.Second, Window: time.Minute}
 	})
 }
 

@@ -103,10 +103,9 @@ func (r *recordingTokens) RevokeSession(ctx context.Context, id string, at time.
 func fastConfig(users auth.UserStore, tokens auth.TokenStore, secret []byte) auth.Config {
 	return auth.Config{
 		Users: users, Tokens: tokens, Secret: secret,
-		Argon2:                    auth.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1},
-		InsecureAllowWeakHashing:  true,
-		InsecureDisableThrottling: true,
-		Logger:                    slog.New(slog.DiscardHandler),
+		Logger:    slog.New(slog.DiscardHandler),
+		Passwords: auth.PasswordConfig{Argon2: auth.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1}, InsecureAllowWeakHashing: true},
+		Throttle:  auth.ThrottleConfig{InsecureDisableThrottling: true},
 	}
 }
 

@@ -202,7 +202,7 @@ func TestAuthenticatorFailsClosed(t *testing.T) {
 	st := memstore.New()
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
-	a, err := auth.New(auth.Config{Users: st, Tokens: st, Secret: secret, Limiter: l})
+	a, err := auth.New(auth.Config{Users: st, Tokens: st, Secret: secret, Throttle: auth.ThrottleConfig{Limiter: l}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -155,7 +155,7 @@ func validatePrefix(p string) error {
 // Store is an [auth.UserStore] and [auth.TokenStore], and an
 // [auth.SessionLister], [auth.OneTimeTokenStore] and [auth.EmailVerifier],
 // backed by an SQL database. It is also an [auth.Limiter] whose counters
-// every process sharing the database sees (pass it as Config.Limiter). It is safe for concurrent use, and its atomic steps hold across
+// every process sharing the database sees (pass it as Config.Throttle.Limiter). It is safe for concurrent use, and its atomic steps hold across
 // processes that share the database. Create one with [New] and call
 // [Store.Migrate] before first use.
 type Store struct {

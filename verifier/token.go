@@ -32,11 +32,17 @@ func verify(k *jose.PublicKey, token string) (*auth.Claims, error) {
 	return (*auth.Claims)(c), nil
 }
 
-// bearerToken returns the token of the request's Authorization header,
-// by the auth library's rules: no header, another scheme or an empty token
-// is [auth.ErrUnauthorized]; several Authorization headers, or a token that
-// is not an RFC 6750 b64token or is too long, is [auth.ErrInvalidToken].
-func bearerToken(r *http.Request) (string, error) {
-	token, f := jose.BearerToken(r.Header, auth.MaxTokenLength)
+// requestToken returns the request's access token by the auth library's
+// rules (internal/jose, shared with its transport): no header, another
+// scheme or an empty token is [auth.ErrUnauthorized]; several Authorization
+// headers, or a token that is not an RFC 6750 b64token or is too long, is
+// [auth.ErrInvalidToken]. With [Config.AccessCookieName] set, a request
+// without an Authorization header may carry the token in that cookie, and
+// an unsafe cross-origin one is then refused with [auth.ErrCrossOrigin].
+func (v *Verifier) requestToken(r *http.Request) (string, error) {
+	token, fromCookie, f := jose.RequestToken(r, v.cookie, auth.MaxTokenLength)
+	if fromCookie && v.cop.Check(r) != nil {
+		return "", auth.ErrCrossOrigin
+	}
 	return token, faultErrors[f]
 }

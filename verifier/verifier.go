@@ -3,7 +3,7 @@
 // the auth service's public keys from its JWK Set
 // ([auth.Authenticator.JWKSHandler], served by the reference server at
 // /.well-known/jwks.json) and verifies tokens signed with
-// [auth.Config.SigningKey] (EdDSA, ES256 or RS256).
+// [auth.KeyConfig.SigningKey] (EdDSA, ES256 or RS256).
 //
 //	v, err := verifier.New(verifier.Config{
 //		JWKSURL: "https://auth.internal/.well-known/jwks.json",
@@ -73,6 +73,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/ingestiq/auth"
+	"github.com/ingestiq/auth/internal/claimsctx"
 	"github.com/ingestiq/auth/internal/jose"
 )
 
@@ -139,6 +140,16 @@ type Config struct {
 	// Logger receives failed fetches of the key set and keys it skipped. No
 	// token is ever logged. The default is [slog.Default].
 	Logger *slog.Logger
+
+	// AccessCookieName, when set, lets [Verifier.Middleware] take the
+	// access token from this cookie when a request has no Authorization
+	// header, by the rule the auth service's own middleware follows: set it
+	// to [auth.AccessCookieName] behind an auth service in browser mode with
+	// [auth.BrowserConfig.AccessTokenCookie]. Unsafe cross-origin requests
+	// that carry the cookie are then refused (403 FORBIDDEN, as
+	// [http.CrossOriginProtection] decides), since a browser sends it on its
+	// own. The default is "": the Authorization header alone.
+	AccessCookieName string
 }
 
 // Verifier verifies access tokens with the auth service's published keys.
@@ -150,6 +161,9 @@ type Verifier struct {
 	minInterval time.Duration
 	now         func() time.Time
 	log         *slog.Logger
+	// cookie is Config.AccessCookieName; cop guards requests that carry it.
+	cookie string
+	cop    *http.CrossOriginProtection
 	// parsers holds one parser per accepted algorithm, each allowing that
 	// algorithm alone.
 	parsers map[string]*jwt.Parser
@@ -216,6 +230,10 @@ func New(cfg Config) (*Verifier, error) {
 		now:         cfg.Now,
 		log:         cfg.Logger,
 		parsers:     map[string]*jwt.Parser{},
+		cookie:      cfg.AccessCookieName,
+	}
+	if v.cookie != "" {
+		v.cop = http.NewCrossOriginProtection()
 	}
 	for _, alg := range []string{jwt.SigningMethodEdDSA.Alg(), jwt.SigningMethodES256.Alg(), jwt.SigningMethodRS256.Alg()} {
 		v.parsers[alg] = jose.NewParser(alg, cfg.Issuer, cfg.Audience, cfg.Leeway, cfg.Now)
@@ -338,7 +356,8 @@ func (v *Verifier) refresh(ctx context.Context, wait, force bool) (*keySet, erro
 }
 
 // Middleware protects next: a request must carry a valid access token in
-// an "Authorization: Bearer" header, checked by [Verifier.Verify]. Requests
+// an "Authorization: Bearer" header (or the cookie [Config.AccessCookieName]
+// names), checked by [Verifier.Verify]. Requests
 // without one are answered exactly as [auth.Authenticator.Middleware]
 // answers them: 401 in the contract's error shape, with a WWW-Authenticate
 // header. The others reach next with the token's claims in their context,
@@ -346,11 +365,11 @@ func (v *Verifier) refresh(ctx context.Context, wait, force bool) (*keySet, erro
 // works behind it too.
 func (v *Verifier) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, err := bearerToken(r)
+		token, err := v.requestToken(r)
 		if err == nil {
 			var c *auth.Claims
 			if c, err = v.Verify(r.Context(), token); err == nil {
-				next.ServeHTTP(w, r.WithContext(auth.ContextWithClaims(r.Context(), c)))
+				next.ServeHTTP(w, r.WithContext(claimsctx.With(r.Context(), c)))
 				return
 			}
 		}

@@ -51,16 +51,14 @@ var discard = slog.New(slog.DiscardHandler)
 func newAuth(t testing.TB, st *memstore.Store, c *testutil.Clock, signing crypto.Signer, verify ...crypto.PublicKey) *auth.Authenticator {
 	t.Helper()
 	a, err := auth.New(auth.Config{
-		Users:                     st,
-		Tokens:                    st,
-		Secret:                    secret,
-		SigningKey:                signing,
-		VerifyKeys:                verify,
-		Now:                       c.Now,
-		Logger:                    discard,
-		Argon2:                    auth.Argon2Params{Memory: 8, Iterations: 1, Parallelism: 1},
-		InsecureAllowWeakHashing:  true,
-		InsecureDisableThrottling: true,
+		Users:     st,
+		Tokens:    st,
+		Secret:    secret,
+		Now:       c.Now,
+		Logger:    discard,
+		Keys:      auth.KeyConfig{SigningKey: signing, VerifyKeys: verify},
+		Passwords: auth.PasswordConfig{Argon2: auth.Argon2Params{Memory: 8, Iterations: 1, Parallelism: 1}, InsecureAllowWeakHashing: true},
+		Throttle:  auth.ThrottleConfig{InsecureDisableThrottling: true},
 	})
 	if err != nil {
 		t.Fatal(err)

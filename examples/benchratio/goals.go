@@ -449,7 +449,7 @@ func plan() []*group {
 		}
 	}
 
-	// G18 and G19: the verify cache (Config.VerifyCacheSize) on a realistic
+	// G18 and G19: the verify cache (Config.Sessions.VerifyCacheSize) on a realistic
 	// mix, and on a token's first sight.
 	gs = append(gs, &group{
 		name: "verifycache/HS256",

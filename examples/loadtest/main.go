@@ -26,7 +26,7 @@
 //     the reuse must revoke the session (the winner's new refresh token is
 //     refused too). This and the second presentation of step 4 expect
 //     strict single use: run the server with its reuse window off
-//     (examples/server -reuse-window 0, Config.RefreshReuseWindow < 0).
+//     (examples/server -reuse-window 0, Config.Sessions.RefreshReuseWindow < 0).
 //  4. Verification: every user the run registered (setup included) must log
 //     in (200, same user id), and the latest refresh token of every live
 //     session must refresh exactly once: 200, then 401 INVALID_TOKEN when it

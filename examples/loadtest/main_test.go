@@ -29,16 +29,15 @@ func newServer(t *testing.T, throttle bool, wrap func(http.Handler) http.Handler
 	_, _ = rand.Read(secret)
 	st := memstore.New()
 	a, err := auth.New(auth.Config{
-		Users:                     st,
-		Tokens:                    st,
-		Secret:                    secret,
-		Logger:                    slog.New(slog.DiscardHandler),
-		Argon2:                    auth.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1},
-		InsecureAllowWeakHashing:  true,
-		InsecureDisableThrottling: !throttle,
+		Users:     st,
+		Tokens:    st,
+		Secret:    secret,
+		Logger:    slog.New(slog.DiscardHandler),
+		Passwords: auth.PasswordConfig{Argon2: auth.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1}, InsecureAllowWeakHashing: true},
+		Throttle:  auth.ThrottleConfig{InsecureDisableThrottling: !throttle},
 		// The load test's race and reuse checks expect strict single use:
 		// no reuse window.
-		RefreshReuseWindow: -1,
+		Sessions: auth.SessionConfig{RefreshReuseWindow: -1},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -34,6 +34,8 @@
 //	             a PEM public key whose access tokens are still accepted, and
 //	             published: the previous signing key during a rotation, or the
 //	             next one before it signs (repeatable)
+//	-metrics     serve GET /metrics (Prometheus text format): the
+//	             OpenTelemetry metrics of package otelauth
 //	-db STORE    where users and sessions live (default "sqlite:auth.db"):
 //	             memory                          in memory, gone on exit
 //	             sqlite:PATH                     an SQLite file
@@ -136,7 +138,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 	addr := fs.String("addr", ":3000", "the `address` to listen on")
 	dbFlag := fs.String("db", "sqlite:auth.db", "the `store`: memory, sqlite:PATH, postgres://... or mysql://user:pass@host:port/db")
 	limiterFlag := fs.String("limiter", "memory", "where the throttling counters live: memory (this process), db (the -db database) or redis://host:port/db; several servers must share one")
-	hashWait := fs.Duration("hash-wait", 10*time.Second, "how long a request waits for a password-hashing slot before it is answered 429 (auth.Config.MaxHashWait)")
+	hashWait := fs.Duration("hash-wait", 10*time.Second, "how long a request waits for a password-hashing slot before it is answered 429 (auth.Config.Passwords.MaxHashWait)")
 	writeTO := fs.Duration("write-timeout", writeTimeout, "the longest a request may take, waiting for a hashing slot included (http.Server.WriteTimeout)")
 	noThrottle := fs.Bool("no-throttle", false, "turn off login, registration and refresh throttling (for functional tests and benchmarks only)")
 	verifyEmail := fs.Bool("verify-email", false, "send a verification token on registration and refuse logins until the email is verified")
@@ -154,6 +156,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 	fs.Var(&verifyKeys, "verify-key", "a PEM `file` with a public key whose access tokens are still accepted (repeatable)")
 	var frontends originList
 	fs.Var(&frontends, "frontend-origin", "an `origin` (scheme://host:port) of a front end served elsewhere that may call the API with cookies: trusted by the cross-origin check and allowed by CORS (repeatable)")
+	metricsOn := fs.Bool("metrics", false, "serve GET /metrics in Prometheus text format (OpenTelemetry metrics of package otelauth)")
 	accessCookie := fs.Bool("access-cookie", false, "also set the access token as an HttpOnly cookie for browser-mode clients, accepted by the application's routes")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -206,27 +209,28 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 	if *noThrottle {
 		log.Warn("throttling is OFF (-no-throttle): logins, registrations and refreshes are not rate limited; never run like this in production")
 	}
+	observer, metricsHandler, shutdownMetrics, err := metricsSetup(*metricsOn)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = shutdownMetrics(context.WithoutCancel(ctx)) }()
 	a, err := auth.New(auth.Config{
-		Users:                     st.store, // the store itself, so that New sees its optional interfaces
-		Tokens:                    st.store,
-		Secret:                    secret,
-		SigningKey:                signer,
-		VerifyKeys:                publicKeys,
-		Logger:                    log,
-		InsecureDisableThrottling: *noThrottle,
-		Limiter:                   limiter,
-		MaxHashWait:               *hashWait,
-		TrustedProxies:            proxies,
-		Mailer:                    mailer,
-		SendVerificationEmail:     *verifyEmail,
-		RequireVerifiedEmail:      *verifyEmail,
-		RefreshReuseWindow:        *reuseWindow,
+		Observer: observer,
+		Users:    st.store, // the store itself, so that New sees its optional interfaces
+		Tokens:   st.store,
+		Secret:   secret,
+		Logger:   log,
 		Browser: auth.BrowserConfig{
 			Enabled:           true,
 			CookiePath:        "/api/v2/auth",
 			AccessTokenCookie: *accessCookie,
 			TrustedOrigins:    frontends,
 		},
+		Keys:      auth.KeyConfig{SigningKey: signer, VerifyKeys: publicKeys},
+		Passwords: auth.PasswordConfig{MaxHashWait: *hashWait},
+		Throttle:  auth.ThrottleConfig{InsecureDisableThrottling: *noThrottle, Limiter: limiter, TrustedProxies: proxies},
+		Mail:      auth.MailConfig{Mailer: mailer, SendVerificationEmail: *verifyEmail, RequireVerifiedEmail: *verifyEmail},
+		Sessions:  auth.SessionConfig{RefreshReuseWindow: *reuseWindow},
 	})
 	if err != nil {
 		return err
@@ -243,7 +247,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 	}()
 
 	srv := &http.Server{
-		Handler:           logRequests(log, cors(frontends, routes(a, st, log, frontends))),
+		Handler:           logRequests(log, cors(frontends, routes(a, st, log, frontends, metricsHandler))),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      *writeTO,
@@ -326,8 +330,11 @@ func sweep(ctx context.Context, st auth.TokenStore, now time.Time, log *slog.Log
 
 // routes returns the server's handler: the auth routes under /api/v2/auth/,
 // the health check, and an example route of the application's own.
-func routes(a *auth.Authenticator, st *storage, log *slog.Logger, frontends []string) http.Handler {
+func routes(a *auth.Authenticator, st *storage, log *slog.Logger, frontends []string, metrics http.Handler) http.Handler {
 	mux := http.NewServeMux()
+	if metrics != nil {
+		mux.Handle("GET /metrics", metrics)
+	}
 	page := pageHandler(frontends)
 	mux.Handle("GET /{$}", page)
 	mux.Handle("GET /app.js", page)

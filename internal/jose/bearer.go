@@ -74,3 +74,18 @@ var b64TokenChars = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// RequestToken returns the access token of r: the bearer token of its
+// Authorization header (see BearerToken) or, when cookieName is not empty
+// and r has no Authorization header at all, the value of that cookie. It
+// reports whether the token came from the cookie. It is where package auth
+// (its routes and middleware) and package verifier read an access token.
+func RequestToken(r *http.Request, cookieName string, maxLen int) (token string, fromCookie bool, f Fault) {
+	token, f = BearerToken(r.Header, maxLen)
+	if f == NoToken && cookieName != "" {
+		if c, err := r.Cookie(cookieName); err == nil && c.Value != "" {
+			return c.Value, true, OK
+		}
+	}
+	return token, false, f
+}

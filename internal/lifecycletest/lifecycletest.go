@@ -118,12 +118,10 @@ func newEnv(t *testing.T, users auth.UserStore, tokens auth.TokenStore, tweak fu
 		clock: testutil.NewClock(time.Date(2026, 3, 4, 5, 6, 7, 8_000_000, time.UTC))}
 	cfg := auth.Config{
 		Users: users, Tokens: tokens, Secret: secret, Now: e.clock.Now,
-		Logger:                    slog.New(slog.DiscardHandler),
-		Argon2:                    auth.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1},
-		InsecureAllowWeakHashing:  true,
-		InsecureDisableThrottling: true,
-		Mailer:                    e.mail,
-		ForgotPasswordMinDuration: time.Millisecond,
+		Logger:    slog.New(slog.DiscardHandler),
+		Passwords: auth.PasswordConfig{Argon2: auth.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1}, InsecureAllowWeakHashing: true},
+		Throttle:  auth.ThrottleConfig{InsecureDisableThrottling: true},
+		Mail:      auth.MailConfig{Mailer: e.mail, ForgotPasswordMinDuration: time.Millisecond},
 	}
 	if tweak != nil {
 		tweak(&cfg)
@@ -379,7 +377,7 @@ func testChangePassword(t *testing.T, e *env) {
 
 func testChangePasswordThrottled(t *testing.T, base *env) {
 	// Wrong current passwords count toward the account's login throttle.
-	e := base.with(func(c *auth.Config) { c.InsecureDisableThrottling = false })
+	e := base.with(func(c *auth.Config) { c.Throttle.InsecureDisableThrottling = false })
 	a := e.register(phone, "guess@example.com")
 	free := auth.DefaultLoginAccountBackoff.Free
 	for range free {
@@ -471,7 +469,7 @@ func testConcurrentReset(t *testing.T, e *env) {
 }
 
 func testVerifyEmail(t *testing.T, base *env) {
-	e := base.with(func(c *auth.Config) { c.SendVerificationEmail, c.RequireVerifiedEmail = true, true })
+	e := base.with(func(c *auth.Config) { c.Mail.SendVerificationEmail, c.Mail.RequireVerifiedEmail = true, true })
 	e.register(phone, "verify@example.com")
 	token := e.mail.last(e.mail.verify, "verify@example.com")
 	if token == "" {

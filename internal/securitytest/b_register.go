@@ -516,7 +516,7 @@ func testRegisterThrottle(t *testing.T, s *suite) {
 	}
 	for _, c := range cases {
 		t.Run(strings.ReplaceAll(c.name, " ", "_"), func(t *testing.T) {
-			e := s.env(t, throttling, func(cfg *auth.Config) { cfg.RegisterAddressBackoff = c.rule })
+			e := s.env(t, throttling, func(cfg *auth.Config) { cfg.Throttle.RegisterAddressBackoff = c.rule })
 			rule := c.rule
 			if rule == (auth.Backoff{}) {
 				rule = auth.DefaultRegisterAddressBackoff
@@ -546,7 +546,7 @@ func testRegisterThrottle(t *testing.T, s *suite) {
 	// Probing for a taken email counts as much as registering.
 	t.Run("probes_count", func(t *testing.T) {
 		rule := auth.Backoff{Free: 3, Base: 30 * time.Second, Max: time.Hour, Window: time.Hour}
-		e := s.env(t, throttling, func(cfg *auth.Config) { cfg.RegisterAddressBackoff = rule })
+		e := s.env(t, throttling, func(cfg *auth.Config) { cfg.Throttle.RegisterAddressBackoff = rule })
 		e.registerHTTP(t, "taken@example.com")
 		for range rule.Free - 1 {
 			r := e.postJSON("/register", testutil.RegisterBody("TAKEN@example.com", goodPassword, "Probe"))

@@ -188,7 +188,7 @@ func testBcryptLongPasswordNotTruncated(t *testing.T, s *suite) {
 // not even wait for a hashing slot. A password that would make the body
 // exceed its cap is 413.
 func testLongPasswords(t *testing.T, s *suite) {
-	e := s.env(t, func(c *auth.Config) { c.MaxConcurrentHashes = 1 })
+	e := s.env(t, func(c *auth.Config) { c.Passwords.MaxConcurrentHashes = 1 })
 	long := strings.Repeat("xY7!", 256) + "z" // 1025 bytes
 	registerAccepted(t, e, [][2]string{
 		{"p1000@example.com", long[:1000]},
@@ -317,7 +317,9 @@ var phcRE = regexp.MustCompile(`^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$([A-
 // least 16 bytes, distinct for equal passwords, and no plaintext; a hash
 // made with weaker parameters is upgraded on the next login.
 func testDefaultHashParameters(t *testing.T, s *suite) {
-	e := s.env(t, func(c *auth.Config) { c.Argon2, c.InsecureAllowWeakHashing = auth.Argon2Params{}, false })
+	e := s.env(t, func(c *auth.Config) {
+		c.Passwords.Argon2, c.Passwords.InsecureAllowWeakHashing = auth.Argon2Params{}, false
+	})
 	ctx := context.Background()
 	e.registerAPI(t, "one@example.com")
 	e.registerAPI(t, "two@example.com")
@@ -351,7 +353,7 @@ func testDefaultHashParameters(t *testing.T, s *suite) {
 	}
 
 	// A hash made with weaker parameters is upgraded on the next login.
-	weak := e.sibling(func(c *auth.Config) { c.Argon2, c.InsecureAllowWeakHashing = fastArgon2, true })
+	weak := e.sibling(func(c *auth.Config) { c.Passwords.Argon2, c.Passwords.InsecureAllowWeakHashing = fastArgon2, true })
 	if _, err := weak.Register(ctx, auth.RegisterInput{Email: "weak@example.com", Password: goodPassword, Name: "W"}); err != nil {
 		t.Fatal(err)
 	}

@@ -141,7 +141,7 @@ func testInvalidCredentialsIndistinguishable(t *testing.T, s *suite) {
 // long it takes is measured by the login benchmarks, not asserted.
 func testUnknownEmailSpendsHashTime(t *testing.T, s *suite) {
 	live := auth.Argon2Params{Memory: 64, Iterations: 3, Parallelism: 1}
-	e := s.env(t, func(c *auth.Config) { c.Argon2 = live })
+	e := s.env(t, func(c *auth.Config) { c.Passwords.Argon2 = live })
 	e.registerAPI(t, "timed@example.com")
 	want := []hashprobe.Computation{{Algorithm: "argon2id", Memory: live.Memory, Iterations: live.Iterations, Parallelism: live.Parallelism}}
 	for _, c := range []struct{ name, email, password string }{
@@ -395,7 +395,7 @@ func testLoginThrottleRotatingForwardedFor(t *testing.T, s *suite) {
 // and another peer is unaffected.
 func testLoginThrottlePerAddress(t *testing.T, s *suite) {
 	rule := auth.Backoff{Free: 10, Base: time.Minute, Max: time.Hour, Window: time.Hour}
-	e := s.env(t, throttling, func(c *auth.Config) { c.LoginAddressBackoff = rule })
+	e := s.env(t, throttling, func(c *auth.Config) { c.Throttle.LoginAddressBackoff = rule })
 	e.registerHTTP(t, "bystander@example.com")
 	for i := range rule.Free {
 		r := e.loginFrom(fmt.Sprintf("spray%d@example.com", i), "Summer2026!", withXFF(fmt.Sprintf("203.0.113.%d", i)))
@@ -420,7 +420,7 @@ func testLoginThrottlePerAddress(t *testing.T, s *suite) {
 // and a throttled refresh does not spend its token.
 func testRefreshThrottle(t *testing.T, s *suite) {
 	rule := auth.Backoff{Free: 3, Base: 10 * time.Second, Max: time.Minute, Window: time.Minute}
-	e := s.env(t, throttling, func(c *auth.Config) { c.RefreshAddressBackoff = rule })
+	e := s.env(t, throttling, func(c *auth.Config) { c.Throttle.RefreshAddressBackoff = rule })
 	sess := e.registerHTTP(t, "refresher@example.com")
 	refresh := sess.refresh
 	for range rule.Free {
@@ -517,7 +517,7 @@ func testLoginsOpenDistinctSessions(t *testing.T, s *suite) {
 // behindProxy makes the recorder's peer (192.0.2.1) a trusted proxy, so
 // that withXFF chooses the client address.
 func behindProxy(c *auth.Config) {
-	c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("192.0.2.1/32")}
+	c.Throttle.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("192.0.2.1/32")}
 }
 
 // loginWithDevice logs in from addr over HTTP, presenting a device token.

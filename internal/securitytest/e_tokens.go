@@ -207,7 +207,7 @@ func attackerKeys() map[string]crypto.Signer {
 
 // testAsymmetricForgeries: E05. An HS256 deployment refuses tokens signed
 // with any asymmetric algorithm; a deployment that signs with a public-key
-// algorithm (Config.SigningKey) refuses an attacker's key of the same
+// algorithm (Config.Keys.SigningKey) refuses an attacker's key of the same
 // algorithm and HS256 tokens keyed with its public key in any encoding
 // (CVE-2015-9235).
 func testAsymmetricForgeries(t *testing.T, s *suite) {
@@ -232,7 +232,7 @@ func testAsymmetricForgeries(t *testing.T, s *suite) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			e := s.env(t, func(c *auth.Config) { c.SigningKey = signer })
+			e := s.env(t, func(c *auth.Config) { c.Keys.SigningKey = signer })
 			sess := e.registerHTTP(t, "asym@example.com")
 			header := jwtPart(t, sess.access, 0)
 			payload := jwtPart(t, sess.access, 1)
@@ -533,7 +533,7 @@ func testAccessTokenExpiry(t *testing.T, s *suite) {
 		{"30s leeway", 30 * time.Second, []step{{15*time.Minute + 20*time.Second, nil}, {15*time.Minute + 29*time.Second, nil}, {15*time.Minute + 31*time.Second, auth.ErrTokenExpired}}},
 	}
 	for _, c := range cases {
-		e := s.env(t, func(cfg *auth.Config) { cfg.Leeway = c.leeway })
+		e := s.env(t, func(cfg *auth.Config) { cfg.Sessions.Leeway = c.leeway })
 		res := e.registerAPI(t, "expiry@example.com")
 		elapsed := time.Duration(0)
 		for _, st := range c.steps {

@@ -39,7 +39,7 @@ type option func(*auth.Config)
 
 // throttling restores the default throttling, for rows about it and rows
 // that check the contract under the configuration a deployment runs.
-func throttling(c *auth.Config) { c.InsecureDisableThrottling = false }
+func throttling(c *auth.Config) { c.Throttle.InsecureDisableThrottling = false }
 
 // env is one row's world: an Authenticator over a freshly opened pair of
 // stores (seen through a probe that counts and can fail calls), a
@@ -83,16 +83,15 @@ func (s *suite) env(t *testing.T, opts ...option) *env {
 		clock: testutil.NewClock(testStart), logs: &testutil.LogSink{}, seen: newSeen(),
 	}
 	e.cfg = auth.Config{
-		Users:                    e.probe,
-		Tokens:                   e.probe,
-		Secret:                   testSecret,
-		Now:                      e.clock.Now,
-		Logger:                   slog.New(e.logs.Handler()),
-		Argon2:                   fastArgon2,
-		InsecureAllowWeakHashing: true,
+		Users:  e.probe,
+		Tokens: e.probe,
+		Secret: testSecret,
+		Now:    e.clock.Now,
+		Logger: slog.New(e.logs.Handler()),
 		// Rows send many requests from one address; the rows about
 		// throttling turn it back on.
-		InsecureDisableThrottling: true,
+		Passwords: auth.PasswordConfig{Argon2: fastArgon2, InsecureAllowWeakHashing: true},
+		Throttle:  auth.ThrottleConfig{InsecureDisableThrottling: true},
 	}
 	for _, opt := range opts {
 		opt(&e.cfg)

@@ -41,7 +41,7 @@ func rowsG() []row {
 
 // strict turns the refresh reuse window off: every spent token presented
 // again is reuse, as rows G02-G05 test.
-func strict(c *auth.Config) { c.RefreshReuseWindow = -1 }
+func strict(c *auth.Config) { c.Sessions.RefreshReuseWindow = -1 }
 
 // hashOf is the store's key of a refresh token: the hex SHA-256 of its id.
 func hashOf(s string) string {
@@ -278,7 +278,7 @@ func testRefreshTokenExpiry(t *testing.T, s *suite) {
 // refreshed, it ends at its absolute lifetime, and no access token
 // outlives it.
 func testSessionLifetimeCapsRefresh(t *testing.T, s *suite) {
-	e := s.env(t, func(c *auth.Config) { c.SessionLifetime = 8 * 24 * time.Hour })
+	e := s.env(t, func(c *auth.Config) { c.Sessions.SessionLifetime = 8 * 24 * time.Hour })
 	ctx := context.Background()
 	res := e.registerAPI(t, "lifetime@example.com")
 	sessionEnd := testStart.Add(8 * 24 * time.Hour)

@@ -36,14 +36,16 @@ func TestAuthenticatorScenario(t *testing.T) {
 	st := memstore.New()
 	a, err := auth.New(auth.Config{
 		Users: st, Tokens: st,
-		Secret:                   []byte("otelauth scenario secret, 32+ bytes long"),
-		Argon2:                   auth.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1},
-		InsecureAllowWeakHashing: true,
-		Now:                      h.clock.Now,
-		Logger:                   slog.New(slog.DiscardHandler),
+		Secret: []byte("otelauth scenario secret, 32+ bytes long"),
+		Now:    h.clock.Now,
+		Logger: slog.New(slog.DiscardHandler),
+		Passwords: auth.PasswordConfig{
+			Argon2:                   auth.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1},
+			InsecureAllowWeakHashing: true,
+		},
 		// One free failure per (account, address), then a minute's wait.
-		LoginAccountBackoff: auth.Backoff{Free: 1, Base: time.Minute, Max: time.Minute, Window: time.Hour},
-		Observer:            h.obs,
+		Throttle: auth.ThrottleConfig{LoginAccountBackoff: auth.Backoff{Free: 1, Base: time.Minute, Max: time.Minute, Window: time.Hour}},
+		Observer: h.obs,
 	})
 	if err != nil {
 		t.Fatalf("auth.New: %v", err)

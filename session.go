@@ -1,0 +1,114 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// The methods of the built-in ways in.
+var (
+	amrPassword = []string{"pwd"}
+)
+
+// OpenSession opens a session for u, a user of the UserStore whom a way in
+// has authenticated with the methods amr (RFC 8176 names: "pwd", "otp",
+// "hwk", "fed", ...; at least one, each of lower-case letters, digits and
+// "_"), and returns the user, its tokens and a device token, as Login does.
+// The session's assurance level is derived from amr: 2 when it names two
+// methods or more, 1 otherwise. It records [AuditLoginSuccess] with the
+// amr. It is the session core of every way in: a nested module's passkey or
+// OpenID Connect route authenticates the user, calls OpenSession and
+// answers with [Authenticator.WriteAuthResult]. A single method (amr of
+// one) stops half-way, as a password login does, when the account has a
+// second factor: the error is then [ErrMFARequired] with a ticket, which
+// POST /mfa/verify redeems for a session whose amr adds "otp". It does no
+// throttling of its own: the way in decides what proves the user.
+func (a *Authenticator) OpenSession(ctx context.Context, u *User, amr []string) (*AuthResult, error) {
+	if u == nil || u.ID == "" {
+		return nil, errors.New("auth: OpenSession needs a stored user")
+	}
+	if len(amr) == 0 {
+		return nil, errors.New("auth: OpenSession needs at least one authentication method")
+	}
+	for _, m := range amr {
+		if m == "" || strings.TrimFunc(m, func(r rune) bool { return r == '_' || 'a' <= r && r <= 'z' || '0' <= r && r <= '9' }) != "" {
+			return nil, fmt.Errorf("auth: OpenSession: invalid authentication method %q", m)
+		}
+	}
+	return a.signIn(ctx, u, amr, "amr", strings.Join(amr, " "))
+}
+
+// signIn is where a way in continues once it has proved the user with the
+// methods amr. A sign-in by a single factor may stop half-way: when the
+// account has a second factor, it returns the pending MFA_REQUIRED error,
+// whose ticket [Authenticator.VerifyMFA] redeems, instead of tokens.
+// Otherwise it opens the session with a device token and records
+// [AuditLoginSuccess] with attrs.
+func (a *Authenticator) signIn(ctx context.Context, u *User, amr []string, attrs ...any) (*AuthResult, error) {
+	if aalOf(amr) < 2 {
+		if err := a.secondStep(ctx, u, amr); err != nil {
+			return nil, err // MFA_REQUIRED with a ticket, or a failure
+		}
+	}
+	now := a.cfg.Now()
+	res, s, err := a.openSession(ctx, u, amr, now)
+	if err != nil {
+		return nil, err
+	}
+	res.DeviceToken = a.issueDeviceToken(u.Email, now)
+	a.audit(ctx, AuditLoginSuccess, append([]any{"user_id", u.ID, "session_id", s.ID}, attrs...)...)
+	return res, nil
+}
+
+// aalOf is the assurance level of a session opened with the methods amr:
+// 2 for two methods or more (multi-factor), else 1.
+func aalOf(amr []string) int {
+	if len(amr) >= 2 {
+		return 2
+	}
+	return 1
+}
+
+// openSession is the session core: every way in ends here. It opens a
+// session for u, authenticated with the methods amr, and signs its first
+// tokens.
+func (a *Authenticator) openSession(ctx context.Context, u *User, amr []string, now time.Time) (*AuthResult, *Session, error) {
+	c := clientFrom(ctx)
+	s := &Session{
+		ID:        uuid.NewString(),
+		UserID:    u.ID,
+		CreatedAt: now.UTC().Truncate(time.Millisecond),
+		ExpiresAt: now.Add(a.cfg.Sessions.SessionLifetime).UTC().Truncate(time.Second),
+		UserAgent: c.userAgent,
+		AMR:       strings.Join(amr, " "),
+		AAL:       aalOf(amr),
+	}
+	if c.ip.IsValid() {
+		s.IPAddress = c.ip.String()
+	}
+	refresh, rec, err := a.keys.issueRefresh(s, now)
+	if err != nil {
+		return nil, nil, fmt.Errorf("auth: sign refresh token: %w", err)
+	}
+	access, err := a.keys.issueAccess(u, s, now)
+	if err != nil {
+		return nil, nil, fmt.Errorf("auth: sign access token: %w", err)
+	}
+	if err := a.tokens.CreateSession(ctx, s, rec); err != nil {
+		return nil, nil, fmt.Errorf("auth: create session: %w", err)
+	}
+	return &AuthResult{User: u, AccessToken: access, RefreshToken: refresh}, s, nil
+}
+
+// sessionAMR returns a session's methods as the amr claim lists them.
+func sessionAMR(s *Session) []string {
+	if s.AMR == "" {
+		return []string{"pwd"}
+	}
+	return strings.Fields(s.AMR)
+}
