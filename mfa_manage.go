@@ -87,7 +87,9 @@ func (a *Authenticator) ConfirmTOTP(ctx context.Context, c *Claims, code string)
 	if _, err := a.sessionLister(); err != nil {
 		return nil, err
 	}
-	if err := a.throttled(ctx, "mfa.confirm", keyMFAAccount+c.UserID); err != nil {
+	// Every confirmation attempt counts against the account before the
+	// code is checked, as proveFactor does for the other steps.
+	if err := a.take(ctx, "mfa.confirm", keyMFAAccount+c.UserID, a.cfg.MFA.AccountBackoff); err != nil {
 		return nil, err
 	}
 	f, err := st.SecondFactor(ctx, c.UserID)
@@ -116,6 +118,9 @@ func (a *Authenticator) ConfirmTOTP(ctx context.Context, c *Claims, code string)
 	}
 	n, err := a.revokeUserSessions(ctx, c.UserID, c.SessionID)
 	if err != nil {
+		return nil, err
+	}
+	if err := a.mfaProved(ctx, c.UserID); err != nil {
 		return nil, err
 	}
 	a.audit(ctx, AuditMFATOTPConfirm, "user_id", c.UserID, "sessions_ended", n)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -505,3 +506,23 @@ func TestMFANeedsTicketStore(t *testing.T) {
 
 // tokensOnly is the bare TokenStore of a memstore.
 type tokensOnly struct{ auth.TokenStore }
+
+// TestMFAConfirmCountsWrongCodes: wrong codes at confirmation count against
+// the account like those of the other steps, so a bearer token cannot
+// guess the confirmation code without end.
+func TestMFAConfirmCountsWrongCodes(t *testing.T) {
+	e := newEnv(t, withThrottling)
+	s := e.registerHTTP(t, "confirm@example.com")
+	var enr struct{ Secret string }
+	jsonBody(t, e.authedJSON(http.MethodPost, "/mfa/totp", s.access, ""), http.StatusOK, &enr)
+	wrong := "000000"
+	for _, st := range []int{-1, 0, 1} {
+		if e.code(t, enr.Secret, st) == wrong {
+			wrong = "111111"
+		}
+	}
+	for i := range auth.DefaultMFAAccountBackoff.Free {
+		checkError(t, fmt.Sprintf("wrong confirmation code %d", i+1), e.authedJSON(http.MethodPost, "/mfa/totp/confirm", s.access, `{"code":"`+wrong+`"}`), http.StatusUnauthorized, "INVALID_CODE")
+	}
+	checkError(t, "one more wrong confirmation code", e.authedJSON(http.MethodPost, "/mfa/totp/confirm", s.access, `{"code":"`+wrong+`"}`), http.StatusTooManyRequests, "RATE_LIMITED")
+}

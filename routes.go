@@ -125,6 +125,20 @@ func (a *Authenticator) Handle(pattern string, h http.Handler) {
 		probe.Handle(e.pattern, e.h)
 	}
 	probe.Handle(pattern, h) // panics on a conflict
+	// A pattern with a method or a host ("POST /login") is more specific
+	// than a built-in path and would not conflict in the ServeMux, yet
+	// would take the built-in route over: refuse any pattern whose path is
+	// one of Handler's own.
+	path := pattern
+	if i := strings.IndexByte(path, ' '); i >= 0 {
+		path = strings.TrimLeft(path[i+1:], " \t")
+	}
+	if i := strings.IndexByte(path, '/'); i > 0 {
+		path = path[i:] // drop a host
+	}
+	if seen[path] || seen[strings.TrimSuffix(path, "{$}")] {
+		panic(fmt.Sprintf("auth: Authenticator.Handle(%q): the path is one of Handler's own routes", pattern))
+	}
 	a.extra = append(a.extra, extraRoute{pattern, h})
 }
 

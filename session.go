@@ -68,7 +68,11 @@ func (a *Authenticator) signIn(ctx context.Context, u *User, amr []string, attrs
 // aalOf is the assurance level of a session opened with the methods amr:
 // 2 for two methods or more (multi-factor), else 1.
 func aalOf(amr []string) int {
-	if len(amr) >= 2 {
+	distinct := map[string]bool{}
+	for _, m := range amr {
+		distinct[m] = true
+	}
+	if len(distinct) >= 2 {
 		return 2
 	}
 	return 1

@@ -119,7 +119,21 @@ call "$base/api/v2/auth/me" -H "Authorization: Bearer $new_access"
 expect_status 200
 expect_field user.id "$user_id"
 
-step "refresh with the spent refresh token again -> 401, session revoked"
+step "refresh with the spent refresh token again, at once -> 200, the same successor (reuse window)"
+call -X POST "$base/api/v2/auth/refresh" \
+  -H "Content-Type: application/json" \
+  -d '{"refreshToken": "'"$refresh"'"}'
+expect_status 200
+
+step "refresh the successor -> 200"
+call -X POST "$base/api/v2/auth/refresh" \
+  -H "Content-Type: application/json" \
+  -d '{"refreshToken": "'"$new_refresh"'"}'
+expect_status 200
+new_access=$(field accessToken)
+new_refresh=$(field refreshToken)
+
+step "the first refresh token, whose successor is spent too -> 401, session revoked"
 call -X POST "$base/api/v2/auth/refresh" \
   -H "Content-Type: application/json" \
   -d '{"refreshToken": "'"$refresh"'"}'
