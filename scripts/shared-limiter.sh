@@ -45,7 +45,11 @@ redis_flush() {
 script_cleanup() { redis_flush 2>/dev/null || true; }
 
 step "the threshold: auth.$rule_var"
-free=$(go doc github.com/ingestiq/auth "$rule_var" | sed -n "s/^[[:space:]]*$rule_var = Backoff{Free: \([0-9]*\),.*/\1/p")
+# The exported rule is a copy of an unexported default (importers cannot
+# change the library's own); read the literal from either.
+unexported="d${rule_var:1}"
+free=$( { go doc github.com/ingestiq/auth "$rule_var"; go doc -u github.com/ingestiq/auth "$unexported"; } 2>/dev/null |
+  sed -n "s/^[[:space:]]*\($rule_var\|$unexported\)[[:space:]]*= Backoff{Free: \([0-9]*\),.*/\2/p" | head -n1)
 [ -n "$free" ] || fail "cannot read Free of auth.$rule_var from go doc"
 echo "    Free = $free: the ${free}th failure imposes the first delay, attempt $((free + 1)) is refused"
 [ $((2 * free + 1)) -le "$attempts" ] || fail "$attempts attempts cannot tell one shared limiter from two ($free free each)"
