@@ -13,10 +13,10 @@ import (
 // TestServerMetrics runs the observability scenario against the reference
 // server started with -metrics, over HTTP (register, a failed login, a
 // refresh, a replay within the reuse window, a reuse after the successor
-// was spent, logout), then scrapes GET /metrics and parses it with the
-// Prometheus text parser.
+// was spent, logout, a throttled login), then scrapes GET /metrics and
+// parses it with the Prometheus text parser.
 func TestServerMetrics(t *testing.T) {
-	srv := start(t, nil, "-db", "memory", "-metrics", "-no-throttle")
+	srv := start(t, nil, "-db", "memory", "-metrics")
 	api := srv.url + "/api/v2/auth"
 	var reg struct{ AccessToken, RefreshToken string }
 	status, body := call(t, http.MethodPost, api+"/register", "", map[string]string{"email": "metrics@example.com", "password": "securepassword123", "name": "M"})
@@ -54,6 +54,18 @@ func TestServerMetrics(t *testing.T) {
 	if status, body := call(t, http.MethodPost, api+"/logout", login.AccessToken, nil); status != http.StatusOK {
 		t.Fatalf("logout: %d %s", status, body)
 	}
+	// Wrong passwords until the throttle answers: the login above reset
+	// the (account, address) count, so five free failures, then a refusal.
+	for i := range 6 {
+		status, body := call(t, http.MethodPost, api+"/login", "", map[string]string{"email": "metrics@example.com", "password": "wrong password!"})
+		want := http.StatusUnauthorized
+		if i == 5 {
+			want = http.StatusTooManyRequests
+		}
+		if status != want {
+			t.Fatalf("wrong login %d after logout: %d %s, want %d", i+1, status, body, want)
+		}
+	}
 
 	resp, err := http.Get(srv.url + "/metrics")
 	if err != nil {
@@ -79,7 +91,8 @@ func TestServerMetrics(t *testing.T) {
 	}
 	for k, want := range map[string]float64{
 		"register/success/":                 1,
-		"login/failure/INVALID_CREDENTIALS": 1,
+		"login/failure/INVALID_CREDENTIALS": 6,
+		"login/failure/RATE_LIMITED":        1,
 		"login/success/":                    1,
 		"refresh/success/":                  3,
 		"refresh/failure/INVALID_TOKEN":     1,
@@ -102,6 +115,17 @@ func TestServerMetrics(t *testing.T) {
 	}
 	if got := one("auth_refresh_reuse_detected_total"); got != 1 {
 		t.Errorf("auth_refresh_reuse_detected_total = %v, want 1", got)
+	}
+	refused := 0.0
+	for _, m := range families["auth_throttle_decisions_total"].GetMetric() {
+		for _, p := range m.GetLabel() {
+			if p.GetName() == "auth_throttle_allowed" && p.GetValue() == "false" {
+				refused += m.GetCounter().GetValue()
+			}
+		}
+	}
+	if refused < 1 {
+		t.Errorf("auth_throttle_decisions_total shows no refusal")
 	}
 	if families["auth_operation_duration_seconds"] == nil || families["auth_password_hash_wait_seconds"] == nil {
 		t.Errorf("duration or hash-wait histograms missing: %v", keys(families))
