@@ -292,18 +292,22 @@ func docFlow(t *testing.T, srv *testServer, email string) {
 	}
 }
 
+// testStores are the -db values the server-level tests run on: memory and
+// SQLite always, PostgreSQL and MySQL when their DSN variables are set
+// (postgresURL and mysqlURL skip otherwise).
+var testStores = []struct {
+	name string
+	db   func(t *testing.T) string
+}{
+	{"memory", func(*testing.T) string { return "memory" }},
+	{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "auth.db") }},
+	{"postgres", postgresURL},
+	{"mysql", mysqlURL},
+}
+
 func TestDocumentationFlow(t *testing.T) {
 	env := map[string]string{"AUTH_SECRET": testSecret}
-	stores := []struct {
-		name string
-		db   func(t *testing.T) string
-	}{
-		{"memory", func(*testing.T) string { return "memory" }},
-		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "auth.db") }},
-		{"postgres", postgresURL},
-		{"mysql", mysqlURL},
-	}
-	for _, st := range stores {
+	for _, st := range testStores {
 		t.Run(st.name, func(t *testing.T) {
 			t.Parallel()
 			srv := start(t, env, "-db", st.db(t))

@@ -146,16 +146,7 @@ func TestReadme(t *testing.T) {
 	readme := readReadme(t)
 	routes, cmds := readmeRoutes(readme), readmeCommands(readme)
 	env := map[string]string{"AUTH_SECRET": testSecret}
-	stores := []struct {
-		name string
-		db   func(t *testing.T) string
-	}{
-		{"memory", func(*testing.T) string { return "memory" }},
-		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "auth.db") }},
-		{"postgres", postgresURL},
-		{"mysql", mysqlURL},
-	}
-	for _, st := range stores {
+	for _, st := range testStores {
 		t.Run(st.name, func(t *testing.T) {
 			t.Parallel()
 			db := st.db(t)
