@@ -42,7 +42,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
 )
 
 // RoleOwner is the role given to a user who registers, unless
@@ -202,49 +201,14 @@ func (a *Authenticator) register(ctx context.Context, in RegisterInput) (*AuthRe
 		return nil, fmt.Errorf("auth: hash password: %w", err)
 	}
 	now := a.cfg.Now()
+	u, undo, err := a.createUser(ctx, &User{Email: email, Name: name, PasswordHash: hash}, now)
+	if err != nil {
+		return nil, err
+	}
 	opened := false // set once the session is open; until then, failure undoes
-	u := &User{
-		ID:             uuid.NewString(),
-		Email:          email,
-		Name:           name,
-		OrganizationID: uuid.NewString(),
-		Role:           RoleOwner,
-		PasswordHash:   hash,
-		CreatedAt:      now.UTC().Truncate(time.Millisecond),
-	}
-	if a.cfg.OnRegister != nil {
-		id, mail, created := u.ID, u.Email, u.CreatedAt
-		if err := a.cfg.OnRegister(ctx, u); err != nil {
-			return nil, err
-		}
-		// The hook may only choose the organization and role.
-		u.ID, u.Email, u.Name, u.PasswordHash, u.CreatedAt = id, mail, name, hash, created
-		if a.cfg.OnRegisterUndo != nil {
-			// Runs last (deferred first): after the user is deleted below.
-			defer func() {
-				if !opened {
-					undone := *u
-					a.cfg.OnRegisterUndo(context.WithoutCancel(ctx), &undone)
-				}
-			}()
-		}
-	}
-	if err := a.users.CreateUser(ctx, u); err != nil {
-		if errors.Is(err, ErrEmailExists) {
-			a.audit(ctx, AuditRegisterFailure, "reason", "email_exists", "email", logSafe(email))
-			return nil, ErrEmailExists
-		}
-		return nil, fmt.Errorf("auth: create user: %w", err)
-	}
-	// Undo the registration if the session cannot be opened, by error or
-	// by panic, so that a failed call leaves nothing behind. A fresh
-	// context: the request's may be what failed.
 	defer func() {
-		if opened {
-			return
-		}
-		if derr := a.users.DeleteUser(context.WithoutCancel(ctx), u.ID); derr != nil {
-			a.log.ErrorContext(ctx, "auth: could not undo registration", "user_id", u.ID, "error", derr)
+		if !opened {
+			undo()
 		}
 	}()
 	res, s, err := a.openSession(ctx, u, amrPassword, now)
