@@ -41,7 +41,6 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
-
 )
 
 // RoleOwner is the role given to a user who registers, unless
@@ -255,7 +254,10 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*Toke
 		return a.refresh(ctx, refreshToken, &end)
 	}
 	ctx = a.obs.OperationStart(ctx, OpRefresh)
+	ended := false
+	defer a.endOnPanic(ctx, OpRefresh, &ended)
 	res, err := a.refresh(ctx, refreshToken, &end)
+	ended = true
 	a.operationEnd(ctx, OpRefresh, err, end)
 	return res, err
 }

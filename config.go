@@ -221,6 +221,9 @@ func (cfg *Config) validate() error {
 	if cfg.Users == nil || cfg.Tokens == nil {
 		return errors.New("auth: Config.Users and Config.Tokens are required")
 	}
+	if err := checkObserver(cfg.Observer); err != nil {
+		return err
+	}
 	if len(cfg.Secret) < MinSecretBytes {
 		return fmt.Errorf("auth: Config.Secret must be at least %d bytes, got %d", MinSecretBytes, len(cfg.Secret))
 	}

@@ -2,6 +2,9 @@ package auth
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"reflect"
 	"strings"
 	"time"
 )
@@ -83,8 +86,12 @@ func (a *Authenticator) operationEnd(ctx context.Context, op Operation, err erro
 // Verify without an observer costs one nil check.
 func (a *Authenticator) verifyObserved(ctx context.Context, accessToken string) (c *Claims, err error) {
 	ctx = a.obs.OperationStart(ctx, OpVerify)
-	defer func() { a.operationEnd(ctx, OpVerify, err, OperationEnd{}) }()
-	return a.verify(ctx, accessToken, !a.cfg.Sessions.InsecureSkipSessionCheck)
+	ended := false
+	defer a.endOnPanic(ctx, OpVerify, &ended)
+	c, err = a.verify(ctx, accessToken, !a.cfg.Sessions.InsecureSkipSessionCheck)
+	ended = true
+	a.operationEnd(ctx, OpVerify, err, OperationEnd{})
+	return c, err
 }
 
 // observeThrottle tells the observer of a throttling decision on key; the
@@ -107,7 +114,40 @@ func (a *Authenticator) observeThrottle(ctx context.Context, key string, allowed
 // start and end.
 func observe[T any](a *Authenticator, ctx context.Context, op Operation, fn func(context.Context) (T, error)) (T, error) {
 	ctx = a.obs.OperationStart(ctx, op)
+	ended := false
+	defer a.endOnPanic(ctx, op, &ended)
 	v, err := fn(ctx)
+	ended = true
 	a.operationEnd(ctx, op, err, OperationEnd{})
 	return v, err
+}
+
+// errPanicked is the error an [Observer] is told of when an operation
+// panicked (a store or a hook, say); the panic itself goes on unrecovered.
+var errPanicked = errors.New("auth: operation panicked")
+
+// endOnPanic, deferred by an observed operation, ends op with errPanicked
+// unless *ended says it ended normally, so that a panic never leaves a span
+// open. It does not recover: the panic goes on to the caller (net/http, for
+// a handler).
+func (a *Authenticator) endOnPanic(ctx context.Context, op Operation, ended *bool) {
+	if !*ended {
+		a.operationEnd(ctx, op, errPanicked, OperationEnd{})
+	}
+}
+
+// checkObserver refuses an Observer that is a nil pointer (or another nil
+// value) in a non-nil interface: it would panic on the first request
+// instead of meaning "no observer".
+func checkObserver(o Observer) error {
+	if o == nil {
+		return nil
+	}
+	switch v := reflect.ValueOf(o); v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Interface, reflect.Chan:
+		if v.IsNil() {
+			return fmt.Errorf("auth: Config.Observer is a nil %T; leave it nil for no observer", o)
+		}
+	}
+	return nil
 }

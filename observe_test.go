@@ -3,11 +3,13 @@ package auth_test
 import (
 	"context"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ingestiq/auth"
+	"github.com/ingestiq/auth/memstore"
 )
 
 // recorder is an Observer that writes down what it is told.
@@ -103,5 +105,39 @@ func TestObserver(t *testing.T) {
 		if len(rec.rules[rule]) == 0 || !rec.rules[rule][0] {
 			t.Errorf("throttle rule %q decisions %v", rule, rec.rules[rule])
 		}
+	}
+}
+
+// TestObserverPanic checks that an operation that panics (here a store's
+// lookup during a login) is still ended for the observer, as an internal
+// error, and that the panic goes on to the caller.
+func TestObserverPanic(t *testing.T) {
+	rec := &recorder{ended: map[auth.Operation][]auth.OperationEnd{}, rules: map[string][]bool{}}
+	e := newEnv(t, func(c *auth.Config) { c.Observer = rec })
+	e.store.lookup = func(string) { panic("store exploded") }
+	func() {
+		defer func() {
+			if p := recover(); p != "store exploded" {
+				t.Errorf("recovered %v, want the store's panic", p)
+			}
+		}()
+		_, _ = e.a.Login(t.Context(), "ada@example.com", "correct horse battery")
+		t.Error("Login returned; want its panic")
+	}()
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	ends := rec.ended[auth.OpLogin]
+	if len(ends) != 1 || ends[0].Err == nil || ends[0].Code != "INTERNAL_ERROR" {
+		t.Fatalf("OperationEnd for the panicking login = %+v, want one end with an INTERNAL_ERROR", ends)
+	}
+}
+
+// TestObserverTypedNil checks that New refuses an Observer that is a nil
+// pointer, which would otherwise panic on the first request.
+func TestObserverTypedNil(t *testing.T) {
+	var rec *recorder
+	_, err := auth.New(auth.Config{Users: memstore.New(), Tokens: memstore.New(), Secret: testSecret, Observer: rec})
+	if err == nil || !strings.Contains(err.Error(), "Observer") {
+		t.Fatalf("New with a nil *recorder as Observer: err = %v, want an error naming Observer", err)
 	}
 }
