@@ -9,8 +9,10 @@
 // Each operation is one round trip and atomic in Redis: Hit and Take run one
 // Lua script (EVALSHA, falling back to EVAL when Redis does not hold the
 // script yet), Wait is one HGET and Reset one DEL. Each touches a single key,
-// so the limiter works on Redis Cluster as on a single server. A key is a
-// hash of three fields (window start, count and end of the delay, in Unix
+// so the limiter works on Redis Cluster as on a single server. A Redis key
+// is the prefix and the SHA-256 of the Authenticator's key (which may name
+// an email or a client address; Redis never holds them in clear), and it
+// holds a hash of three fields (window start, count and end of the delay, in Unix
 // milliseconds of the clock the Authenticator passes in) and expires on its
 // own (PEXPIRE) when both its window and its delay have ended, so Redis
 // needs no sweeping.
@@ -22,6 +24,8 @@ package redislimiter
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strconv"
@@ -56,6 +60,15 @@ var _ auth.Limiter = (*Limiter)(nil)
 
 // Option configures a Limiter.
 type Option func(*Limiter)
+
+// redisKey is the Redis key of the limiter's key: the prefix and the
+// SHA-256 of key in unpadded base64url, so that Redis never holds an email
+// address or a client address in clear (the SQL limiter stores the same
+// hash).
+func (l *Limiter) redisKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return l.prefix + base64.RawURLEncoding.EncodeToString(sum[:])
+}
 
 // WithPrefix sets the prefix of every key the limiter writes, so that
 // several applications can share one Redis. The default is
@@ -152,7 +165,7 @@ return 0
 func (l *Limiter) Wait(ctx context.Context, key string, now time.Time) (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, l.timeout)
 	defer cancel()
-	s, err := l.client.HGet(ctx, l.prefix+key, "u").Result()
+	s, err := l.client.HGet(ctx, l.redisKey(key), "u").Result()
 	if errors.Is(err, redis.Nil) {
 		return 0, nil
 	}
@@ -161,7 +174,7 @@ func (l *Limiter) Wait(ctx context.Context, key string, now time.Time) (time.Dur
 	}
 	until, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("redislimiter: wait: key %q holds %q", l.prefix+key, s)
+		return 0, fmt.Errorf("redislimiter: wait: key %q holds %q", l.redisKey(key), s)
 	}
 	return max(time.Duration(until-now.UnixMilli())*time.Millisecond, 0), nil
 }
@@ -196,7 +209,7 @@ func (l *Limiter) count(ctx context.Context, key string, rule auth.Backoff, now 
 	}
 	ctx, cancel := context.WithTimeout(ctx, l.timeout)
 	defer cancel()
-	ms, err := countScript.Run(ctx, l.client, []string{l.prefix + key}, args...).Int64()
+	ms, err := countScript.Run(ctx, l.client, []string{l.redisKey(key)}, args...).Int64()
 	if err != nil {
 		return 0, fmt.Errorf("redislimiter: count: %w", err)
 	}
@@ -207,7 +220,7 @@ func (l *Limiter) count(ctx context.Context, key string, rule auth.Backoff, now 
 func (l *Limiter) Reset(ctx context.Context, key string) error {
 	ctx, cancel := context.WithTimeout(ctx, l.timeout)
 	defer cancel()
-	if err := l.client.Del(ctx, l.prefix+key).Err(); err != nil {
+	if err := l.client.Del(ctx, l.redisKey(key)).Err(); err != nil {
 		return fmt.Errorf("redislimiter: reset: %w", err)
 	}
 	return nil

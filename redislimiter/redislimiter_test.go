@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -117,9 +118,64 @@ func TestKeysExpire(t *testing.T) {
 	}
 	c := redis.NewClient(&redis.Options{Addr: addr})
 	defer c.Close()
-	ttl, err := c.PTTL(t.Context(), prefix+"k").Result()
+	keys := scanKeys(t, c, prefix)
+	if len(keys) != 1 {
+		t.Fatalf("keys under the prefix = %q, want one", keys)
+	}
+	ttl, err := c.PTTL(t.Context(), keys[0]).Result()
 	if err != nil || ttl <= 2*time.Hour || ttl > 3*time.Hour {
 		t.Fatalf("PTTL = %v, %v; want the delay's 3h (the window's 1h is shorter)", ttl, err)
+	}
+}
+
+// scanKeys returns every Redis key that starts with prefix.
+func scanKeys(t *testing.T, c *redis.Client, prefix string) []string {
+	t.Helper()
+	var keys []string
+	iter := c.Scan(t.Context(), 0, prefix+"*", 1000).Iterator()
+	for iter.Next(t.Context()) {
+		keys = append(keys, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+// TestKeysHoldNoEmail checks that Redis never holds the Authenticator's
+// keys in clear: a throttling key naming an email address and a client
+// address is stored under its hash, and the limiter still counts it as one
+// key.
+func TestKeysHoldNoEmail(t *testing.T) {
+	addr := redisAddr(t)
+	l, prefix := newLimiter(t, addr)
+	now := time.Now()
+	key := "login:pair:ada@example.com|192.0.2.7"
+	rule := auth.Backoff{Free: 1, Base: time.Minute, Max: time.Minute, Window: time.Hour}
+	for range 2 {
+		if err := l.Hit(t.Context(), key, rule, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if wait, err := l.Wait(t.Context(), key, now); err != nil || wait <= 0 {
+		t.Fatalf("Wait after two hits = %v, %v; want a delay", wait, err)
+	}
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	defer c.Close()
+	keys := scanKeys(t, c, prefix)
+	if len(keys) != 1 {
+		t.Fatalf("keys under the prefix = %q, want one", keys)
+	}
+	for _, secret := range []string{"ada@example.com", "192.0.2.7", "login"} {
+		if strings.Contains(keys[0], secret) {
+			t.Errorf("Redis key %q holds %q in clear", keys[0], secret)
+		}
+	}
+	if err := l.Reset(t.Context(), key); err != nil {
+		t.Fatal(err)
+	}
+	if keys := scanKeys(t, c, prefix); len(keys) != 0 {
+		t.Fatalf("keys after Reset = %q, want none", keys)
 	}
 }
 
