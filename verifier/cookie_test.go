@@ -15,6 +15,17 @@ import (
 // header, refuses an unsafe cross-site request carrying it, and without
 // the option ignores the cookie.
 func TestMiddlewareAccessCookie(t *testing.T) {
+	t.Run("TrustedOrigins needs the cookie", func(t *testing.T) {
+		if _, err := verifier.New(verifier.Config{JWKSURL: "https://auth.example.com/jwks.json", AccessCookieName: "a", TrustedOrigins: []string{"https://app.example.com"}}); err != nil {
+			t.Fatalf("New with a cookie and a trusted origin: %v", err)
+		}
+		if _, err := verifier.New(verifier.Config{JWKSURL: "https://auth.example.com/jwks.json", TrustedOrigins: []string{"https://app.example.com"}}); err == nil {
+			t.Error("New with TrustedOrigins and no AccessCookieName succeeded")
+		}
+		if _, err := verifier.New(verifier.Config{JWKSURL: "https://auth.example.com/jwks.json", AccessCookieName: "a", TrustedOrigins: []string{"not an origin"}}); err == nil {
+			t.Error("New with a malformed trusted origin succeeded")
+		}
+	})
 	st, c := memstore.New(), newClock()
 	a := newAuth(t, st, c, key("EdDSA"))
 	srv := newJWKSServer(t, a)
@@ -22,6 +33,17 @@ func TestMiddlewareAccessCookie(t *testing.T) {
 	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
 	withCookie := newVerifier(t, srv.URL, c, func(cfg *verifier.Config) { cfg.AccessCookieName = auth.AccessCookieName }).Middleware(next)
 	without := newVerifier(t, srv.URL, c).Middleware(next)
+	trusting := newVerifier(t, srv.URL, c, func(cfg *verifier.Config) {
+		cfg.AccessCookieName = auth.AccessCookieName
+		cfg.TrustedOrigins = []string{"https://app.example.com"}
+	}).Middleware(next)
+	fromOrigin := func(origin string) *http.Request {
+		r := httptest.NewRequest(http.MethodPost, "https://api.example.com/x", nil)
+		r.AddCookie(&http.Cookie{Name: auth.AccessCookieName, Value: res.AccessToken})
+		r.Header.Set("Sec-Fetch-Site", "cross-site")
+		r.Header.Set("Origin", origin)
+		return r
+	}
 	req := func(method string, crossSite bool) *http.Request {
 		r := httptest.NewRequest(method, "https://api.example.com/x", nil)
 		r.AddCookie(&http.Cookie{Name: auth.AccessCookieName, Value: res.AccessToken})
@@ -39,6 +61,9 @@ func TestMiddlewareAccessCookie(t *testing.T) {
 		{"cookie read", withCookie, req(http.MethodGet, false), http.StatusTeapot},
 		{"cross-site POST refused", withCookie, req(http.MethodPost, true), http.StatusForbidden},
 		{"cookie ignored without the option", without, req(http.MethodGet, false), http.StatusUnauthorized},
+		{"trusted origin's cross-site POST let through", trusting, fromOrigin("https://app.example.com"), http.StatusTeapot},
+		{"other origin's cross-site POST refused", trusting, fromOrigin("https://evil.example"), http.StatusForbidden},
+		{"trusted origin does not lift it for others", withCookie, fromOrigin("https://app.example.com"), http.StatusForbidden},
 	} {
 		rec := httptest.NewRecorder()
 		tc.h.ServeHTTP(rec, tc.r)

@@ -150,6 +150,13 @@ type Config struct {
 	// [http.CrossOriginProtection] decides), since a browser sends it on its
 	// own. The default is "": the Authorization header alone.
 	AccessCookieName string
+
+	// TrustedOrigins lists the origins ("https://app.example.com", scheme,
+	// host and port only) whose unsafe cross-origin requests carrying the
+	// access cookie are let through, as [auth.BrowserConfig.TrustedOrigins]
+	// does on the auth service: the front end's origin when it is not the
+	// API's. It applies only with AccessCookieName set.
+	TrustedOrigins []string
 }
 
 // Verifier verifies access tokens with the auth service's published keys.
@@ -232,8 +239,16 @@ func New(cfg Config) (*Verifier, error) {
 		parsers:     map[string]*jwt.Parser{},
 		cookie:      cfg.AccessCookieName,
 	}
+	if len(cfg.TrustedOrigins) > 0 && v.cookie == "" {
+		return nil, errors.New("verifier: Config.TrustedOrigins needs Config.AccessCookieName")
+	}
 	if v.cookie != "" {
 		v.cop = http.NewCrossOriginProtection()
+		for _, o := range cfg.TrustedOrigins {
+			if err := v.cop.AddTrustedOrigin(o); err != nil {
+				return nil, fmt.Errorf("verifier: Config.TrustedOrigins: %w", err)
+			}
+		}
 	}
 	for _, alg := range []string{jwt.SigningMethodEdDSA.Alg(), jwt.SigningMethodES256.Alg(), jwt.SigningMethodRS256.Alg()} {
 		v.parsers[alg] = jose.NewParser(alg, cfg.Issuer, cfg.Audience, cfg.Leeway, cfg.Now)
