@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/ingestiq/auth"
 	"github.com/ingestiq/auth/internal/testutil"
@@ -194,4 +195,42 @@ func newEnvNoHandler(t *testing.T) *auth.Authenticator {
 		t.Fatal(err)
 	}
 	return a
+}
+
+// TestSeamWayInUnverifiedEmail: under RequireVerifiedEmail a way in cannot
+// open a session for a user whose email is not verified, as a password
+// login cannot, and opens none; once verified, it can.
+func TestSeamWayInUnverifiedEmail(t *testing.T) {
+	e := newEnv(t, func(c *auth.Config) { c.Mail.Mailer, c.Mail.RequireVerifiedEmail = nopMailer{}, true })
+	res, err := e.a.Register(t.Context(), auth.RegisterInput{Email: "unverified@example.com", Password: "correct horse battery", Name: "U"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := e.a.User(t.Context(), res.User.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := e.a.Sessions(t.Context(), u.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.a.OpenSession(t.Context(), u, []string{"test"}); !errors.Is(err, auth.ErrEmailNotVerified) {
+		t.Fatalf("OpenSession for an unverified user = %v, want EMAIL_NOT_VERIFIED", err)
+	}
+	after, err := e.a.Sessions(t.Context(), u.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before) {
+		t.Fatalf("sessions %d after the refused way in, want %d", len(after), len(before))
+	}
+	if err := e.mem.SetEmailVerified(t.Context(), u.ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if u, err = e.a.User(t.Context(), u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.a.OpenSession(t.Context(), u, []string{"test"}); err != nil {
+		t.Fatalf("OpenSession for the verified user: %v", err)
+	}
 }

@@ -26,7 +26,9 @@ var (
 // answers with [Authenticator.WriteAuthResult]. A single method (amr of
 // one) stops half-way, as a password login does, when the account has a
 // second factor: the error is then [ErrMFARequired] with a ticket, which
-// POST /mfa/verify redeems for a session whose amr adds "otp". It does no
+// POST /mfa/verify redeems for a session whose amr adds "otp". Under
+// [MailConfig.RequireVerifiedEmail] it refuses a user whose email is not
+// verified with [ErrEmailNotVerified], as Login does. It does no
 // throttling of its own: the way in decides what proves the user.
 func (a *Authenticator) OpenSession(ctx context.Context, u *User, amr []string) (*AuthResult, error) {
 	if u == nil || u.ID == "" {
@@ -39,6 +41,10 @@ func (a *Authenticator) OpenSession(ctx context.Context, u *User, amr []string) 
 		if m == "" || strings.TrimFunc(m, func(r rune) bool { return r == '_' || 'a' <= r && r <= 'z' || '0' <= r && r <= '9' }) != "" {
 			return nil, fmt.Errorf("auth: OpenSession: invalid authentication method %q", m)
 		}
+	}
+	if a.cfg.Mail.RequireVerifiedEmail && u.EmailVerifiedAt.IsZero() {
+		a.audit(ctx, AuditLoginUnverified, "user_id", u.ID)
+		return nil, ErrEmailNotVerified
 	}
 	return a.signIn(ctx, u, amr, "amr", strings.Join(amr, " "))
 }
