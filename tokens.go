@@ -102,6 +102,10 @@ type tokens struct {
 	// kid; both are nil when a SigningKey signs access tokens.
 	hsParser  *jwt.Parser
 	hsKeyFunc jwt.Keyfunc
+	// hsFast verifies the HS256 access tokens that start with
+	// hsAccessHeader (all that this package signs) as hsParser would,
+	// without decoding the constant header; nil with hsParser.
+	hsFast *jose.HS256
 	// byKid holds the public keys that access tokens may be signed with:
 	// the SigningKey's and the VerifyKeys. It is nil when there are none,
 	// and then the header is not scanned for a kid at all.
@@ -153,6 +157,7 @@ func newTokens(c *Config) (*tokens, error) {
 		// With public keys beside it, a token with a kid is theirs: the
 		// secret verifies only tokens without one.
 		t.hsKeyFunc = keyFor(accessTokenType, c.Secret, len(c.Keys.VerifyKeys) > 0)
+		t.hsFast = jose.NewHS256(hsAccessHeader, c.Secret, c.Issuer, c.Audience, c.Sessions.Leeway, c.Now)
 	} else {
 		sk, err := newSigningKey(c.Keys.SigningKey)
 		if err != nil {
@@ -397,6 +402,9 @@ func (k *tokens) verifyAccess(token string) (*Claims, error) {
 		case p == nil:
 			return nil, ErrInvalidToken // no kid, and no HS256 key to try
 		}
+	}
+	if k.hsFast != nil && strings.HasPrefix(token, hsAccessHeader) {
+		return verified(k.hsFast.ParseAccess(token))
 	}
 	return verified(jose.ParseAccess(p, keyFunc, token))
 }

@@ -13,6 +13,9 @@ package jose
 import (
 	"crypto"
 	"errors"
+	"fmt"
+	"math"
+	"strconv"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -143,12 +146,22 @@ func NewDate(t time.Time) *NumericDate { return &NumericDate{*jwt.NewNumericDate
 
 var errNotNumber = errors.New("jose: time claim is not a number")
 
-// UnmarshalJSON accepts only a JSON number.
+// UnmarshalJSON accepts only a JSON number, and converts it as
+// jwt.NumericDate does (seconds as a float64, split into whole seconds and
+// nanoseconds, at jwt.TimePrecision), without decoding the literal a second
+// time: encoding/json hands over a JSON value already checked, so one that
+// starts with '-' or a digit is a number literal.
 func (d *NumericDate) UnmarshalJSON(b []byte) error {
 	if len(b) == 0 || (b[0] != '-' && (b[0] < '0' || b[0] > '9')) {
 		return errNotNumber
 	}
-	return d.NumericDate.UnmarshalJSON(b)
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return fmt.Errorf("jose: time claim: %w", err)
+	}
+	whole, frac := math.Modf(f)
+	d.NumericDate = *jwt.NewNumericDate(time.Unix(int64(whole), int64(frac*1e9)))
+	return nil
 }
 
 func (d *NumericDate) get() *jwt.NumericDate {
@@ -178,6 +191,12 @@ func ParseAccess(p *jwt.Parser, keyFunc jwt.Keyfunc, token string) (*Claims, Fau
 	if _, err := p.ParseWithClaims(token, &c, keyFunc); err != nil {
 		return nil, Classify(err)
 	}
+	return c.claims()
+}
+
+// claims returns the verified claims of c, or Invalid when it lacks one
+// that every access token carries.
+func (c *AccessClaims) claims() (*Claims, Fault) {
 	if c.Subject == "" || c.SessionID == "" || c.ID == "" || c.IssuedAt == nil {
 		return nil, Invalid
 	}

@@ -141,3 +141,38 @@ func TestClassify(t *testing.T) {
 		}
 	}
 }
+
+// TestNumericDateAsGolangJWT: a number decodes to the same instant, or the
+// same refusal, as jwt.NumericDate decodes it.
+func TestNumericDateAsGolangJWT(t *testing.T) {
+	for _, in := range []string{`1700000000`, `-1`, `-0`, `0`, `1.5`, `1700000000.999999999`, `0.000000001`,
+		`1e300`, `1e400`, `-1e400`, `9223372036854775807`, `1e19`, `-1e19`, `17e8`, `1.7E9`, `123456789012345678901234567890`} {
+		var ours NumericDate
+		var theirs jwt.NumericDate
+		errOurs := json.Unmarshal([]byte(in), &ours)
+		errTheirs := json.Unmarshal([]byte(in), &theirs)
+		if (errOurs != nil) != (errTheirs != nil) || !ours.Time.Equal(theirs.Time) || ours.Time.Location() != theirs.Time.Location() {
+			t.Errorf("%s: ours (%v, %v), golang-jwt's (%v, %v)", in, ours.Time, errOurs, theirs.Time, errTheirs)
+		}
+	}
+}
+
+// FuzzNumericDateAsGolangJWT: any JSON number decodes to the same instant,
+// or the same refusal, as jwt.NumericDate decodes it.
+func FuzzNumericDateAsGolangJWT(f *testing.F) {
+	for _, s := range []string{`1700000000`, `-1.25`, `1e400`, `0.1e-7`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		if !json.Valid([]byte(in)) || in == "" || (in[0] != '-' && (in[0] < '0' || in[0] > '9')) {
+			return
+		}
+		var ours NumericDate
+		var theirs jwt.NumericDate
+		errOurs := json.Unmarshal([]byte(in), &ours)
+		errTheirs := json.Unmarshal([]byte(in), &theirs)
+		if (errOurs != nil) != (errTheirs != nil) || !ours.Time.Equal(theirs.Time) {
+			t.Fatalf("%s: ours (%v, %v), golang-jwt's (%v, %v)", in, ours.Time, errOurs, theirs.Time, errTheirs)
+		}
+	})
+}
