@@ -13,7 +13,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// HS256 verifies the library's own HS256 access tokens, whose header
+// HS256 verifies the library's own HS256 tokens, whose header
 // segment is always the same bytes, without decoding that header: the
 // costly part of a general JWT parse that tells nothing about a token whose
 // first segment is a known constant. Everything else is as [ParseAccess]
@@ -58,26 +58,37 @@ var strict = base64.RawURLEncoding.Strict()
 // ParseAccess verifies token, which must start with the prefix, and
 // returns its claims or why it was refused, exactly as ParseAccess would.
 func (h *HS256) ParseAccess(token string) (*Claims, Fault) {
+	var c AccessClaims
+	if f := h.Verify(token, &c); f != OK {
+		return nil, f
+	}
+	return c.claims()
+}
+
+// Verify verifies token, which must start with the prefix, decoding its
+// payload into claims (a pointer to a struct), and returns the Fault that
+// [Classify] gives for the error of golang-jwt's ParseWithClaims with the
+// same claims, or OK.
+func (h *HS256) Verify(token string, claims jwt.Claims) Fault {
 	rest, ok := strings.CutPrefix(token, h.prefix)
 	if !ok {
-		return nil, Invalid
+		return Invalid
 	}
 	payload, sig, ok := strings.Cut(rest, ".")
 	if !ok || strings.Contains(sig, ".") {
-		return nil, Invalid // not three segments
+		return Invalid // not three segments
 	}
 	claimBytes, err := strict.DecodeString(payload)
 	if err != nil {
-		return nil, Invalid
+		return Invalid
 	}
-	var c AccessClaims
-	if err := json.Unmarshal(claimBytes, &c); err != nil {
-		return nil, Invalid
+	if err := json.Unmarshal(claimBytes, claims); err != nil {
+		return Invalid
 	}
 	// DecodeString, as golang-jwt: it skips line breaks in the segment.
 	got, err := strict.DecodeString(sig)
 	if err != nil {
-		return nil, Invalid
+		return Invalid
 	}
 	m := h.macs.Get().(hash.Hash)
 	m.Reset()
@@ -86,10 +97,10 @@ func (h *HS256) ParseAccess(token string) (*Claims, Fault) {
 	good := hmac.Equal(m.Sum(want[:0]), got)
 	h.macs.Put(m)
 	if !good {
-		return nil, Invalid
+		return Invalid
 	}
-	if err := h.validator.Validate(&c); err != nil {
-		return nil, Classify(err)
+	if err := h.validator.Validate(claims); err != nil {
+		return Classify(err)
 	}
-	return c.claims()
+	return OK
 }
