@@ -242,6 +242,15 @@ func hashTokenID(id string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// signAccess signs access-token claims: with the secret through hsFast
+// (the bytes golang-jwt would give), or with the SigningKey.
+func (k *tokens) signAccess(c *jose.AccessClaims) (string, error) {
+	if k.accessKid == "" && k.hsFast != nil {
+		return k.hsFast.Sign(c)
+	}
+	return sign(accessTokenType, k.accessMethod, k.accessKey, k.accessKid, c)
+}
+
 // sign signs claims as a token of kind typ with the given algorithm and
 // key, naming the key by kid unless kid is empty.
 func sign(typ string, m jwt.SigningMethod, key any, kid string, claims jwt.Claims) (string, error) {
@@ -260,7 +269,7 @@ func (k *tokens) issueAccess(u *User, s *Session, now time.Time) (string, error)
 	if s.ExpiresAt.Before(exp) {
 		exp = s.ExpiresAt
 	}
-	return sign(accessTokenType, k.accessMethod, k.accessKey, k.accessKid, &jose.AccessClaims{
+	return k.signAccess(&jose.AccessClaims{
 		RegisteredClaims: jose.RegisteredClaims{
 			Issuer:    k.issuer,
 			Subject:   u.ID,
@@ -318,7 +327,7 @@ func (k *tokens) successor(c *refreshClaims, now time.Time) (string, *RefreshTok
 // record's, so a token signed again for a stored record (a replay in the
 // reuse window) refreshes exactly that record; only its iat differs.
 func (k *tokens) signRefresh(id string, c *refreshClaims, rec *RefreshToken, now time.Time) (string, error) {
-	return sign(refreshTokenType, jwt.SigningMethodHS256, k.refreshKey, "", &refreshClaims{
+	return k.refreshFast.Sign(&refreshClaims{
 		RegisteredClaims: jose.RegisteredClaims{
 			Issuer:    k.issuer,
 			Subject:   rec.UserID,
@@ -343,7 +352,7 @@ func (k *tokens) issueRefresh(s *Session, now time.Time) (string, *RefreshToken,
 	if sessionExp.Before(exp) {
 		exp = sessionExp
 	}
-	tok, err := sign(refreshTokenType, jwt.SigningMethodHS256, k.refreshKey, "", &refreshClaims{
+	tok, err := k.refreshFast.Sign(&refreshClaims{
 		RegisteredClaims: jose.RegisteredClaims{
 			Issuer:    k.issuer,
 			Subject:   userID,
