@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -141,35 +142,106 @@ func jsonTypeName(kind string) string {
 // case under Unicode simple folding (so {"email":..,"EMAIL":..} and
 // {"password":..,"paſſword":..} would be ambiguous).
 func isSingleObject(data []byte) bool {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+	// One pass of the standard scanner proves the syntax (a single value,
+	// white space around it); the walk below then only has to find the
+	// top-level keys, each string and nested value being well formed.
+	if !json.Valid(data) {
 		return false
 	}
-	seen := make(map[string]struct{}, 4)
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return false
+	i := skipSpace(data, 0)
+	if data[i] != '{' {
+		return false
+	}
+	i++
+	var few [8]string
+	keys := few[:0]
+	var many map[string]struct{}
+	for {
+		i = skipSpace(data, i)
+		switch data[i] {
+		case '}':
+			return true
+		case ',':
+			i = skipSpace(data, i+1)
 		}
-		key, ok := tok.(string)
-		if !ok {
-			return false
+		end := stringEnd(data, i)
+		key := string(data[i+1 : end-1])
+		if bytes.IndexByte(data[i+1:end-1], '\\') >= 0 {
+			if json.Unmarshal(data[i:end], &key) != nil {
+				return false
+			}
 		}
 		k := foldKey(key)
-		if _, dup := seen[k]; dup {
+		switch {
+		case many != nil:
+			if _, dup := many[k]; dup {
+				return false
+			}
+			many[k] = struct{}{}
+		case slices.Contains(keys, k):
 			return false
+		case len(keys) < cap(keys):
+			keys = append(keys, k)
+		default:
+			many = make(map[string]struct{}, 2*len(keys))
+			for _, old := range keys {
+				many[old] = struct{}{}
+			}
+			many[k] = struct{}{}
 		}
-		seen[k] = struct{}{}
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			return false
+		i = skipSpace(data, end) + 1 // the colon
+		i = skipValue(data, skipSpace(data, i))
+	}
+}
+
+// skipSpace returns the index of the first byte at or after i that is not
+// JSON white space.
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index just past the JSON string that starts at i,
+// in data that json.Valid accepted.
+func stringEnd(data []byte, i int) int {
+	for j := i + 1; ; j++ {
+		switch data[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
 		}
 	}
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
-		return false
+}
+
+// skipValue returns the index just past the JSON value that starts at i,
+// in data that json.Valid accepted.
+func skipValue(data []byte, i int) int {
+	switch data[i] {
+	case '"':
+		return stringEnd(data, i)
+	case '{', '[':
+		depth := 0
+		for j := i; ; j++ {
+			switch data[j] {
+			case '"':
+				j = stringEnd(data, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+		}
 	}
-	_, err := dec.Token()
-	return err == io.EOF
+	j := i
+	for j < len(data) && !strings.ContainsRune(",}] \t\r\n", rune(data[j])) {
+		j++
+	}
+	return j
 }
 
 // foldKey returns key folded so that foldKey(x) == foldKey(y) exactly when
