@@ -395,6 +395,9 @@ func (a *Authenticator) deleteAccount(ctx context.Context, userID, password stri
 	if err != nil {
 		return err
 	}
+	if err := a.lastOwnerBlocks(ctx, u.ID); err != nil {
+		return err
+	}
 	if _, err := a.revokeUserSessions(ctx, u.ID, ""); err != nil {
 		return err
 	}

@@ -107,6 +107,39 @@ const (
 	// AuditMFATicketReuse: an MFA ticket already spent came again.
 	// Attributes: user_id.
 	AuditMFATicketReuse AuditEvent = "auth.mfa.ticket.reuse"
+	// AuditOrgCreate: an organization was created. Attributes: user_id,
+	// org_id.
+	AuditOrgCreate AuditEvent = "auth.org.create"
+	// AuditOrgRename: an organization was renamed. Attributes: user_id,
+	// org_id.
+	AuditOrgRename AuditEvent = "auth.org.rename"
+	// AuditOrgMemberRole: a member's role was changed. Attributes:
+	// user_id, org_id, member_id, role.
+	AuditOrgMemberRole AuditEvent = "auth.org.member.role"
+	// AuditOrgMemberRemove: a member was removed and their sessions in the
+	// organization ended. Attributes: user_id, org_id, member_id.
+	AuditOrgMemberRemove AuditEvent = "auth.org.member.remove"
+	// AuditOrgLeave: a member left. Attributes: user_id, org_id.
+	AuditOrgLeave AuditEvent = "auth.org.leave"
+	// AuditOrgTransfer: ownership was transferred. Attributes: user_id,
+	// org_id, member_id (the new owner).
+	AuditOrgTransfer AuditEvent = "auth.org.transfer"
+	// AuditOrgInvite: an invitation was sent. Attributes: user_id, org_id,
+	// invitation_id, role.
+	AuditOrgInvite AuditEvent = "auth.org.invite"
+	// AuditOrgInvitationRevoke: an invitation was revoked. Attributes:
+	// user_id, org_id, invitation_id.
+	AuditOrgInvitationRevoke AuditEvent = "auth.org.invitation.revoke"
+	// AuditOrgInvitationAccept: an invitation was accepted. Attributes:
+	// user_id, org_id, invitation_id, role.
+	AuditOrgInvitationAccept AuditEvent = "auth.org.invitation.accept"
+	// AuditOrgInvitationRefused: an invitation was presented by another
+	// account than the invited email's, or after it expired. Attributes:
+	// user_id, invitation_id.
+	AuditOrgInvitationRefused AuditEvent = "auth.org.invitation.refused"
+	// AuditOrgSwitch: a session switched its organization. Attributes:
+	// user_id, session_id, org_id.
+	AuditOrgSwitch AuditEvent = "auth.org.switch"
 )
 
 // audit logs a security event at Info.

@@ -83,6 +83,9 @@ func checkCapabilities(cfg *Config) error {
 	case cfg.Mail.RequireVerifiedEmail:
 		need("Config.Mail.RequireVerifiedEmail", capOneTimeTokens, capEmailVerifier)
 	}
+	if _, ok := cfg.Users.(OrgStore); cfg.Organizations.Required && !ok {
+		errs = append(errs, fmt.Errorf("auth: Config.Users (%T) does not implement auth.OrgStore, which Config.Organizations.Required needs", cfg.Users))
+	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}

@@ -113,6 +113,11 @@ type Config struct {
 	// and cross-origin protection, for web front ends. See
 	// [BrowserConfig]. The default is off.
 	Browser BrowserConfig
+
+	// Organizations configures organizations, members and invitations,
+	// which are on whenever Users implements [OrgStore]. The zero value
+	// means the defaults of [OrganizationsConfig].
+	Organizations OrganizationsConfig
 }
 
 // Defaults of [Config].
@@ -251,6 +256,7 @@ func (cfg *Config) validate() error {
 	setDefault(&cfg.Throttle.LoginAddressBackoff, defaultLoginAddressBackoff)
 	setDefault(&cfg.Throttle.RegisterAddressBackoff, defaultRegisterAddressBackoff)
 	setDefault(&cfg.Throttle.RefreshAddressBackoff, defaultRefreshAddressBackoff)
+	setDefault(&cfg.Organizations.InvitationTTL, DefaultInvitationTTL)
 	setDefault(&cfg.Mail.MailBackoff, defaultMailBackoff)
 	setDefault(&cfg.Mail.MailCeiling, defaultMailCeiling)
 	setDefault(&cfg.Mail.PasswordResetTTL, DefaultPasswordResetTTL)

@@ -98,6 +98,10 @@ func (a *Authenticator) serveMe(w http.ResponseWriter, r *http.Request, c *Claim
 	if err != nil {
 		return err
 	}
+	if _, ok := a.users.(OrgStore); ok {
+		// The token's active organization and role in it.
+		u.OrganizationID, u.Role = c.OrganizationID, c.Role
+	}
 	writeJSON(w, http.StatusOK, struct {
 		User *User `json:"user"`
 	}{u})

@@ -19,7 +19,7 @@ type route struct {
 // routeTable lists every route of the HTTP contract. A new route is one
 // row here and one method on the Authenticator.
 func (a *Authenticator) routeTable() []route {
-	const get, post, del = http.MethodGet, http.MethodPost, http.MethodDelete
+	const get, post, del, patch = http.MethodGet, http.MethodPost, http.MethodDelete, http.MethodPatch
 	return []route{
 		{"/register", post, jsonRoute(a, public, bodyJSON, a.serveRegister)},
 		{"/login", post, jsonRoute(a, public, bodyJSON, a.serveLogin)},
@@ -40,6 +40,20 @@ func (a *Authenticator) routeTable() []route {
 		{"/mfa/totp/confirm", post, jsonRoute(a, bearer, bodyJSON, a.serveConfirmTOTP)},
 		{"/mfa/recovery-codes", post, jsonRoute(a, bearer, bodyJSON, a.serveRegenerateRecoveryCodes)},
 		{"/mfa/verify", post, jsonRoute(a, public, bodyJSON, a.serveVerifyMFA)},
+		{"/orgs", get, jsonRoute(a, bearer, bodyNone, a.serveOrgs)},
+		{"/orgs", post, jsonRoute(a, bearer, bodyJSON, a.serveCreateOrg)},
+		{"/orgs/{id}", get, jsonRoute(a, bearer, bodyNone, a.serveOrg)},
+		{"/orgs/{id}", patch, jsonRoute(a, bearer, bodyJSON, a.serveRenameOrg)},
+		{"/orgs/{id}/members", get, jsonRoute(a, bearer, bodyNone, a.serveMembers)},
+		{"/orgs/{id}/members/{userId}", patch, jsonRoute(a, bearer, bodyJSON, a.serveSetRole)},
+		{"/orgs/{id}/members/{userId}", del, jsonRoute(a, bearer, bodyNone, a.serveRemoveMember)},
+		{"/orgs/{id}/leave", post, jsonRoute(a, bearer, bodyNone, a.serveLeave)},
+		{"/orgs/{id}/transfer", post, jsonRoute(a, bearer, bodyJSON, a.serveTransfer)},
+		{"/orgs/{id}/invitations", get, jsonRoute(a, bearer, bodyNone, a.serveInvitations)},
+		{"/orgs/{id}/invitations", post, jsonRoute(a, bearer, bodyJSON, a.serveInvite)},
+		{"/orgs/{id}/invitations/{invitationId}", del, jsonRoute(a, bearer, bodyNone, a.serveRevokeInvitation)},
+		{"/invitations/accept", post, jsonRoute(a, bearer, bodyJSON, a.serveAcceptInvitation)},
+		{"/orgs/{id}/switch", post, jsonRoute(a, bearer, bodyNone, a.serveSwitch)},
 	}
 }
 
@@ -57,6 +71,14 @@ func (a *Authenticator) routeTable() []route {
 //
 //	GET /mfa   POST /mfa/totp   POST /mfa/totp/confirm   DELETE /mfa/totp
 //	POST /mfa/recovery-codes   POST /mfa/verify
+//
+// and the organization routes (see [Authenticator.Invite]):
+//
+//	GET|POST /orgs   GET|PATCH /orgs/{id}   GET /orgs/{id}/members
+//	PATCH|DELETE /orgs/{id}/members/{userId}   POST /orgs/{id}/leave
+//	POST /orgs/{id}/transfer   GET|POST /orgs/{id}/invitations
+//	DELETE /orgs/{id}/invitations/{invitationId}   POST /invitations/accept
+//	POST /orgs/{id}/switch
 //
 // and the routes added with [Authenticator.Handle]. Mount it under a prefix
 // with [http.StripPrefix]; it routes on the request's URL.Path, whatever

@@ -88,6 +88,10 @@ func aalOf(amr []string) int {
 // session for u, authenticated with the methods amr, and signs its first
 // tokens.
 func (a *Authenticator) openSession(ctx context.Context, u *User, amr []string, now time.Time) (*AuthResult, *Session, error) {
+	u, err := a.withActiveOrganization(ctx, u)
+	if err != nil {
+		return nil, nil, err
+	}
 	c := clientFrom(ctx)
 	s := &Session{
 		ID:        uuid.NewString(),
@@ -97,6 +101,8 @@ func (a *Authenticator) openSession(ctx context.Context, u *User, amr []string, 
 		UserAgent: c.userAgent,
 		AMR:       strings.Join(amr, " "),
 		AAL:       aalOf(amr),
+
+		OrganizationID: u.OrganizationID,
 	}
 	if c.ip.IsValid() {
 		s.IPAddress = c.ip.String()

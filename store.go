@@ -94,6 +94,11 @@ type Session struct {
 	// session's newest stored refresh token, or the session's own CreatedAt
 	// when none is left); it is ignored by CreateSession.
 	LastUsedAt time.Time
+	// OrganizationID is the session's active organization, kept by a store
+	// that implements [OrgStore] (which then returns it, with the user's
+	// role in it, from RotateRefreshToken); empty means the user's own
+	// User.OrganizationID.
+	OrganizationID string
 }
 
 // OneTimeToken is the server-side record of a single-use secret sent to a

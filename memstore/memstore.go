@@ -103,6 +103,9 @@ type Store struct {
 	// created on first use.
 	factors  map[string]*auth.SecondFactor
 	recovery map[string]map[string]struct{}
+	// orgState holds organizations, memberships and invitations (see
+	// orgs.go).
+	orgState
 }
 
 // session is a stored session and the index of its refresh tokens.
@@ -150,6 +153,7 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 	rec.EmailVerifiedAt = rec.EmailVerifiedAt.UTC()
 	s.users[rec.ID] = &rec
 	s.byEmail[rec.Email] = &rec
+	s.joinOwnOrganization(&rec)
 	return nil
 }
 
@@ -226,6 +230,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 		delete(s.sessions, sess.ID)
 	}
 	delete(s.byUser, id)
+	s.dropMemberships(id)
 	delete(s.factors, id)
 	delete(s.recovery, id)
 	for h, tok := range s.oneTime {
@@ -383,13 +388,16 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next *au
 		if succ := s.tokens[old.SuccessorHash]; old.SuccessorHash != "" && succ != nil && succ.UsedAt.IsZero() && sess.RevokedAt.IsZero() {
 			c := *succ
 			r.Successor = &c
-			userInto(r, u)
+			s.userInto(r, u, sess)
 		}
 		return r, auth.ErrTokenUsed
 	}
 	if !sess.RevokedAt.IsZero() {
 		tok := *old
 		return &auth.Rotation{Old: &tok}, auth.ErrSessionRevoked
+	}
+	if !s.inSessionOrg(sess, u) {
+		return nil, auth.ErrNotFound // the membership is gone
 	}
 	switch {
 	case next == nil:
@@ -405,15 +413,22 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next *au
 	s.addToken(sess, next)
 	tok := *old
 	r := &auth.Rotation{Old: &tok}
-	userInto(r, u)
+	s.userInto(r, u, sess)
 	return r, nil
 }
 
 // userInto copies the organization and role of u, when it is stored, into
 // r.
-func userInto(r *auth.Rotation, u *auth.User) {
-	if u != nil {
+func (s *Store) userInto(r *auth.Rotation, u *auth.User, sess *session) {
+	if u == nil {
+		return
+	}
+	if sess.OrganizationID == "" {
 		r.UserRead, r.OrganizationID, r.Role = true, u.OrganizationID, u.Role
+		return
+	}
+	if m := s.members[sess.OrganizationID][u.ID]; m != nil {
+		r.UserRead, r.OrganizationID, r.Role = true, sess.OrganizationID, m.Role
 	}
 }
 

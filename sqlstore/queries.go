@@ -69,17 +69,39 @@ type queries struct {
 
 const (
 	userColumns    = "id, email, name, organization_id, role, password_hash, created_at, email_verified_at"
-	sessionColumns = "id, user_id, created_at, expires_at, revoked_at, user_agent, ip_address, amr, aal"
+	sessionColumns = "id, user_id, created_at, expires_at, revoked_at, user_agent, ip_address, amr, aal, organization_id"
 	factorColumns  = "id, user_id, secret, created_at, verified_at, last_step"
 
 	// tokenStateColumns and tokenStateFrom read a refresh token with its
 	// session, its successor and its user (see scanTokenState).
 	tokenStateColumns = "t.session_id, t.user_id, t.created_at, t.expires_at, t.used_at, t.successor_hash, s.id, s.revoked_at, " +
-		"n.session_id, n.user_id, n.created_at, n.expires_at, n.used_at, u.organization_id, u.role"
+		"n.session_id, n.user_id, n.created_at, n.expires_at, n.used_at, " +
+		"CASE WHEN u.id IS NULL THEN NULL WHEN s.organization_id = '' THEN u.organization_id ELSE s.organization_id END, " +
+		"CASE WHEN s.organization_id = '' THEN u.role ELSE m.role END"
 	tokenStateFrom = "FROM {p}refresh_tokens t LEFT JOIN {p}sessions s ON s.id = t.session_id " +
 		"LEFT JOIN {p}refresh_tokens n ON n.id_hash = t.successor_hash " +
-		"LEFT JOIN {p}users u ON u.id = t.user_id"
+		"LEFT JOIN {p}users u ON u.id = t.user_id " +
+		"LEFT JOIN {p}memberships m ON m.organization_id = s.organization_id AND m.user_id = t.user_id"
 )
+
+// sessionOrg is the organization of session s of user u: the session's
+// own, or the user's for a session without one.
+const sessionOrg = "CASE WHEN s.organization_id = '' THEN u.organization_id ELSE s.organization_id END"
+
+// sessionRole is the role of the user whose id is userID in session s: the
+// membership's in the session's organization, or u's for a session without
+// one.
+func sessionRole(userID string) string {
+	return "CASE WHEN s.organization_id = '' THEN u.role ELSE (SELECT m.role FROM {p}memberships m " +
+		"WHERE m.organization_id = s.organization_id AND m.user_id = " + userID + ") END"
+}
+
+// inSessionOrg holds when session s has no organization or the user whose
+// id is userID is a member of it.
+func inSessionOrg(userID string) string {
+	return "(s.organization_id = '' OR EXISTS (SELECT 1 FROM {p}memberships m " +
+		"WHERE m.organization_id = s.organization_id AND m.user_id = " + userID + "))"
+}
 
 func buildQueries(d Dialect, prefix string, batch int) queries {
 	limit := strconv.Itoa(batch)
@@ -96,7 +118,7 @@ func buildQueries(d Dialect, prefix string, batch int) queries {
 		// COALESCE keeps the first verification time.
 		setVerified: "UPDATE {p}users SET email_verified_at = COALESCE(email_verified_at, ?) WHERE id = ?",
 
-		insertSession: "INSERT INTO {p}sessions (" + sessionColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		insertSession: "INSERT INTO {p}sessions (" + sessionColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		insertToken:   "INSERT INTO {p}refresh_tokens (id_hash, session_id, user_id, created_at, expires_at, used_at) VALUES (?, ?, ?, ?, ?, ?)",
 		session:       "SELECT " + sessionColumns + " FROM {p}sessions WHERE id = ?",
 		revokeSession: "UPDATE {p}sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
@@ -104,12 +126,15 @@ func buildQueries(d Dialect, prefix string, batch int) queries {
 
 		// The token is spent only while it is unused and its session is
 		// live (SQLite, which runs writers one at a time).
+		// With organizations, the session's organization and the user's
+		// membership role in it; a session whose membership is gone is not
+		// refreshed.
 		rotateReturn: "UPDATE {p}refresh_tokens SET used_at = ?, successor_hash = ? " +
 			"WHERE id_hash = ? AND used_at IS NULL AND EXISTS (" +
-			"SELECT 1 FROM {p}sessions WHERE {p}sessions.id = {p}refresh_tokens.session_id AND {p}sessions.revoked_at IS NULL) " +
+			"SELECT 1 FROM {p}sessions s WHERE s.id = {p}refresh_tokens.session_id AND s.revoked_at IS NULL AND " + inSessionOrg("{p}refresh_tokens.user_id") + ") " +
 			"RETURNING session_id, user_id, created_at, expires_at, " +
-			"(SELECT organization_id FROM {p}users WHERE {p}users.id = {p}refresh_tokens.user_id), " +
-			"(SELECT role FROM {p}users WHERE {p}users.id = {p}refresh_tokens.user_id)",
+			"(SELECT " + sessionOrg + " FROM {p}sessions s JOIN {p}users u ON u.id = {p}refresh_tokens.user_id WHERE s.id = {p}refresh_tokens.session_id), " +
+			"(SELECT " + sessionRole("u.id") + " FROM {p}sessions s JOIN {p}users u ON u.id = {p}refresh_tokens.user_id WHERE s.id = {p}refresh_tokens.session_id)",
 		// PostgreSQL: the whole rotation in one statement. upd spends the
 		// token as rotateReturn does (READ COMMITTED: a concurrent rotation
 		// waits for the row lock, re-checks used_at IS NULL against the
@@ -119,10 +144,11 @@ func buildQueries(d Dialect, prefix string, batch int) queries {
 		// token's session and user. Both run whether or not the final SELECT
 		// reads them, in one snapshot, atomically.
 		rotateCTE: "WITH upd AS (" +
-			"UPDATE {p}refresh_tokens t SET used_at = ?, successor_hash = ? FROM {p}users u " +
-			"WHERE t.id_hash = ? AND t.used_at IS NULL AND u.id = t.user_id AND EXISTS (" +
-			"SELECT 1 FROM {p}sessions s WHERE s.id = t.session_id AND s.revoked_at IS NULL) " +
-			"RETURNING t.session_id, t.user_id, t.created_at, t.expires_at, t.successor_hash, u.organization_id, u.role), " +
+			"UPDATE {p}refresh_tokens t SET used_at = ?, successor_hash = ? FROM {p}users u, {p}sessions s " +
+			"WHERE t.id_hash = ? AND t.used_at IS NULL AND u.id = t.user_id AND " +
+			"s.id = t.session_id AND s.revoked_at IS NULL AND " + inSessionOrg("t.user_id") + " " +
+			"RETURNING t.session_id, t.user_id, t.created_at, t.expires_at, t.successor_hash, " +
+			sessionOrg + " AS organization_id, " + sessionRole("t.user_id") + " AS role), " +
 			"ins AS (" +
 			"INSERT INTO {p}refresh_tokens (id_hash, session_id, user_id, created_at, expires_at, used_at) " +
 			"SELECT upd.successor_hash, upd.session_id, upd.user_id, CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT) " +
@@ -139,7 +165,7 @@ func buildQueries(d Dialect, prefix string, batch int) queries {
 		// The last use is derived from the newest refresh token, so that a
 		// rotation writes nothing more to the session; the index on
 		// refresh_tokens.session_id serves the subquery.
-		userSessions: "SELECT s.id, s.user_id, s.created_at, s.expires_at, s.revoked_at, s.user_agent, s.ip_address, s.amr, s.aal, " +
+		userSessions: "SELECT s.id, s.user_id, s.created_at, s.expires_at, s.revoked_at, s.user_agent, s.ip_address, s.amr, s.aal, s.organization_id, " +
 			"COALESCE((SELECT MAX(t.created_at) FROM {p}refresh_tokens t WHERE t.session_id = s.id), s.created_at) " +
 			"FROM {p}sessions s WHERE s.user_id = ? AND s.revoked_at IS NULL " +
 			"ORDER BY s.created_at DESC, s.id DESC",

@@ -23,7 +23,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *auth.Session, first *au
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := s.txExec(ctx, tx, s.q.insertSession, sess.ID, sess.UserID,
 			millis(sess.CreatedAt), millis(sess.ExpiresAt), nullMillis(sess.RevokedAt),
-			sess.UserAgent, sess.IPAddress, sess.AMR, sess.AAL); err != nil {
+			sess.UserAgent, sess.IPAddress, sess.AMR, sess.AAL, sess.OrganizationID); err != nil {
 			return err
 		}
 		if first == nil {
@@ -66,7 +66,7 @@ func scanSession(row interface{ Scan(...any) error }, extra ...any) (*auth.Sessi
 		created, expires int64
 		revoked          sql.NullInt64
 	)
-	dest := append([]any{&sess.ID, &sess.UserID, &created, &expires, &revoked, &sess.UserAgent, &sess.IPAddress, &sess.AMR, &sess.AAL}, extra...)
+	dest := append([]any{&sess.ID, &sess.UserID, &created, &expires, &revoked, &sess.UserAgent, &sess.IPAddress, &sess.AMR, &sess.AAL, &sess.OrganizationID}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -270,8 +270,8 @@ func (s *Store) spendReturning(ctx context.Context, tx *sql.Tx, oldHash, nextHas
 	if err != nil {
 		return nil, err
 	}
-	if !org.Valid {
-		return nil, auth.ErrNotFound // the user is gone; the transaction rolls back
+	if !org.Valid || !role.Valid {
+		return nil, auth.ErrNotFound // the user or membership is gone; the transaction rolls back
 	}
 	t.CreatedAt = fromMillis(created)
 	t.ExpiresAt = fromMillis(expires)
@@ -366,7 +366,7 @@ func (s *Store) scanTokenState(row *sql.Row, oldHash string) (*auth.Rotation, er
 	t.SuccessorHash = successor.String
 	r := &auth.Rotation{Old: &t}
 	switch {
-	case !sessionID.Valid || !org.Valid:
+	case !sessionID.Valid || !org.Valid || !role.Valid:
 		return nil, auth.ErrNotFound
 	case used.Valid:
 		if nSession.Valid && !nUsed.Valid && !revoked.Valid {

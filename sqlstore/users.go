@@ -17,8 +17,14 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 	if u == nil {
 		return errors.New("sqlstore: create user: nil user")
 	}
-	_, err := s.exec(ctx, s.q.insertUser,
-		u.ID, u.Email, u.Name, u.OrganizationID, u.Role, u.PasswordHash, millis(u.CreatedAt), nullMillis(u.EmailVerifiedAt))
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.txExec(ctx, tx, s.q.insertUser,
+			u.ID, u.Email, u.Name, u.OrganizationID, u.Role, u.PasswordHash, millis(u.CreatedAt), nullMillis(u.EmailVerifiedAt)); err != nil {
+			return err
+		}
+		// The user's organization and membership, in the same transaction.
+		return s.joinOwnOrganization(ctx, tx, u)
+	})
 	if err != nil {
 		if s.isEmailDuplicate(err) {
 			return auth.ErrEmailExists
@@ -119,6 +125,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 			if _, err := s.txExec(ctx, tx, query, id); err != nil {
 				return err
 			}
+		}
+		if err := s.dropMemberships(ctx, tx, id); err != nil {
+			return err
 		}
 		res, err := s.txExec(ctx, tx, s.q.deleteUser, id)
 		if err != nil {
