@@ -189,11 +189,14 @@ func TestRefreshReadsUserInRotation(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Register: %v", err)
 		}
-		query := "UPDATE " + e.prefix + "users SET organization_id = ?, role = ? WHERE id = ?"
+		// The session's organization is the user's own; its membership
+		// role is what a rotation reads.
+		org := reg.User.OrganizationID
+		query := "UPDATE " + e.prefix + "memberships SET role = ? WHERE user_id = ?"
 		if e.dialect == sqlstore.Postgres {
-			query = "UPDATE " + e.prefix + "users SET organization_id = $1, role = $2 WHERE id = $3"
+			query = "UPDATE " + e.prefix + "memberships SET role = $1 WHERE user_id = $2"
 		}
-		if _, err := db.ExecContext(ctx, query, "org-2", "admin", reg.User.ID); err != nil {
+		if _, err := db.ExecContext(ctx, query, "admin", reg.User.ID); err != nil {
 			t.Fatal(err)
 		}
 		pair, err := a.Refresh(ctx, reg.RefreshToken)
@@ -209,8 +212,8 @@ func TestRefreshReadsUserInRotation(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Verify(%s access token): %v", name, err)
 			}
-			if c.OrganizationID != "org-2" || c.Role != "admin" || c.UserID != reg.User.ID {
-				t.Errorf("%s access token: org %q role %q user %q; want org-2, admin, %s", name, c.OrganizationID, c.Role, c.UserID, reg.User.ID)
+			if c.OrganizationID != org || c.Role != "admin" || c.UserID != reg.User.ID {
+				t.Errorf("%s access token: org %q role %q user %q; want %s, admin, %s", name, c.OrganizationID, c.Role, c.UserID, org, reg.User.ID)
 			}
 		}
 		l, err := a.Login(ctx, "carol@example.com", "correct horse battery")

@@ -220,7 +220,8 @@ func TestUpgradeFromVersion1(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Session after the upgrade: %v", err)
 			}
-			want := auth.Session{ID: s.ID, UserID: s.UserID, CreatedAt: ms(s.CreatedAt), ExpiresAt: ms(s.ExpiresAt)}
+			// Migration 8 gives each session its user's organization.
+			want := auth.Session{ID: s.ID, UserID: s.UserID, CreatedAt: ms(s.CreatedAt), ExpiresAt: ms(s.ExpiresAt), OrganizationID: user.OrganizationID}
 			if !s.RevokedAt.IsZero() {
 				want.RevokedAt = ms(s.RevokedAt)
 			}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"os"
 	"testing"
 	"time"
 
@@ -77,8 +78,8 @@ func TestUpgradeToOrganizations(t *testing.T) {
 			t.Fatal(err)
 		}
 		next2 := &auth.RefreshToken{IDHash: newHashHex(), SessionID: sid, UserID: users[2].id, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
-		if _, err := st.RotateRefreshToken(ctx, next.IDHash, next2, now); !errors.Is(err, auth.ErrSessionRevoked) {
-			t.Errorf("rotation after removal: %v; want ErrSessionRevoked", err)
+		if _, err := st.RotateRefreshToken(ctx, next.IDHash, next2, now); !errors.Is(err, auth.ErrSessionRevoked) && !errors.Is(err, auth.ErrNotFound) {
+			t.Errorf("rotation after removal: %v; want ErrSessionRevoked or ErrNotFound", err)
 		}
 	})
 }
@@ -86,4 +87,15 @@ func TestUpgradeToOrganizations(t *testing.T) {
 func newHashHex() string {
 	sum := sha256.Sum256([]byte(rand.Text()))
 	return hex.EncodeToString(sum[:])
+}
+
+// migrationFiles counts the migrations of one dialect (every dialect has
+// the same numbers), which schema_migrations holds one row each of.
+func migrationFiles(t *testing.T) int {
+	t.Helper()
+	entries, err := os.ReadDir("../sqlstore/migrations/sqlite")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(entries)
 }
