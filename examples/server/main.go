@@ -339,6 +339,7 @@ func routes(a *auth.Authenticator, st *storage, log *slog.Logger, frontends []st
 	mux.Handle("GET /{$}", page)
 	mux.Handle("GET /app.js", page)
 	mux.Handle("GET /style.css", page)
+	mux.Handle("GET /orgs.js", page)
 	mux.Handle("/api/v2/auth/", http.StripPrefix("/api/v2/auth", a.Handler()))
 	mux.Handle("/.well-known/jwks.json", a.JWKSHandler()) // GET and HEAD; 405 otherwise
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -89,6 +89,7 @@ async function loadAccount() {
   show(true);
   await loadMFA();
   await loadSessions();
+  if (typeof loadOrgs === "function") await loadOrgs(u);
   return true;
 }
 
