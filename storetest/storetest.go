@@ -1,6 +1,8 @@
 // Package storetest is the conformance suite for implementations of
 // [auth.UserStore] and [auth.TokenStore], and of the optional
-// [auth.SessionLister], [auth.OneTimeTokenStore] and [auth.EmailVerifier].
+// [auth.SessionLister], [auth.OneTimeTokenStore], [auth.EmailVerifier],
+// [auth.SecondFactorStore] and [auth.OrgStore] (whose checks race two owners'
+// demotions and many acceptances of one invitation).
 // Every store in this module runs it, and so should any third-party store:
 // call [Run] from a test, with a function that opens a fresh, empty store.
 //
