@@ -143,7 +143,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 	noThrottle := fs.Bool("no-throttle", false, "turn off login, registration and refresh throttling (for functional tests and benchmarks only)")
 	verifyEmail := fs.Bool("verify-email", false, "send a verification token on registration and refuse logins until the email is verified")
 	linkBase := fs.String("link-base", "http://localhost:3000", "the `URL` the logged reset and verification links start with")
-	devMailer := fs.Bool("dev-mailer", false, "log password-reset and email-verification links instead of mailing them (development only: whoever reads the log can take over any account); without it those routes are off")
+	devMailer := fs.Bool("dev-mailer", false, "log password-reset, email-verification and invitation links instead of mailing them (development only: whoever reads the log can take over any account); without it those routes are off")
 	var pool poolConfig
 	fs.IntVar(&pool.maxConns, "db-max-conns", defaultPool.maxConns, "the most open database connections, all of which may stay idle (SQL stores)")
 	fs.DurationVar(&pool.maxLifetime, "db-conn-lifetime", defaultPool.maxLifetime, "close a database connection this long after it was opened (PostgreSQL, MySQL; 0: never)")
