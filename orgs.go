@@ -222,7 +222,8 @@ func (a *Authenticator) SetMemberRole(ctx context.Context, userID, orgID, member
 	if role == RoleOwner && cm.Role != RoleOwner {
 		return ErrForbidden
 	}
-	if err := st.SetMemberRole(ctx, orgID, memberID, role); err != nil {
+	// The store re-checks, atomically, that an admin touches no owner.
+	if err := st.SetMemberRole(ctx, orgID, memberID, role, cm.Role != RoleOwner); err != nil {
 		return orgStoreError("set member role", err)
 	}
 	a.audit(ctx, AuditOrgMemberRole, "user_id", userID, "org_id", orgID, "member_id", memberID, "role", role)
@@ -238,6 +239,8 @@ func orgStoreError(op string, err error) error {
 		return ErrLastOwner
 	case errors.Is(err, ErrMemberExists):
 		return ErrMemberExists
+	case errors.Is(err, ErrForbidden):
+		return ErrForbidden
 	}
 	return fmt.Errorf("auth: %s: %w", op, err)
 }
@@ -251,18 +254,19 @@ func (a *Authenticator) RemoveMember(ctx context.Context, userID, orgID, memberI
 	if err != nil {
 		return err
 	}
-	if _, _, err := a.target(ctx, st, userID, orgID, memberID); err != nil {
+	cm, _, err := a.target(ctx, st, userID, orgID, memberID)
+	if err != nil {
 		return err
 	}
-	if err := a.removeMember(ctx, st, orgID, memberID); err != nil {
+	if err := a.removeMember(ctx, st, orgID, memberID, cm.Role != RoleOwner); err != nil {
 		return err
 	}
 	a.audit(ctx, AuditOrgMemberRemove, "user_id", userID, "org_id", orgID, "member_id", memberID)
 	return nil
 }
 
-func (a *Authenticator) removeMember(ctx context.Context, st OrgStore, orgID, memberID string) error {
-	ended, err := st.RemoveMember(ctx, orgID, memberID, a.cfg.Now())
+func (a *Authenticator) removeMember(ctx context.Context, st OrgStore, orgID, memberID string, keepOwners bool) error {
+	ended, err := st.RemoveMember(ctx, orgID, memberID, a.cfg.Now(), keepOwners)
 	if err != nil {
 		return orgStoreError("remove member", err)
 	}
@@ -284,7 +288,7 @@ func (a *Authenticator) LeaveOrganization(ctx context.Context, userID, orgID str
 	if _, err := a.member(ctx, st, orgID, userID); err != nil {
 		return err
 	}
-	if err := a.removeMember(ctx, st, orgID, userID); err != nil {
+	if err := a.removeMember(ctx, st, orgID, userID, false); err != nil {
 		return err
 	}
 	a.audit(ctx, AuditOrgLeave, "user_id", userID, "org_id", orgID)
@@ -312,10 +316,10 @@ func (a *Authenticator) TransferOwnership(ctx context.Context, userID, orgID, ne
 		return nil
 	}
 	// The new owner first, so the organization always has one.
-	if err := st.SetMemberRole(ctx, orgID, newOwnerID, RoleOwner); err != nil {
+	if err := st.SetMemberRole(ctx, orgID, newOwnerID, RoleOwner, false); err != nil {
 		return orgStoreError("transfer ownership", err)
 	}
-	if err := st.SetMemberRole(ctx, orgID, userID, RoleAdmin); err != nil {
+	if err := st.SetMemberRole(ctx, orgID, userID, RoleAdmin, false); err != nil {
 		return orgStoreError("transfer ownership", err)
 	}
 	a.audit(ctx, AuditOrgTransfer, "user_id", userID, "org_id", orgID, "member_id", newOwnerID)

@@ -106,14 +106,17 @@ type OrgStore interface {
 	// returns [ErrLastOwner] and changes nothing when the member is the
 	// organization's last owner and role is not [RoleOwner], decided
 	// atomically: of concurrent demotions of the last two owners, one
-	// fails.
-	SetMemberRole(ctx context.Context, orgID, userID, role string) error
+	// fails. With keepOwners (an admin's call), it returns [ErrForbidden]
+	// and changes nothing when the member is an owner, decided in the same
+	// atomic step.
+	SetMemberRole(ctx context.Context, orgID, userID, role string, keepOwners bool) error
 	// RemoveMember removes a membership and revokes, at the given time, the
 	// member's sessions whose organization it is, atomically, and returns
 	// the ids of the sessions revoked. It returns [ErrNotFound] for no
 	// such membership and [ErrLastOwner] (changing nothing) for the last
-	// owner, decided atomically as in SetMemberRole.
-	RemoveMember(ctx context.Context, orgID, userID string, at time.Time) ([]string, error)
+	// owner, decided atomically as in SetMemberRole, and [ErrForbidden] for
+	// an owner with keepOwners.
+	RemoveMember(ctx context.Context, orgID, userID string, at time.Time, keepOwners bool) ([]string, error)
 	// CreateInvitation stores a copy of inv.
 	CreateInvitation(ctx context.Context, inv *Invitation) error
 	// Invitations returns the organization's pending invitations, newest

@@ -74,7 +74,7 @@ func TestUpgradeToOrganizations(t *testing.T) {
 		}
 		// The migrated member is removed: the session ends and cannot
 		// refresh any more.
-		if _, err := st.RemoveMember(ctx, shared, users[2].id, now); err != nil {
+		if _, err := st.RemoveMember(ctx, shared, users[2].id, now, false); err != nil {
 			t.Fatal(err)
 		}
 		next2 := &auth.RefreshToken{IDHash: newHashHex(), SessionID: sid, UserID: users[2].id, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}

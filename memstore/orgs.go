@@ -213,7 +213,7 @@ func (s *Store) lastOwner(orgID, userID string) bool {
 
 // SetMemberRole changes a member's role; the last owner keeps theirs
 // ([auth.ErrLastOwner]).
-func (s *Store) SetMemberRole(ctx context.Context, orgID, userID, role string) error {
+func (s *Store) SetMemberRole(ctx context.Context, orgID, userID, role string, keepOwners bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -222,6 +222,9 @@ func (s *Store) SetMemberRole(ctx context.Context, orgID, userID, role string) e
 	m := s.members[orgID][userID]
 	if m == nil {
 		return auth.ErrNotFound
+	}
+	if keepOwners && m.Role == auth.RoleOwner {
+		return auth.ErrForbidden
 	}
 	if role != auth.RoleOwner && s.lastOwner(orgID, userID) {
 		return auth.ErrLastOwner
@@ -232,14 +235,18 @@ func (s *Store) SetMemberRole(ctx context.Context, orgID, userID, role string) e
 
 // RemoveMember removes a membership and revokes the member's sessions in
 // the organization; the last owner stays ([auth.ErrLastOwner]).
-func (s *Store) RemoveMember(ctx context.Context, orgID, userID string, at time.Time) ([]string, error) {
+func (s *Store) RemoveMember(ctx context.Context, orgID, userID string, at time.Time, keepOwners bool) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.members[orgID][userID] == nil {
+	m := s.members[orgID][userID]
+	if m == nil {
 		return nil, auth.ErrNotFound
+	}
+	if keepOwners && m.Role == auth.RoleOwner {
+		return nil, auth.ErrForbidden
 	}
 	if s.lastOwner(orgID, userID) {
 		return nil, auth.ErrLastOwner

@@ -133,7 +133,7 @@ func queryStrings(ctx context.Context, tx *sql.Tx, query string, args ...any) ([
 }
 
 func wrapOrg(op string, err error) error {
-	if err == nil || errors.Is(err, auth.ErrNotFound) || errors.Is(err, auth.ErrLastOwner) || errors.Is(err, auth.ErrMemberExists) {
+	if err == nil || errors.Is(err, auth.ErrNotFound) || errors.Is(err, auth.ErrLastOwner) || errors.Is(err, auth.ErrMemberExists) || errors.Is(err, auth.ErrForbidden) {
 		return err
 	}
 	return fmt.Errorf("sqlstore: %s: %w", op, err)
@@ -239,9 +239,10 @@ func (s *Store) Members(ctx context.Context, orgID string) ([]*auth.Membership, 
 }
 
 // lockedMember locks the organization's row and reads the member's role in
-// tx, refusing with [auth.ErrLastOwner] when the member is its last owner
-// and demote is set.
-func (s *Store) lockedMember(ctx context.Context, tx *sql.Tx, orgID, userID string, demote bool) error {
+// tx, refusing with [auth.ErrForbidden] when the member is an owner and
+// keepOwners is set, and with [auth.ErrLastOwner] when the member is its
+// last owner and demote is set.
+func (s *Store) lockedMember(ctx context.Context, tx *sql.Tx, orgID, userID string, demote, keepOwners bool) error {
 	if _, err := tx.ExecContext(ctx, s.oq.orgLock, orgID); err != nil {
 		return err
 	}
@@ -255,6 +256,9 @@ func (s *Store) lockedMember(ctx context.Context, tx *sql.Tx, orgID, userID stri
 	}
 	if err != nil {
 		return err
+	}
+	if keepOwners && role == auth.RoleOwner {
+		return auth.ErrForbidden
 	}
 	if demote && role == auth.RoleOwner {
 		var others int64
@@ -271,9 +275,9 @@ func (s *Store) lockedMember(ctx context.Context, tx *sql.Tx, orgID, userID stri
 // SetMemberRole changes a member's role in one transaction that first
 // locks the organization's row, so that of concurrent demotions of its
 // last owners one fails with [auth.ErrLastOwner].
-func (s *Store) SetMemberRole(ctx context.Context, orgID, userID, role string) error {
+func (s *Store) SetMemberRole(ctx context.Context, orgID, userID, role string, keepOwners bool) error {
 	return wrapOrg("set member role", s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.lockedMember(ctx, tx, orgID, userID, role != auth.RoleOwner); err != nil {
+		if err := s.lockedMember(ctx, tx, orgID, userID, role != auth.RoleOwner, keepOwners); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, s.oq.memberRole, role, orgID, userID)
@@ -283,10 +287,10 @@ func (s *Store) SetMemberRole(ctx context.Context, orgID, userID, role string) e
 
 // RemoveMember removes a membership and revokes the member's sessions in
 // the organization, in one transaction locked as SetMemberRole's.
-func (s *Store) RemoveMember(ctx context.Context, orgID, userID string, at time.Time) ([]string, error) {
+func (s *Store) RemoveMember(ctx context.Context, orgID, userID string, at time.Time, keepOwners bool) ([]string, error) {
 	var ended []string
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.lockedMember(ctx, tx, orgID, userID, true); err != nil {
+		if err := s.lockedMember(ctx, tx, orgID, userID, true, keepOwners); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, s.oq.memberDelete, orgID, userID); err != nil {

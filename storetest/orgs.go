@@ -96,9 +96,9 @@ func testOrgConcurrentDemotion(t *testing.T, f *fixture) {
 			go func() {
 				defer wg.Done()
 				if round%2 == 0 {
-					errs[i] = s.SetMemberRole(f.ctx, a.OrganizationID, u.ID, auth.RoleAdmin)
+					errs[i] = s.SetMemberRole(f.ctx, a.OrganizationID, u.ID, auth.RoleAdmin, false)
 				} else {
-					_, errs[i] = s.RemoveMember(f.ctx, a.OrganizationID, u.ID, base)
+					_, errs[i] = s.RemoveMember(f.ctx, a.OrganizationID, u.ID, base, false)
 				}
 			}()
 		}
@@ -219,7 +219,14 @@ func testOrgRotation(t *testing.T, f *fixture) {
 		return next
 	}
 	tok = check("member", tok, auth.RoleMember)
-	if err := s.SetMemberRole(f.ctx, org, u.ID, auth.RoleAdmin); err != nil {
+	// keepOwners (an admin's call) refuses to touch an owner, atomically.
+	if err := s.SetMemberRole(f.ctx, org, owner.ID, auth.RoleMember, true); !errors.Is(err, auth.ErrForbidden) {
+		t.Errorf("SetMemberRole of an owner with keepOwners: %v; want ErrForbidden", err)
+	}
+	if _, err := s.RemoveMember(f.ctx, org, owner.ID, base, true); !errors.Is(err, auth.ErrForbidden) {
+		t.Errorf("RemoveMember of an owner with keepOwners: %v; want ErrForbidden", err)
+	}
+	if err := s.SetMemberRole(f.ctx, org, u.ID, auth.RoleAdmin, false); err != nil {
 		t.Fatal(err)
 	}
 	tok = check("after the role change", tok, auth.RoleAdmin)
@@ -240,7 +247,7 @@ func testOrgRotation(t *testing.T, f *fixture) {
 	if _, err := s.SwitchSession(f.ctx, sess.ID, u.ID, org, back); err != nil {
 		t.Fatal(err)
 	}
-	ended, err := s.RemoveMember(f.ctx, org, u.ID, base.Add(5*time.Minute))
+	ended, err := s.RemoveMember(f.ctx, org, u.ID, base.Add(5*time.Minute), false)
 	if err != nil || len(ended) != 1 || ended[0] != sess.ID {
 		t.Fatalf("RemoveMember = %v, %v; want the session ended", ended, err)
 	}
