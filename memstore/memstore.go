@@ -101,8 +101,12 @@ type Store struct {
 	// factors and recovery hold each user's second factor and the hashes
 	// of their unspent recovery codes, by user id (see mfa.go); both are
 	// created on first use.
-	factors  map[string]*auth.SecondFactor
-	recovery map[string]map[string]struct{}
+	factors map[string]*auth.SecondFactor
+	// passkeys and ceremonies hold the passkeys by credential id and the
+	// passkey ceremonies by IDHash (see passkey.go), created on first use.
+	passkeys   map[string]*auth.Passkey
+	ceremonies map[string]*auth.PasskeyCeremony
+	recovery   map[string]map[string]struct{}
 }
 
 // session is a stored session and the index of its refresh tokens.
@@ -228,6 +232,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	delete(s.byUser, id)
 	delete(s.factors, id)
 	delete(s.recovery, id)
+	s.deleteUserPasskeys(id)
 	for h, tok := range s.oneTime {
 		if tok.UserID == id {
 			delete(s.oneTime, h)

@@ -166,6 +166,7 @@ type Store struct {
 	q       queries
 	stmts   stmtCache
 	lq      limiterQueries
+	pkq     passkeyQueries
 }
 
 var (
@@ -205,6 +206,7 @@ func New(db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
 		batch:   o.batchSize,
 		q:       buildQueries(d, o.prefix, o.batchSize),
 		lq:      buildLimiterQueries(d, o.prefix, o.batchSize),
+		pkq:     buildPasskeyQueries(d, o.prefix, o.batchSize),
 	}, nil
 }
 
