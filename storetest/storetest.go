@@ -170,6 +170,17 @@ func Run(t *testing.T, open func(t *testing.T) (auth.UserStore, auth.TokenStore)
 		{"RecoveryCodes", testRecoveryCodes},
 		{"ConcurrentRecoveryCode", testConcurrentRecoveryCode},
 		{"DeleteUserWithSecondFactor", testDeleteUserWithSecondFactor},
+
+		// PasskeyStore.
+		{"PasskeyRoundTrip", testPasskeyRoundTrip},
+		{"DuplicatePasskey", testDuplicatePasskey},
+		{"PasskeySignCountForwardOnly", testPasskeySignCount},
+		{"ConcurrentPasskeyUse", testConcurrentPasskeyUse},
+		{"RenameDeletePasskey", testRenameDeletePasskey},
+		{"PasskeyCeremonySingleUse", testPasskeyCeremonySingleUse},
+		{"ConcurrentPasskeyCeremony", testConcurrentPasskeyCeremony},
+		{"PasskeyCeremonyDeleteExpired", testPasskeyCeremonyDeleteExpired},
+		{"DeleteUserWithPasskeys", testDeleteUserWithPasskeys},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
