@@ -165,7 +165,9 @@ func testConcurrentPasskeyUse(t *testing.T, f *fixture) {
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	for i := range n {
-		wg.Go(func() { errs[i] = st.UsePasskey(f.ctx, p.ID, 100, 0x1d, false, base.Add(time.Duration(i+1)*time.Second)) })
+		wg.Go(func() {
+			errs[i] = st.UsePasskey(f.ctx, p.ID, 100, 0x1d, false, base.Add(time.Duration(i+1)*time.Second))
+		})
 	}
 	wg.Wait()
 	ok := 0
