@@ -34,7 +34,8 @@ type Error struct {
 	// takes with a second factor; only MFA_REQUIRED errors set it.
 	Ticket string
 	// Methods lists the second factors the ticket accepts ("totp",
-	// "recovery_code"); only MFA_REQUIRED errors set it.
+	// "recovery_code", "webauthn" for a passkey); only MFA_REQUIRED errors
+	// set it.
 	Methods []string
 }
 

@@ -157,7 +157,7 @@ func runBrowserPasskeys(t *testing.T, db string) {
 	click(t, p, "#logout-btn")
 	waitText(t, p, "#status", "Logged out")
 	login(t, p, email)
-	waitText(t, p, "#status", "Enter the code")
+	waitText(t, p, "#status", "Use your passkey")
 	if visible(t, p, "#signed-in") || !visible(t, p, "#mfa-passkey-btn") {
 		t.Fatal("a password alone signed in, or the second step offers no passkey")
 	}

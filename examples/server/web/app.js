@@ -156,7 +156,7 @@ async function signedInWith(r, okStatus) {
     $("mfa-form").hidden = false;
     $("login-form").hidden = true;
     $("register-form").hidden = true;
-    status("Enter the code from your authenticator app.");
+    status((e.methods || []).includes("totp") ? "Enter the code from your authenticator app." : "Use your passkey to finish signing in.");
     $("mfa-code").focus();
     return;
   }
