@@ -140,6 +140,19 @@ const (
 	// AuditOrgSwitch: a session switched its organization. Attributes:
 	// user_id, session_id, org_id.
 	AuditOrgSwitch AuditEvent = "auth.org.switch"
+	// AuditPasskeyRegister: a passkey was added. Attributes: user_id,
+	// credential_id.
+	AuditPasskeyRegister AuditEvent = "auth.passkey.register"
+	// AuditPasskeyRemove: a passkey was removed. Attributes: user_id,
+	// credential_id.
+	AuditPasskeyRemove AuditEvent = "auth.passkey.remove"
+	// AuditPasskeyFailure: a passkey ceremony was refused. Attributes:
+	// action, reason, and user_id when known.
+	AuditPasskeyFailure AuditEvent = "auth.passkey.failure"
+	// AuditPasskeySignCount: a passkey's sign count did not go forward (a
+	// possibly cloned authenticator); the sign-in was refused.
+	// Attributes: user_id, credential_id, stored, received.
+	AuditPasskeySignCount AuditEvent = "auth.passkey.sign_count"
 )
 
 // audit logs a security event at Info.

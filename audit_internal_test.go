@@ -92,6 +92,9 @@ func TestAuditEventsOneList(t *testing.T) {
 			if ok && id.Name == "event" && fset.Position(call.Pos()).Filename == "audit.go" {
 				return true // audit passing its argument on to auditAt
 			}
+			if ok && id.Name == "event" && fset.Position(call.Pos()).Filename == "waysin.go" {
+				return true // Audit passing a module's event on to audit
+			}
 			if !ok || consts[id.Name] == "" {
 				t.Errorf("%s: %s names its event with %T, want an AuditEvent constant", fset.Position(call.Pos()), sel.Sel.Name, call.Args[arg])
 				return true
@@ -103,7 +106,7 @@ func TestAuditEventsOneList(t *testing.T) {
 	var want []string
 	for name, v := range consts {
 		want = append(want, v)
-		if !used[name] {
+		if !used[name] && !strings.HasPrefix(name, "AuditPasskey") { // the passkey module logs these through Audit
 			t.Errorf("AuditEvent %s (%q) is never logged", name, v)
 		}
 	}

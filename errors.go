@@ -34,7 +34,8 @@ type Error struct {
 	// takes with a second factor; only MFA_REQUIRED errors set it.
 	Ticket string
 	// Methods lists the second factors the ticket accepts ("totp",
-	// "recovery_code"); only MFA_REQUIRED errors set it.
+	// "recovery_code", "webauthn" for a passkey); only MFA_REQUIRED errors
+	// set it.
 	Methods []string
 }
 
@@ -168,6 +169,16 @@ var (
 	// ErrInternal is answered for any other failure, such as a store that is
 	// down. Its message never carries the cause, which is logged instead.
 	ErrInternal = newError("INTERNAL_ERROR", http.StatusInternalServerError, "Internal server error")
+
+	// ErrInvalidPasskey is returned by the passkey routes for an assertion
+	// or attestation that is not accepted: unknown or foreign credential,
+	// bad signature, wrong origin, replayed, expired or spent ceremony, a
+	// sign count that went backwards.
+	ErrInvalidPasskey = newError("INVALID_PASSKEY", http.StatusUnauthorized, "Passkey not accepted")
+
+	// ErrPasskeyExists is returned when registering a passkey whose
+	// credential is registered already.
+	ErrPasskeyExists = newError("PASSKEY_EXISTS", http.StatusConflict, "Passkey already registered")
 )
 
 // errorBodies holds the encoded body of every error made by newError, so

@@ -226,19 +226,9 @@ func (a *Authenticator) secondFactors() (SecondFactorStore, error) {
 // store has no second factors at all), and otherwise an MFA_REQUIRED error
 // carrying a fresh ticket that remembers the first step's methods amr.
 func (a *Authenticator) secondStep(ctx context.Context, u *User, amr []string) error {
-	st, ok := a.users.(SecondFactorStore)
-	if !ok {
-		return nil
-	}
-	f, err := st.SecondFactor(ctx, u.ID)
-	if errors.Is(err, ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("auth: look up second factor: %w", err)
-	}
-	if f.VerifiedAt.IsZero() {
-		return nil
+	methods, err := a.secondMethods(ctx, u, amr)
+	if err != nil || len(methods) == 0 {
+		return err
 	}
 	ot, ok := a.tokens.(OneTimeTokenStore)
 	if !ok {
@@ -254,8 +244,36 @@ func (a *Authenticator) secondStep(ctx context.Context, u *User, amr []string) e
 	}
 	a.audit(ctx, AuditLoginMFARequired, "user_id", u.ID)
 	e := *ErrMFARequired
-	e.Ticket, e.Methods = ticket, slices.Clone(mfaMethods)
+	e.Ticket, e.Methods = ticket, methods
 	return &e
+}
+
+// secondMethods lists the second steps the user can take after a first
+// step by the methods amr: "totp" and "recovery_code" with a verified TOTP
+// factor, "webauthn" with a passkey (when the UserStore is a
+// [PasskeyStore] and the first step was not a passkey). None means no
+// second step.
+func (a *Authenticator) secondMethods(ctx context.Context, u *User, amr []string) ([]string, error) {
+	var methods []string
+	if st, ok := a.users.(SecondFactorStore); ok {
+		f, err := st.SecondFactor(ctx, u.ID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("auth: look up second factor: %w", err)
+		}
+		if err == nil && !f.VerifiedAt.IsZero() {
+			methods = append(methods, mfaMethods...)
+		}
+	}
+	if st, ok := a.users.(PasskeyStore); ok && !slices.Contains(amr, "webauthn") {
+		pks, err := st.Passkeys(ctx, u.ID)
+		if err != nil {
+			return nil, fmt.Errorf("auth: look up passkeys: %w", err)
+		}
+		if len(pks) > 0 {
+			methods = append(methods, "webauthn")
+		}
+	}
+	return methods, nil
 }
 
 // ticketBackoff is the rule that ends a ticket after MaxTicketAttempts

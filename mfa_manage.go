@@ -36,25 +36,9 @@ func (a *Authenticator) EnrollTOTP(ctx context.Context, c *Claims, password stri
 		return nil, err
 	}
 	now := a.cfg.Now()
-	var u *User
-	if password != "" {
-		if u, err = a.confirmPassword(ctx, c.UserID, password); err != nil {
-			return nil, err
-		}
-	} else {
-		s, err := a.tokens.Session(ctx, c.SessionID)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return nil, fmt.Errorf("auth: look up session: %w", err)
-		}
-		if err != nil || now.Sub(s.CreatedAt) > a.cfg.MFA.FreshLogin {
-			return nil, ErrFreshLoginRequired
-		}
-		if u, err = a.User(ctx, c.UserID); err != nil {
-			if errors.Is(err, ErrNotFound) {
-				return nil, ErrInvalidToken
-			}
-			return nil, err
-		}
+	u, err := a.FreshProof(ctx, c, password)
+	if err != nil {
+		return nil, err
 	}
 	secret := make([]byte, secretBytes)
 	_, _ = rand.Read(secret)

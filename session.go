@@ -29,8 +29,14 @@ var (
 // POST /mfa/verify redeems for a session whose amr adds "otp". Under
 // [MailConfig.RequireVerifiedEmail] it refuses a user whose email is not
 // verified with [ErrEmailNotVerified], as Login does. It does no
-// throttling of its own: the way in decides what proves the user.
-func (a *Authenticator) OpenSession(ctx context.Context, u *User, amr []string) (*AuthResult, error) {
+// throttling of its own: the way in decides what proves the user. With
+// [MultiFactor] the single method counts as two factors: the session is at
+// assurance level 2 and no second step is asked for.
+func (a *Authenticator) OpenSession(ctx context.Context, u *User, amr []string, opts ...SessionOption) (*AuthResult, error) {
+	var o sessionOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if u == nil || u.ID == "" {
 		return nil, errors.New("auth: OpenSession needs a stored user")
 	}
@@ -45,6 +51,16 @@ func (a *Authenticator) OpenSession(ctx context.Context, u *User, amr []string) 
 	if a.cfg.Mail.RequireVerifiedEmail && u.EmailVerifiedAt.IsZero() {
 		a.audit(ctx, AuditLoginUnverified, "user_id", u.ID)
 		return nil, ErrEmailNotVerified
+	}
+	if o.multiFactor {
+		now := a.cfg.Now()
+		res, s, err := a.openSessionAt(ctx, u, amr, 2, now)
+		if err != nil {
+			return nil, err
+		}
+		res.DeviceToken = a.issueDeviceToken(u.Email, now)
+		a.audit(ctx, AuditLoginSuccess, "user_id", u.ID, "session_id", s.ID, "amr", strings.Join(amr, " "), "aal", 2)
+		return res, nil
 	}
 	return a.signIn(ctx, u, amr, "amr", strings.Join(amr, " "))
 }
@@ -88,6 +104,11 @@ func aalOf(amr []string) int {
 // session for u, authenticated with the methods amr, and signs its first
 // tokens.
 func (a *Authenticator) openSession(ctx context.Context, u *User, amr []string, now time.Time) (*AuthResult, *Session, error) {
+	return a.openSessionAt(ctx, u, amr, aalOf(amr), now)
+}
+
+// openSessionAt is openSession at the assurance level aal.
+func (a *Authenticator) openSessionAt(ctx context.Context, u *User, amr []string, aal int, now time.Time) (*AuthResult, *Session, error) {
 	u, err := a.withActiveOrganization(ctx, u)
 	if err != nil {
 		return nil, nil, err
@@ -100,7 +121,7 @@ func (a *Authenticator) openSession(ctx context.Context, u *User, amr []string, 
 		ExpiresAt: now.Add(a.cfg.Sessions.SessionLifetime).UTC().Truncate(time.Second),
 		UserAgent: c.userAgent,
 		AMR:       strings.Join(amr, " "),
-		AAL:       aalOf(amr),
+		AAL:       aal,
 
 		OrganizationID: u.OrganizationID,
 	}

@@ -103,6 +103,10 @@ type Store struct {
 	// created on first use.
 	factors  map[string]*auth.SecondFactor
 	recovery map[string]map[string]struct{}
+	// passkeys and ceremonies hold the passkeys by credential id and the
+	// passkey ceremonies by IDHash (see passkey.go), created on first use.
+	passkeys   map[string]*auth.Passkey
+	ceremonies map[string]*auth.PasskeyCeremony
 	// orgState holds organizations, memberships and invitations (see
 	// orgs.go).
 	orgState
@@ -233,6 +237,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	s.dropMemberships(id)
 	delete(s.factors, id)
 	delete(s.recovery, id)
+	s.deleteUserPasskeys(id)
 	for h, tok := range s.oneTime {
 		if tok.UserID == id {
 			delete(s.oneTime, h)

@@ -167,6 +167,7 @@ type Store struct {
 	stmts   stmtCache
 	lq      limiterQueries
 	oq      orgQueries
+	pkq     passkeyQueries
 }
 
 var (
@@ -207,6 +208,7 @@ func New(db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
 		q:       buildQueries(d, o.prefix, o.batchSize),
 		lq:      buildLimiterQueries(d, o.prefix, o.batchSize),
 		oq:      buildOrgQueries(d, o.prefix),
+		pkq:     buildPasskeyQueries(d, o.prefix, o.batchSize),
 	}, nil
 }
 

@@ -121,7 +121,7 @@ func (s *Store) updatedOrExists(ctx context.Context, res sql.Result, query, id s
 // the same whether or not the database enforces the foreign keys' cascades.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		for _, query := range []string{s.q.deleteUserToken, s.q.deleteUserSess, s.q.deleteUserOnce, s.q.recoveryDeleteAll, s.q.factorDelete} {
+		for _, query := range []string{s.q.deleteUserToken, s.q.deleteUserSess, s.q.deleteUserOnce, s.q.recoveryDeleteAll, s.q.factorDelete, s.pkq.delUser, s.pkq.ceremonyDelUser} {
 			if _, err := s.txExec(ctx, tx, query, id); err != nil {
 				return err
 			}

@@ -178,6 +178,16 @@ func Run(t *testing.T, open func(t *testing.T) (auth.UserStore, auth.TokenStore)
 		{"OrgConcurrentDemotion", testOrgConcurrentDemotion},
 		{"OrgConcurrentAccept", testOrgConcurrentAccept},
 		{"OrgRotation", testOrgRotation},
+		// PasskeyStore.
+		{"PasskeyRoundTrip", testPasskeyRoundTrip},
+		{"DuplicatePasskey", testDuplicatePasskey},
+		{"PasskeySignCountForwardOnly", testPasskeySignCount},
+		{"ConcurrentPasskeyUse", testConcurrentPasskeyUse},
+		{"RenameDeletePasskey", testRenameDeletePasskey},
+		{"PasskeyCeremonySingleUse", testPasskeyCeremonySingleUse},
+		{"ConcurrentPasskeyCeremony", testConcurrentPasskeyCeremony},
+		{"PasskeyCeremonyDeleteExpired", testPasskeyCeremonyDeleteExpired},
+		{"DeleteUserWithPasskeys", testDeleteUserWithPasskeys},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -158,6 +158,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 	fs.Var(&frontends, "frontend-origin", "an `origin` (scheme://host:port) of a front end served elsewhere that may call the API with cookies: trusted by the cross-origin check and allowed by CORS (repeatable)")
 	metricsOn := fs.Bool("metrics", false, "serve GET /metrics in Prometheus text format (OpenTelemetry metrics of package otelauth)")
 	accessCookie := fs.Bool("access-cookie", false, "also set the access token as an HttpOnly cookie for browser-mode clients, accepted by the application's routes")
+	passkeys := addPasskeyFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -246,6 +247,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 		sweeping.Wait()
 	}()
 
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	pk, err := mountPasskeys(a, st, passkeys, ln)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if pk != nil {
+		sweeping.Go(func() { sweepPasskeysEvery(sweepCtx, pk, sweepInterval, log) })
+	}
 	srv := &http.Server{
 		Handler:           logRequests(log, cors(frontends, routes(a, st, log, frontends, metricsHandler))),
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -254,10 +267,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return err
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "store", st.name, "limiter", limiterName)
 	served := make(chan error, 1)
@@ -340,6 +349,7 @@ func routes(a *auth.Authenticator, st *storage, log *slog.Logger, frontends []st
 	mux.Handle("GET /app.js", page)
 	mux.Handle("GET /style.css", page)
 	mux.Handle("GET /orgs.js", page)
+	mux.Handle("GET /passkey.js", page)
 	mux.Handle("/api/v2/auth/", http.StripPrefix("/api/v2/auth", a.Handler()))
 	mux.Handle("/.well-known/jwks.json", a.JWKSHandler()) // GET and HEAD; 405 otherwise
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -88,6 +88,7 @@ async function loadAccount() {
   $("me-created").textContent = new Date(u.createdAt).toLocaleString();
   show(true);
   await loadMFA();
+  if (window.passkeys) await window.passkeys.load();
   await loadSessions();
   if (typeof loadOrgs === "function") await loadOrgs(u);
   return true;
@@ -152,10 +153,11 @@ async function signedInWith(r, okStatus) {
   const e = r.data && r.data.error;
   if (r.status === 401 && e && e.code === "MFA_REQUIRED") {
     ticket = e.ticket;
+    $("mfa-passkey-btn").hidden = !(e.methods || []).includes("webauthn");
     $("mfa-form").hidden = false;
     $("login-form").hidden = true;
     $("register-form").hidden = true;
-    status("Enter the code from your authenticator app.");
+    status((e.methods || []).includes("totp") ? "Enter the code from your authenticator app." : "Use your passkey to finish signing in.");
     $("mfa-code").focus();
     return;
   }
