@@ -107,6 +107,16 @@ const (
 	// AuditMFATicketReuse: an MFA ticket already spent came again.
 	// Attributes: user_id.
 	AuditMFATicketReuse AuditEvent = "auth.mfa.ticket.reuse"
+	// AuditExternalLinked: an external provider's account was linked to a
+	// user. Attributes: user_id, identity_id, issuer.
+	AuditExternalLinked AuditEvent = "auth.external.linked"
+	// AuditExternalUnlinked: a user removed a linked provider account.
+	// Attributes: user_id, identity_id.
+	AuditExternalUnlinked AuditEvent = "auth.external.unlinked"
+	// AuditExternalRefused: a first sign-in with a provider matched an
+	// account by email and was not linked (an email not verified on one
+	// side). Attributes: user_id, issuer.
+	AuditExternalRefused AuditEvent = "auth.external.refused"
 )
 
 // audit logs a security event at Info.

@@ -103,6 +103,10 @@ type Store struct {
 	// created on first use.
 	factors  map[string]*auth.SecondFactor
 	recovery map[string]map[string]struct{}
+
+	// identities holds the external identities by issuer and subject (see
+	// identities.go); created on first use.
+	identities map[identityKey]*auth.ExternalIdentity
 }
 
 // session is a stored session and the index of its refresh tokens.
@@ -228,6 +232,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	delete(s.byUser, id)
 	delete(s.factors, id)
 	delete(s.recovery, id)
+	s.deleteUserIdentities(id)
 	for h, tok := range s.oneTime {
 		if tok.UserID == id {
 			delete(s.oneTime, h)
