@@ -158,6 +158,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 	fs.Var(&frontends, "frontend-origin", "an `origin` (scheme://host:port) of a front end served elsewhere that may call the API with cookies: trusted by the cross-origin check and allowed by CORS (repeatable)")
 	metricsOn := fs.Bool("metrics", false, "serve GET /metrics in Prometheus text format (OpenTelemetry metrics of package otelauth)")
 	accessCookie := fs.Bool("access-cookie", false, "also set the access token as an HttpOnly cookie for browser-mode clients, accepted by the application's routes")
+	oidcFlags := addOIDCFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -233,6 +234,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 		Sessions:  auth.SessionConfig{RefreshReuseWindow: *reuseWindow},
 	})
 	if err != nil {
+		return err
+	}
+	if err := oidcFlags.setup(ctx, a, secret); err != nil {
 		return err
 	}
 
@@ -339,6 +343,7 @@ func routes(a *auth.Authenticator, st *storage, log *slog.Logger, frontends []st
 	mux.Handle("GET /{$}", page)
 	mux.Handle("GET /app.js", page)
 	mux.Handle("GET /style.css", page)
+	mux.Handle("GET /oidc.js", page)
 	mux.Handle("/api/v2/auth/", http.StripPrefix("/api/v2/auth", a.Handler()))
 	mux.Handle("/.well-known/jwks.json", a.JWKSHandler()) // GET and HEAD; 405 otherwise
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
