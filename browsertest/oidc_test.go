@@ -17,6 +17,12 @@ import (
 // comes with that cross-site redirect, and the page lands signed in, /me
 // showing the provider's user.
 func TestBrowserOIDC(t *testing.T) {
+	for name, db := range stores(t) {
+		t.Run(name, func(t *testing.T) { runBrowserOIDC(t, db) })
+	}
+}
+
+func runBrowserOIDC(t *testing.T, db string) {
 	b := newBrowser(t)
 	port := freePort(t)
 	base := "http://localhost:" + port
@@ -24,7 +30,7 @@ func TestBrowserOIDC(t *testing.T) {
 		Clients:  []oidctest.Client{{ID: "ref-app", Secret: "ref-app-secret", RedirectURIs: []string{base + "/api/v2/auth/oidc/testop/callback"}}},
 		Accounts: map[string]oidctest.Account{"browser-user": {Email: "browser-user@example.com", EmailVerified: true, Name: "Browser User"}},
 	})
-	srv := startServer(t, "memory", "-addr", "127.0.0.1:"+port,
+	srv := startServer(t, db, "-addr", "127.0.0.1:"+port,
 		"-oidc-provider", "testop="+op.Issuer+",ref-app,ref-app-secret", "-oidc-public-url", base)
 	p := open(t, b, srv.base+"/")
 

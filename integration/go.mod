@@ -15,7 +15,10 @@ require (
 
 require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
+	github.com/go-jose/go-jose/v4 v4.1.4 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
+	golang.org/x/oauth2 v0.38.0 // indirect
 )
 
 require (
@@ -41,3 +44,7 @@ require (
 )
 
 replace github.com/ingestiq/auth/redislimiter => ../redislimiter
+
+require github.com/ingestiq/auth/oidc v0.0.0
+
+replace github.com/ingestiq/auth/oidc => ../oidc

@@ -170,6 +170,12 @@ func Run(t *testing.T, open func(t *testing.T) (auth.UserStore, auth.TokenStore)
 		{"RecoveryCodes", testRecoveryCodes},
 		{"ConcurrentRecoveryCode", testConcurrentRecoveryCode},
 		{"DeleteUserWithSecondFactor", testDeleteUserWithSecondFactor},
+
+		// ExternalIdentityStore.
+		{"ExternalIdentityRoundTrip", testExternalIdentityRoundTrip},
+		{"ConcurrentExternalIdentity", testConcurrentExternalIdentity},
+		{"ConcurrentUnlinkLast", testConcurrentUnlinkLast},
+		{"DeleteUserWithIdentities", testDeleteUserWithIdentities},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
