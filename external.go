@@ -118,10 +118,16 @@ func (a *Authenticator) signInExternalOnce(ctx context.Context, st ExternalIdent
 		return nil, err
 	}
 	if err := a.link(ctx, st, u, ext, email, now); err != nil {
-		undo()
 		if errors.Is(err, ErrIdentityLinked) {
+			// A concurrent sign-in of the same identity may have found
+			// the new user by its email and linked it already.
+			if have, e := st.ExternalIdentity(ctx, ext.Issuer, ext.Subject); e == nil && have.UserID == u.ID {
+				return u, nil
+			}
+			undo()
 			return nil, errRaced
 		}
+		undo()
 		return nil, err
 	}
 	a.audit(ctx, AuditRegister, "user_id", u.ID, "issuer", logSafe(ext.Issuer))

@@ -81,6 +81,7 @@ func Run(t *testing.T, open func(t *testing.T) (auth.UserStore, auth.TokenStore)
 		{"I", rowsI()},
 		{"M", rowsM()},
 		{"K", rowsK()},
+		{"O", rowsO()},
 	}
 	for _, sec := range sections {
 		t.Run(sec.name, func(t *testing.T) {
