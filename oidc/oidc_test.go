@@ -417,7 +417,7 @@ func fakeGitHub(t *testing.T, verified bool) *httptest.Server {
 	mux.HandleFunc("GET /login/oauth/authorize", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		if q.Get("code_challenge_method") != "S256" {
-			http.Error(w, "pkce", 400)
+			http.Error(w, "pkce", http.StatusBadRequest)
 			return
 		}
 		code := "gh-code-" + q.Get("state")[:8]
@@ -440,7 +440,7 @@ func fakeGitHub(t *testing.T, verified bool) *httptest.Server {
 	authz := func(h http.HandlerFunc) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			if r.Header.Get("Authorization") != "Bearer gho_test" {
-				http.Error(w, "unauthorized", 401)
+				http.Error(w, "unauthorized", http.StatusUnauthorized)
 				return
 			}
 			h(w, r)
