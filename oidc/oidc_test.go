@@ -499,3 +499,33 @@ func (e *env) start2(c *http.Client, p string) *url.URL {
 	}
 	return loc
 }
+
+// TestGitHubUnverifiedEmailDoesNotLink: GitHub's primary email, not
+// verified at GitHub, matching a verified local account: refused, nothing
+// linked.
+func TestGitHubUnverifiedEmailDoesNotLink(t *testing.T) {
+	gh := fakeGitHub(t, false)
+	e := newEnv(t, nil, oidc.Provider{Name: "github", ClientID: "gh-client", ClientSecret: "gh-secret",
+		GitHub: &oidc.GitHub{AuthURL: gh.URL + "/login/oauth/authorize", TokenURL: gh.URL + "/login/oauth/access_token", APIURL: gh.URL}})
+	ctx := context.Background()
+	res, err := e.a.Register(ctx, auth.RegisterInput{Email: "octocat@example.com", Name: "Owner", Password: "correct horse battery staple"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.SetEmailVerified(ctx, res.User.ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	c := browser(t)
+	r, err := c.Get(e.start2(c, "github").String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	cb, _ := url.Parse(r.Header.Get("Location"))
+	if v := e.callback(c, cb); v.Get("oidc_error") != "ACCOUNT_EXISTS" {
+		t.Fatalf("got %v, want oidc_error=ACCOUNT_EXISTS", v)
+	}
+	if _, err := e.st.ExternalIdentity(ctx, "https://github.com", "583231"); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("the GitHub account got linked: %v", err)
+	}
+}
