@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
@@ -113,7 +112,7 @@ func (m *Module) serveCallback(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		var pub *auth.Error
 		if !errors.As(err, &pub) {
-			slog.Default().WarnContext(r.Context(), "oidc: sign-in refused", "provider", p.Name, "reason", err.Error())
+			m.cfg.Logger.WarnContext(r.Context(), "oidc: sign-in refused", "provider", p.Name, "reason", err.Error())
 			pub = ErrSignInFailed
 		}
 		m.redirectFront(w, r, "oidc_error", pub.Code)

@@ -25,6 +25,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -106,6 +107,9 @@ type Config struct {
 	// StateTTL is how long a browser has to come back from the provider.
 	// The default is 10 minutes.
 	StateTTL time.Duration
+	// Logger receives, at Warn, why a callback was refused (never a token
+	// or a code). The default is [slog.Default].
+	Logger *slog.Logger
 }
 
 // Module holds the configured providers. It is safe for concurrent use.
@@ -151,6 +155,9 @@ func New(ctx context.Context, cfg Config) (*Module, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
 	if cfg.StateTTL <= 0 {
 		cfg.StateTTL = 10 * time.Minute

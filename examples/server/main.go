@@ -236,7 +236,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 	if err != nil {
 		return err
 	}
-	if err := oidcFlags.setup(ctx, a, secret); err != nil {
+	if err := oidcFlags.setup(ctx, a, secret, log); err != nil {
 		return err
 	}
 

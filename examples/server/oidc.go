@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -51,7 +52,7 @@ func addOIDCFlags(fs *flag.FlagSet) *oidcFlags {
 }
 
 // setup adds the provider routes to a, when providers are configured.
-func (f *oidcFlags) setup(ctx context.Context, a *auth.Authenticator, secret []byte) error {
+func (f *oidcFlags) setup(ctx context.Context, a *auth.Authenticator, secret []byte, log *slog.Logger) error {
 	providers := []oidc.Provider(f.providers)
 	if f.file != "" {
 		b, err := os.ReadFile(f.file)
@@ -70,7 +71,7 @@ func (f *oidcFlags) setup(ctx context.Context, a *auth.Authenticator, secret []b
 	base := strings.TrimRight(f.publicURL, "/")
 	_, err := oidc.New(ctx, oidc.Config{
 		Auth: a, Providers: providers, Secret: secret,
-		PublicURL: base + "/api/v2/auth", FrontendURL: base + "/",
+		PublicURL: base + "/api/v2/auth", FrontendURL: base + "/", Logger: log,
 	})
 	return err
 }
