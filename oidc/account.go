@@ -34,7 +34,7 @@ type identityJSON struct {
 	Issuer    string    `json:"issuer"`
 	Provider  string    `json:"provider,omitempty"`
 	Email     string    `json:"email,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
+	CreatedAt time.Time `json:"createdAt"`
 }
 
 func (m *Module) serveIdentities(w http.ResponseWriter, r *http.Request) error {
