@@ -36,6 +36,11 @@ type env struct {
 }
 
 func newEnv(t *testing.T, accounts map[string]oidctest.Account, extra ...oidc.Provider) *env {
+	return newEnvWith(t, accounts, nil, extra...)
+}
+
+// newEnvWith is newEnv with the Authenticator's Config changed by cfg.
+func newEnvWith(t *testing.T, accounts map[string]oidctest.Account, cfg func(*auth.Config), extra ...oidc.Provider) *env {
 	t.Helper()
 	ts := httptest.NewUnstartedServer(nil)
 	base := "http://" + ts.Listener.Addr().String()
@@ -45,7 +50,11 @@ func newEnv(t *testing.T, accounts map[string]oidctest.Account, extra ...oidc.Pr
 	})
 	proxy := oidctest.NewProxy(t, op)
 	st := memstore.New()
-	a, err := auth.New(auth.Config{Users: st, Tokens: st, Secret: secret})
+	c := auth.Config{Users: st, Tokens: st, Secret: secret}
+	if cfg != nil {
+		cfg(&c)
+	}
+	a, err := auth.New(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -528,4 +537,32 @@ func TestGitHubUnverifiedEmailDoesNotLink(t *testing.T) {
 	if _, err := e.st.ExternalIdentity(ctx, "https://github.com", "583231"); !errors.Is(err, auth.ErrNotFound) {
 		t.Fatalf("the GitHub account got linked: %v", err)
 	}
+}
+
+// nopMailer delivers nothing.
+type nopMailer struct{}
+
+func (nopMailer) SendPasswordReset(context.Context, *auth.User, string) error     { return nil }
+func (nopMailer) SendEmailVerification(context.Context, *auth.User, string) error { return nil }
+
+// TestRequireVerifiedEmail: under Mail.RequireVerifiedEmail, an account
+// made from a provider that does not assert its email verified gets no
+// session (EMAIL_NOT_VERIFIED), one whose provider asserts it does.
+func TestRequireVerifiedEmail(t *testing.T) {
+	e := newEnvWith(t, map[string]oidctest.Account{
+		"unverified": {Email: "unverified@example.com", EmailVerified: false},
+		"verified":   {Email: "verified@example.com", EmailVerified: true},
+	}, func(c *auth.Config) { c.Mail = auth.MailConfig{Mailer: nopMailer{}, RequireVerifiedEmail: true} })
+	code := e.signIn("real", "unverified").Get("oidc_code")
+	if st, body := e.call("POST", "/oidc/exchange", "", map[string]string{"code": code}); st != http.StatusForbidden || errCode(body) != "EMAIL_NOT_VERIFIED" {
+		t.Fatalf("unverified: %d %v", st, body)
+	}
+	u, err := e.st.UserByEmail(context.Background(), "unverified@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ls, _ := e.st.UserSessions(context.Background(), u.ID); len(ls) != 0 {
+		t.Fatalf("%d sessions for an unverified account", len(ls))
+	}
+	e.exchange(e.signIn("real", "verified").Get("oidc_code"))
 }
