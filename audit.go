@@ -153,6 +153,16 @@ const (
 	// possibly cloned authenticator); the sign-in was refused.
 	// Attributes: user_id, credential_id, stored, received.
 	AuditPasskeySignCount AuditEvent = "auth.passkey.sign_count"
+	// AuditExternalLinked: an external provider's account was linked to a
+	// user. Attributes: user_id, identity_id, issuer.
+	AuditExternalLinked AuditEvent = "auth.external.linked"
+	// AuditExternalUnlinked: a user removed a linked provider account.
+	// Attributes: user_id, identity_id.
+	AuditExternalUnlinked AuditEvent = "auth.external.unlinked"
+	// AuditExternalRefused: a first sign-in with a provider matched an
+	// account by email and was not linked (an email not verified on one
+	// side). Attributes: user_id, issuer.
+	AuditExternalRefused AuditEvent = "auth.external.refused"
 )
 
 // audit logs a security event at Info.

@@ -245,9 +245,11 @@ func (a *Authenticator) checkPassword(ctx context.Context, lookup func() (*User,
 			return nil, false, fmt.Errorf("auth: look up user: %w", err)
 		}
 	}
-	if u != nil {
+	if u != nil && u.PasswordHash != "" {
 		ok, rehash = a.hasher.verify(ctx, password, u.PasswordHash)
 	} else {
+		// Unknown, or an account without a password (signed up with an
+		// external provider): the same hashing time, and no way in.
 		a.hasher.verifyDummy(ctx, truncate(password, MaxPasswordBytes))
 	}
 	if !ok {

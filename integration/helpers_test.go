@@ -97,7 +97,7 @@ func (e *env) dropTables(t *testing.T) {
 	var names []string
 	// Every table of the latest schema: MySQL refuses to drop a table that
 	// a table left behind refers to.
-	for _, n := range []string{"passkeys", "passkey_ceremonies", "memberships", "invitations", "organizations", "recovery_codes", "second_factors", "one_time_tokens", "refresh_tokens", "sessions", "users", "limiter_keys", "schema_migrations"} {
+	for _, n := range []string{"passkeys", "passkey_ceremonies", "external_identities", "memberships", "invitations", "organizations", "recovery_codes", "second_factors", "one_time_tokens", "refresh_tokens", "sessions", "users", "limiter_keys", "schema_migrations"} {
 		names = append(names, e.prefix+n)
 	}
 	stmt := "DROP TABLE IF EXISTS " + strings.Join(names, ", ")

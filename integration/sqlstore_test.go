@@ -161,7 +161,7 @@ func TestDefaultTablePrefix(t *testing.T) {
 		}
 		names = append(names, n)
 	}
-	want := "auth_invitations auth_limiter_keys auth_memberships auth_one_time_tokens auth_organizations auth_passkey_ceremonies auth_passkeys auth_recovery_codes auth_refresh_tokens auth_schema_migrations auth_second_factors auth_sessions auth_users"
+	want := "auth_external_identities auth_invitations auth_limiter_keys auth_memberships auth_one_time_tokens auth_organizations auth_passkey_ceremonies auth_passkeys auth_recovery_codes auth_refresh_tokens auth_schema_migrations auth_second_factors auth_sessions auth_users"
 	if got := strings.Join(names, " "); got != want {
 		t.Errorf("tables = %s; want %s", got, want)
 	}

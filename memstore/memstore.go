@@ -110,6 +110,10 @@ type Store struct {
 	// orgState holds organizations, memberships and invitations (see
 	// orgs.go).
 	orgState
+
+	// identities holds the external identities by issuer and subject (see
+	// identities.go); created on first use.
+	identities map[identityKey]*auth.ExternalIdentity
 }
 
 // session is a stored session and the index of its refresh tokens.
@@ -238,6 +242,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	delete(s.factors, id)
 	delete(s.recovery, id)
 	s.deleteUserPasskeys(id)
+	s.deleteUserIdentities(id)
 	for h, tok := range s.oneTime {
 		if tok.UserID == id {
 			delete(s.oneTime, h)

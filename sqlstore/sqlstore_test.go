@@ -159,10 +159,10 @@ func TestMigrations(t *testing.T) {
 		var got []int
 		for i, m := range ms {
 			got = append(got, m.version)
-			// Numbers increase; gaps are allowed (numbers are assigned to
-			// features ahead of their merge).
-			if i > 0 && m.version <= ms[i-1].version {
-				t.Errorf("%v: migration %s has number %d; want above %d", d, m.name, m.version, ms[i-1].version)
+			// Numbers rise from 1; gaps are allowed (numbers are reserved
+			// for features developed side by side).
+			if (i == 0 && m.version != 1) || (i > 0 && m.version <= ms[i-1].version) {
+				t.Errorf("%v: migration %s has number %d after %v", d, m.name, m.version, got[:i])
 			}
 			if len(m.statements) == 0 {
 				t.Errorf("%v: migration %s has no statements", d, m.name)

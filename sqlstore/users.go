@@ -129,6 +129,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 		if err := s.dropMemberships(ctx, tx, id); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, s.identityQuery("DELETE FROM {p}external_identities WHERE user_id = ?"), id); err != nil {
+			return err
+		}
 		res, err := s.txExec(ctx, tx, s.q.deleteUser, id)
 		if err != nil {
 			return err

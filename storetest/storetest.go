@@ -188,6 +188,11 @@ func Run(t *testing.T, open func(t *testing.T) (auth.UserStore, auth.TokenStore)
 		{"ConcurrentPasskeyCeremony", testConcurrentPasskeyCeremony},
 		{"PasskeyCeremonyDeleteExpired", testPasskeyCeremonyDeleteExpired},
 		{"DeleteUserWithPasskeys", testDeleteUserWithPasskeys},
+		// ExternalIdentityStore.
+		{"ExternalIdentityRoundTrip", testExternalIdentityRoundTrip},
+		{"ConcurrentExternalIdentity", testConcurrentExternalIdentity},
+		{"ConcurrentUnlinkLast", testConcurrentUnlinkLast},
+		{"DeleteUserWithIdentities", testDeleteUserWithIdentities},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -159,6 +159,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 	metricsOn := fs.Bool("metrics", false, "serve GET /metrics in Prometheus text format (OpenTelemetry metrics of package otelauth)")
 	accessCookie := fs.Bool("access-cookie", false, "also set the access token as an HttpOnly cookie for browser-mode clients, accepted by the application's routes")
 	passkeys := addPasskeyFlags(fs)
+	oidcFlags := addOIDCFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -234,6 +235,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, logw io
 		Sessions:  auth.SessionConfig{RefreshReuseWindow: *reuseWindow},
 	})
 	if err != nil {
+		return err
+	}
+	if err := oidcFlags.setup(ctx, a, secret, log); err != nil {
 		return err
 	}
 
@@ -350,6 +354,7 @@ func routes(a *auth.Authenticator, st *storage, log *slog.Logger, frontends []st
 	mux.Handle("GET /style.css", page)
 	mux.Handle("GET /orgs.js", page)
 	mux.Handle("GET /passkey.js", page)
+	mux.Handle("GET /oidc.js", page)
 	mux.Handle("/api/v2/auth/", http.StripPrefix("/api/v2/auth", a.Handler()))
 	mux.Handle("/.well-known/jwks.json", a.JWKSHandler()) // GET and HEAD; 405 otherwise
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -82,6 +82,7 @@ func Run(t *testing.T, open func(t *testing.T) (auth.UserStore, auth.TokenStore)
 		{"M", rowsM()},
 		{"K", rowsK()},
 		{"R", rowsR()},
+		{"O", rowsO()},
 	}
 	for _, sec := range sections {
 		t.Run(sec.name, func(t *testing.T) {
