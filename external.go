@@ -194,18 +194,18 @@ func (a *Authenticator) ExternalIdentities(ctx context.Context, userID string) (
 
 // UnlinkExternal removes the user's identity id. It refuses with
 // [ErrLastSignInMethod] to remove the last way in of an account without a
-// password, and answers [ErrIdentityNotFound] for an identity that is not
+// password or a passkey, and answers [ErrIdentityNotFound] for an identity that is not
 // the user's.
 func (a *Authenticator) UnlinkExternal(ctx context.Context, userID, id string) error {
 	st, err := a.identities()
 	if err != nil {
 		return err
 	}
-	u, err := a.users.UserByID(ctx, userID)
+	m, err := a.SignInMethods(ctx, userID)
 	if err != nil {
-		return fmt.Errorf("auth: look up user: %w", err)
+		return err
 	}
-	err = st.DeleteExternalIdentity(ctx, userID, id, u.PasswordHash == "")
+	err = st.DeleteExternalIdentity(ctx, userID, id, !m.Password && m.Passkeys == 0)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return ErrIdentityNotFound
@@ -272,4 +272,47 @@ func signInPurpose(amr string) (string, error) {
 		return "", fmt.Errorf("auth: invalid sign-in method %q", amr)
 	}
 	return "signin_" + amr, nil
+}
+
+// SignInMethods counts the ways in of an account: a password, linked
+// provider identities and passkeys.
+type SignInMethods struct {
+	// Password is true when the account has a password.
+	Password bool
+	// Identities is the number of linked provider identities (0 when the
+	// store has no [ExternalIdentityStore]).
+	Identities int
+	// Passkeys is the number of passkeys (0 when the store has no
+	// [PasskeyStore]).
+	Passkeys int
+}
+
+// SignInMethods returns the ways in of the user userID, for the routes that
+// remove one (unlinking a provider, deleting a passkey) to refuse removing
+// the last with [ErrLastSignInMethod]. Each removal is atomic against its
+// own kind (two unlinks, two passkey deletions); a removal of an identity
+// racing the removal of the account's only passkey is not serialized
+// against it.
+func (a *Authenticator) SignInMethods(ctx context.Context, userID string) (SignInMethods, error) {
+	var m SignInMethods
+	u, err := a.users.UserByID(ctx, userID)
+	if err != nil {
+		return m, fmt.Errorf("auth: look up user: %w", err)
+	}
+	m.Password = u.PasswordHash != ""
+	if st, ok := a.users.(ExternalIdentityStore); ok {
+		ids, err := st.UserExternalIdentities(ctx, userID)
+		if err != nil {
+			return m, fmt.Errorf("auth: list identities: %w", err)
+		}
+		m.Identities = len(ids)
+	}
+	if st, ok := a.users.(PasskeyStore); ok {
+		pks, err := st.Passkeys(ctx, userID)
+		if err != nil {
+			return m, fmt.Errorf("auth: list passkeys: %w", err)
+		}
+		m.Passkeys = len(pks)
+	}
+	return m, nil
 }

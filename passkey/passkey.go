@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -545,9 +546,28 @@ func (pk *Passkeys) Rename(ctx context.Context, userID, id, name string) error {
 }
 
 // Remove deletes the user's passkey id; signing in with it fails from then
-// on.
+// on. It refuses with [auth.ErrLastSignInMethod] to delete the only passkey
+// of an account without a password or a linked provider.
 func (pk *Passkeys) Remove(ctx context.Context, userID, id string) error {
-	err := pk.st.DeletePasskey(ctx, userID, id)
+	m, err := pk.a.SignInMethods(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if !m.Password && m.Identities == 0 {
+		// A passwordless account without a provider: its passkeys are its
+		// only ways in, and the last one stays.
+		keys, err := pk.st.Passkeys(ctx, userID)
+		if err != nil {
+			return fmt.Errorf("passkey: list passkeys: %w", err)
+		}
+		if !slices.ContainsFunc(keys, func(k *auth.Passkey) bool { return k.ID == id }) {
+			return ErrPasskeyNotFound
+		}
+		if len(keys) < 2 {
+			return auth.ErrLastSignInMethod
+		}
+	}
+	err = pk.st.DeletePasskey(ctx, userID, id)
 	if errors.Is(err, auth.ErrNotFound) {
 		return ErrPasskeyNotFound
 	}

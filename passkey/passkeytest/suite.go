@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) (auth.UserStore, auth.TokenStore)
 		{"W10_removed_passkey_cannot_sign_in", w10},
 		{"W11_backup_flags", w11},
 		{"W12_unverified_email_refused", w12},
+		{"W13_last_way_in_kept", w13},
 	}
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) {
@@ -583,3 +584,48 @@ type nopMailer struct{}
 
 func (nopMailer) SendPasswordReset(context.Context, *auth.User, string) error     { return nil }
 func (nopMailer) SendEmailVerification(context.Context, *auth.User, string) error { return nil }
+
+// w13: an account without a password keeps its last way in. Signed up
+// through a provider, it adds a passkey; the provider may then be unlinked
+// (the passkey remains), but the only passkey of an account without a
+// password or a provider cannot be deleted, and it still signs in.
+func w13(t *testing.T, e *env) {
+	ctx := context.Background()
+	tag := uuid.NewString()[:8]
+	u, err := e.a.SignInExternal(ctx, auth.ExternalUser{Issuer: "https://idp.example", Subject: "w13-" + tag, Email: "w13-" + tag + "@example.com", EmailVerified: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.a.OpenSession(ctx, u, []string{"oidc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := New(Origin)
+	c, opts := e.begin("/passkeys/register/begin", res.AccessToken, map[string]any{})
+	cred, err := dev.Create(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := e.do("POST", "/passkeys/register/finish", res.AccessToken, map[string]any{"ceremony": c, "credential": cred}); r.status != http.StatusCreated {
+		t.Fatalf("register finish: %d %s", r.status, r.raw)
+	}
+	ids, err := e.a.ExternalIdentities(ctx, u.ID)
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("identities = %v, %v", ids, err)
+	}
+	if err := e.a.UnlinkExternal(ctx, u.ID, ids[0].ID); err != nil {
+		t.Fatalf("unlinking the provider of an account with a passkey: %v", err)
+	}
+	keys, err := e.st.Passkeys(ctx, u.ID)
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("passkeys = %v, %v", keys, err)
+	}
+	e.refused("deleting the last way in", e.do("DELETE", "/passkeys/"+keys[0].ID, res.AccessToken, nil), http.StatusConflict, "LAST_SIGN_IN_METHOD")
+	e.refused("an unknown passkey", e.do("DELETE", "/passkeys/nope", res.AccessToken, nil), http.StatusNotFound, "NOT_FOUND")
+	if after, _ := e.st.Passkeys(ctx, u.ID); len(after) != 1 {
+		t.Errorf("the refused deletion removed the passkey: %d left", len(after))
+	}
+	if r := e.loginWith(dev); r.status != http.StatusOK {
+		t.Errorf("sign-in with the kept passkey: %d %s", r.status, r.raw)
+	}
+}
