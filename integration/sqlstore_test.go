@@ -663,7 +663,18 @@ func TestRotateStricterIsolation(t *testing.T) {
 			// for any lock counts once; other tests' waiting sessions may
 			// add to the count, which only ends the wait sooner (the
 			// assertions below hold however many rotations contend).
-			for waiting := 0; waiting+int(done.Load()) < n; {
+			// A rotation that neither waits for the lock nor ends is stuck
+			// in the store (a duplicate prepared statement's Close once
+			// waited there for a connection busy behind the blocker): after
+			// two minutes that is reported, and the blocker ends so that
+			// the test does not hang.
+			giveUp := time.Now().Add(2 * time.Minute)
+			waiting := 0
+			for waiting+int(done.Load()) < n {
+				if time.Now().After(giveUp) {
+					t.Errorf("after 2 minutes %d rotations wait for the lock and %d ended, of %d: the others are stuck in the store", waiting, done.Load(), n)
+					break
+				}
 				if err := db.QueryRowContext(ctx, "SELECT COUNT(DISTINCT l.pid) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE NOT l.granted AND a.datname = current_database()").Scan(&waiting); err != nil {
 					t.Fatal(err)
 				}

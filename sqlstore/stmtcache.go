@@ -44,7 +44,13 @@ func (s *Store) stmt(ctx context.Context, query string) *sql.Stmt {
 		return nil
 	}
 	if v, loaded := s.stmts.m.LoadOrStore(query, st); loaded {
-		_ = st.Close() // another goroutine prepared it first
+		// Another goroutine prepared it first. The duplicate is closed in
+		// the background: Stmt.Close takes the lock of the connection it
+		// was prepared on, which a query running there holds until it
+		// ends, and that query may be waiting for a row lock held by a
+		// transaction that waits for this very call (the hang that
+		// TestRotateStricterIsolation found).
+		go st.Close()
 		return v.(*sql.Stmt)
 	}
 	if s.stmts.closed.Load() {
