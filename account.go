@@ -395,6 +395,42 @@ func (a *Authenticator) deleteAccount(ctx context.Context, userID, password stri
 	if err != nil {
 		return err
 	}
+	return a.removeAccount(ctx, u)
+}
+
+// DeleteAccountFresh deletes the account of a user without a password (one
+// made by a sign-in with a provider, say), who proves who they are with a
+// session opened within [MFAConfig.FreshLogin] instead (c, the claims of
+// its access token; FRESH_LOGIN_REQUIRED otherwise). An account with a
+// password is refused with [ErrInvalidCredentials]: it is deleted by
+// [Authenticator.DeleteAccount]. DELETE /me with {"password":""} calls it.
+func (a *Authenticator) DeleteAccountFresh(ctx context.Context, c *Claims) error {
+	if a.obs == nil {
+		return a.deleteAccountFresh(ctx, c)
+	}
+	_, err := observe(a, ctx, OpDeleteAccount, func(ctx context.Context) (struct{}, error) { return struct{}{}, a.deleteAccountFresh(ctx, c) })
+	return err
+}
+
+// deleteAccountFresh is DeleteAccountFresh without the observer.
+func (a *Authenticator) deleteAccountFresh(ctx context.Context, c *Claims) error {
+	if _, err := a.sessionLister(); err != nil {
+		return err
+	}
+	u, err := a.FreshProof(ctx, c, "")
+	if err != nil {
+		return err
+	}
+	if u.PasswordHash != "" {
+		return ErrInvalidCredentials
+	}
+	return a.removeAccount(ctx, u)
+}
+
+// removeAccount deletes u, whose proof has been checked: unless it is the
+// last owner of an organization with other members, it ends every session
+// of u, then deletes the user.
+func (a *Authenticator) removeAccount(ctx context.Context, u *User) error {
 	if err := a.lastOwnerBlocks(ctx, u.ID); err != nil {
 		return err
 	}

@@ -410,7 +410,7 @@ func (a *Authenticator) verify(ctx context.Context, token string, checkSession b
 	now := a.cfg.Now()
 	var gen uint64
 	if a.sessions != nil {
-		if a.sessions.live(c.SessionID, c.UserID, now) {
+		if a.sessions.live(c.SessionID, c.UserID, c.OrganizationID, now) {
 			return c, nil
 		}
 		gen = a.sessions.begin()
@@ -423,6 +423,13 @@ func (a *Authenticator) verify(ctx context.Context, token string, checkSession b
 		return nil, fmt.Errorf("auth: look up session: %w", err)
 	}
 	if !s.RevokedAt.IsZero() || s.UserID != c.UserID || !now.Before(s.ExpiresAt) {
+		return nil, ErrInvalidToken
+	}
+	// A session remembers its active organization: a token for another one
+	// (issued before a switch, or for an organization the user has been
+	// removed from since) is no longer valid. Stores that keep no
+	// organization on sessions leave it empty.
+	if s.OrganizationID != "" && s.OrganizationID != c.OrganizationID {
 		return nil, ErrInvalidToken
 	}
 	if a.sessions != nil {

@@ -115,6 +115,12 @@ type passwordRequest struct {
 // serveDeleteAccount deletes the bearer's account (see
 // [Authenticator.DeleteAccount]).
 func (a *Authenticator) serveDeleteAccount(w http.ResponseWriter, r *http.Request, c *Claims, req *passwordRequest) error {
+	if *req.Password == "" {
+		// An account without a password proves itself with a fresh session.
+		if u, err := a.users.UserByID(r.Context(), c.UserID); err == nil && u.PasswordHash == "" {
+			return a.replyEnded(w, r, http.StatusOK, "Account deleted", a.DeleteAccountFresh(r.Context(), c))
+		}
+	}
 	return a.replyEnded(w, r, http.StatusOK, "Account deleted", a.DeleteAccount(r.Context(), c.UserID, *req.Password))
 }
 

@@ -507,6 +507,9 @@ func (a *Authenticator) SwitchOrganization(ctx context.Context, c *Claims, orgID
 	if err != nil {
 		return nil, fmt.Errorf("auth: sign access token: %w", err)
 	}
+	if a.sessions != nil {
+		a.sessions.forget(s.ID) // its cached organization is the previous one
+	}
 	a.audit(ctx, AuditOrgSwitch, "user_id", c.UserID, "session_id", s.ID, "org_id", orgID)
 	return &TokenPair{AccessToken: access, RefreshToken: refresh}, nil
 }

@@ -3,9 +3,11 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ingestiq/auth"
 	"github.com/ingestiq/auth/memstore"
@@ -135,5 +137,65 @@ func TestOrgsNeedTheStore(t *testing.T) {
 	cfg.Organizations.Required = true
 	if _, err := auth.New(cfg); err == nil {
 		t.Error("New accepted Organizations.Required without an OrgStore")
+	}
+}
+
+// TestOrgTokenBoundToActiveOrganization: a session remembers its active
+// organization, so once it switches, the access tokens it holds for the
+// previous organization stop verifying (with and without the session
+// cache); the tokens of the new one verify until the member is removed.
+func TestOrgTokenBoundToActiveOrganization(t *testing.T) {
+	for _, ttl := range []time.Duration{0, 10 * time.Second} {
+		t.Run(fmt.Sprintf("SessionCacheTTL=%v", ttl), func(t *testing.T) {
+			ctx := t.Context()
+			mail := &orgMailer{tokens: map[string]string{}}
+			st := memstore.New()
+			a, err := auth.New(auth.Config{
+				Users: st, Tokens: st, Secret: testSecret, Now: newTestClock().Now,
+				Logger:    slog.New(slog.DiscardHandler),
+				Passwords: auth.PasswordConfig{Argon2: fastArgon2, InsecureAllowWeakHashing: true},
+				Throttle:  auth.ThrottleConfig{InsecureDisableThrottling: true},
+				Mail:      auth.MailConfig{Mailer: mail},
+				Sessions:  auth.SessionConfig{SessionCacheTTL: ttl},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			owner, err := a.Register(ctx, auth.RegisterInput{Email: "owner@example.com", Password: "correct horse battery", Name: "Owner"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			bob, err := a.Register(ctx, auth.RegisterInput{Email: "bob@example.com", Password: "correct horse battery", Name: "Bob"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			org := owner.User.OrganizationID
+			if _, err := a.Invite(ctx, owner.User.ID, org, "bob@example.com", auth.RoleMember); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := a.AcceptInvitation(ctx, bob.User.ID, mail.tokens["bob@example.com"]); err != nil {
+				t.Fatal(err)
+			}
+			home, err := a.Verify(ctx, bob.AccessToken) // also fills the session cache
+			if err != nil {
+				t.Fatal(err)
+			}
+			pair, err := a.SwitchOrganization(ctx, home, org)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := a.Verify(ctx, bob.AccessToken); !errors.Is(err, auth.ErrInvalidToken) {
+				t.Errorf("the home organization's token after the switch: %v; want ErrInvalidToken", err)
+			}
+			if c, err := a.Verify(ctx, pair.AccessToken); err != nil || c.OrganizationID != org {
+				t.Fatalf("the new token: %+v, %v", c, err)
+			}
+			if err := a.RemoveMember(ctx, owner.User.ID, org, bob.User.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := a.Verify(ctx, pair.AccessToken); !errors.Is(err, auth.ErrInvalidToken) {
+				t.Errorf("the token of the organization bob was removed from: %v; want ErrInvalidToken", err)
+			}
+		})
 	}
 }

@@ -35,6 +35,7 @@ type sessionCache struct {
 
 type cachedSession struct {
 	userID    string
+	orgID     string    // the session's active organization
 	expiresAt time.Time // the session's own end
 	until     time.Time // when this entry stops being trusted
 }
@@ -44,12 +45,12 @@ func newSessionCache(ttl time.Duration) *sessionCache {
 }
 
 // live reports whether the cache vouches that session id of userID is live
-// at now.
-func (c *sessionCache) live(id, userID string, now time.Time) bool {
+// at now, in the organization orgID.
+func (c *sessionCache) live(id, userID, orgID string, now time.Time) bool {
 	c.mu.Lock()
 	e, ok := c.m[id]
 	c.mu.Unlock()
-	return ok && e.userID == userID && now.Before(e.until) && now.Before(e.expiresAt)
+	return ok && e.userID == userID && (e.orgID == "" || e.orgID == orgID) && now.Before(e.until) && now.Before(e.expiresAt)
 }
 
 // begin returns the generation to pass to put for a store read that starts
@@ -82,7 +83,7 @@ func (c *sessionCache) put(s *Session, now time.Time, gen uint64) {
 			delete(c.m, id)
 		}
 	}
-	c.m[s.ID] = cachedSession{userID: s.UserID, expiresAt: s.ExpiresAt, until: now.Add(c.ttl)}
+	c.m[s.ID] = cachedSession{userID: s.UserID, orgID: s.OrganizationID, expiresAt: s.ExpiresAt, until: now.Add(c.ttl)}
 }
 
 // markRevoked records a revocation under key, at a new generation. The

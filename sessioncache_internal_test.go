@@ -22,11 +22,11 @@ func TestSessionCacheRevocationMarksBounded(t *testing.T) {
 		t.Fatalf("%d revocation marks, want at most %d", n, maxRevocationMarks)
 	}
 	c.put(s, now, old)
-	if c.live(s.ID, s.UserID, now) {
+	if c.live(s.ID, s.UserID, "", now) {
 		t.Fatal("a read begun before the marks were cleared was cached")
 	}
 	c.put(s, now, c.begin())
-	if !c.live(s.ID, s.UserID, now) {
+	if !c.live(s.ID, s.UserID, "", now) {
 		t.Fatal("a read begun after the revocations was not cached")
 	}
 }
