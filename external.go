@@ -40,8 +40,9 @@ func (a *Authenticator) identities() (ExternalIdentityStore, error) {
 //   - An identity is (Issuer, Subject). A linked identity signs in as its
 //     user, whatever the email says now.
 //   - A first sign-in creates a user without a password (through
-//     [Config.OnRegister], as registration does), with the email verified
-//     when the provider asserts it, unless an account has that email.
+//     [Config.OnRegister], as registration does), its email verified,
+//     unless an account has that email. A provider that does not assert
+//     the email as verified creates no account: [ErrEmailNotVerified].
 //   - Then the identity is linked to that account only when the provider
 //     asserts the email as verified and the account's email is verified
 //     too; otherwise it returns [ErrAccountExists] and changes nothing: the
@@ -106,10 +107,15 @@ func (a *Authenticator) signInExternalOnce(ctx context.Context, st ExternalIdent
 	case !errors.Is(err, ErrNotFound):
 		return nil, fmt.Errorf("auth: look up user: %w", err)
 	}
-	in := &User{Email: email, Name: strings.TrimSpace(ext.Name)}
-	if ext.EmailVerified {
-		in.EmailVerifiedAt = now.UTC().Truncate(time.Millisecond)
+	if !ext.EmailVerified {
+		// An account is never made from an address the provider does not
+		// vouch for: it would take the address from its owner, and the
+		// identity would keep a way into the account after the owner
+		// recovered it by mail (pre-account takeover).
+		a.audit(ctx, AuditExternalRefused, "issuer", logSafe(ext.Issuer), "reason", "email_not_verified")
+		return nil, ErrEmailNotVerified
 	}
+	in := &User{Email: email, Name: strings.TrimSpace(ext.Name), EmailVerifiedAt: now.UTC().Truncate(time.Millisecond)}
 	u, undo, err := a.createUser(ctx, in, now)
 	if errors.Is(err, ErrEmailExists) {
 		return nil, errRaced
