@@ -387,6 +387,12 @@ func (s *Store) AcceptInvitation(ctx context.Context, hash string, m *auth.Membe
 		if err != nil {
 			return err
 		}
+		// The organization's row lock serializes this with other changes
+		// of its members: two invitations of one user accepted at once
+		// give one membership and ErrMemberExists, not a key violation.
+		if _, err := tx.ExecContext(ctx, s.oq.orgLock, i.OrganizationID); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, s.oq.invSpend, hash)
 		if err != nil {
 			return err
@@ -410,13 +416,19 @@ func (s *Store) AcceptInvitation(ctx context.Context, hash string, m *auth.Membe
 }
 
 // SwitchSession moves the user's live session to orgID and replaces its
-// unused refresh tokens with next, in one transaction.
+// unused refresh tokens with next, in one transaction that holds the
+// organization's row lock.
 func (s *Store) SwitchSession(ctx context.Context, sessionID, userID, orgID string, next *auth.RefreshToken) (string, error) {
 	if next == nil || next.SessionID != sessionID {
 		return "", errors.New("sqlstore: switch session: next token of another session")
 	}
 	var role string
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// Locked like RemoveMember: a removal cannot commit between the
+		// membership read and the move (and then miss this session).
+		if _, err := tx.ExecContext(ctx, s.oq.orgLock, orgID); err != nil {
+			return err
+		}
 		var created, live int64
 		err := tx.QueryRowContext(ctx, s.oq.memberByKey, orgID, userID).Scan(&role, &created)
 		if errors.Is(err, sql.ErrNoRows) {
