@@ -75,8 +75,9 @@ var (
 	ErrIdentityLinked = newError("IDENTITY_LINKED", http.StatusConflict, "This provider account is linked to another user")
 
 	// ErrLastSignInMethod is returned by [Authenticator.UnlinkExternal]
-	// when the identity is the account's last way in (no password, no other
-	// identity).
+	// and by the passkey module's deletion when the identity or passkey is
+	// the account's last way in (no password, no other identity, no other
+	// passkey).
 	ErrLastSignInMethod = newError("LAST_SIGN_IN_METHOD", http.StatusConflict, "This is the account's last way to sign in")
 
 	// ErrIdentityNotFound is returned by [Authenticator.UnlinkExternal] for

@@ -106,8 +106,12 @@ type PasskeyStore interface {
 	RenamePasskey(ctx context.Context, userID, id, name string) error
 
 	// DeletePasskey removes the user's passkey id. It must return
-	// [ErrNotFound] when the user has no such passkey.
-	DeletePasskey(ctx context.Context, userID, id string) error
+	// [ErrNotFound] when the user has no such passkey. When keepOne is
+	// true it removes it only if the user keeps at least one other
+	// passkey, and otherwise returns [ErrLastSignInMethod], decided
+	// atomically: of concurrent calls removing a user's last two passkeys
+	// at most one succeeds.
+	DeletePasskey(ctx context.Context, userID, id string, keepOne bool) error
 
 	// CreatePasskeyCeremony stores a copy of c.
 	CreatePasskeyCeremony(ctx context.Context, c *PasskeyCeremony) error

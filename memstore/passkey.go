@@ -126,8 +126,9 @@ func (s *Store) RenamePasskey(ctx context.Context, userID, id, name string) erro
 }
 
 // DeletePasskey removes the user's passkey id, or returns
-// [auth.ErrNotFound].
-func (s *Store) DeletePasskey(ctx context.Context, userID, id string) error {
+// [auth.ErrNotFound]; with keepOne, [auth.ErrLastSignInMethod] when it is
+// the user's only passkey, under the store's lock.
+func (s *Store) DeletePasskey(ctx context.Context, userID, id string, keepOne bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -136,6 +137,17 @@ func (s *Store) DeletePasskey(ctx context.Context, userID, id string) error {
 	p, ok := s.passkeys[id]
 	if !ok || p.UserID != userID {
 		return auth.ErrNotFound
+	}
+	if keepOne {
+		n := 0
+		for _, q := range s.passkeys {
+			if q.UserID == userID {
+				n++
+			}
+		}
+		if n < 2 {
+			return auth.ErrLastSignInMethod
+		}
 	}
 	delete(s.passkeys, id)
 	return nil

@@ -24,7 +24,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -553,23 +552,15 @@ func (pk *Passkeys) Remove(ctx context.Context, userID, id string) error {
 	if err != nil {
 		return err
 	}
-	if !m.Password && m.Identities == 0 {
-		// A passwordless account without a provider: its passkeys are its
-		// only ways in, and the last one stays.
-		keys, err := pk.st.Passkeys(ctx, userID)
-		if err != nil {
-			return fmt.Errorf("passkey: list passkeys: %w", err)
-		}
-		if !slices.ContainsFunc(keys, func(k *auth.Passkey) bool { return k.ID == id }) {
-			return ErrPasskeyNotFound
-		}
-		if len(keys) < 2 {
-			return auth.ErrLastSignInMethod
-		}
-	}
-	err = pk.st.DeletePasskey(ctx, userID, id)
+	// A passwordless account without a provider: its passkeys are its only
+	// ways in, and the store keeps the last one (atomically).
+	keepOne := !m.Password && m.Identities == 0
+	err = pk.st.DeletePasskey(ctx, userID, id, keepOne)
 	if errors.Is(err, auth.ErrNotFound) {
 		return ErrPasskeyNotFound
+	}
+	if errors.Is(err, auth.ErrLastSignInMethod) {
+		return auth.ErrLastSignInMethod
 	}
 	if err != nil {
 		return fmt.Errorf("passkey: delete passkey: %w", err)

@@ -200,7 +200,14 @@ func (s *Store) RenamePasskey(ctx context.Context, userID, id, name string) erro
 }
 
 // DeletePasskey removes the user's passkey, or returns [auth.ErrNotFound].
-func (s *Store) DeletePasskey(ctx context.Context, userID, id string) error {
+// With keepOne it runs in one transaction that first locks the user's row
+// (PostgreSQL and MySQL: SELECT ... FOR UPDATE; SQLite runs writers one at
+// a time), counts the user's passkeys, and refuses with
+// [auth.ErrLastSignInMethod] to delete the only one.
+func (s *Store) DeletePasskey(ctx context.Context, userID, id string, keepOne bool) error {
+	if keepOne {
+		return s.deletePasskeyKeepOne(ctx, userID, id)
+	}
 	res, err := s.exec(ctx, s.pkq.del, userID, id)
 	if err != nil {
 		return fmt.Errorf("sqlstore: delete passkey: %w", err)
@@ -271,4 +278,39 @@ func (s *Store) DeleteExpiredPasskeyCeremonies(ctx context.Context, before time.
 			return total, nil
 		}
 	}
+}
+
+// deletePasskeyKeepOne is DeletePasskey with keepOne.
+func (s *Store) deletePasskeyKeepOne(ctx context.Context, userID, id string) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if s.dialect != SQLite {
+			var got string
+			err := tx.QueryRowContext(ctx, s.identityQuery("SELECT id FROM {p}users WHERE id = ? FOR UPDATE"), userID).Scan(&got)
+			if errors.Is(err, sql.ErrNoRows) {
+				return auth.ErrNotFound
+			}
+			if err != nil {
+				return err
+			}
+		}
+		var n, mine int64
+		if err := tx.QueryRowContext(ctx, s.identityQuery("SELECT COUNT(*), COALESCE(SUM(CASE WHEN id = ? THEN 1 ELSE 0 END), 0) FROM {p}passkeys WHERE user_id = ?"), id, userID).Scan(&n, &mine); err != nil {
+			return err
+		}
+		if mine == 0 {
+			return auth.ErrNotFound
+		}
+		if n < 2 {
+			return auth.ErrLastSignInMethod
+		}
+		_, err := tx.ExecContext(ctx, s.identityQuery("DELETE FROM {p}passkeys WHERE id = ? AND user_id = ?"), id, userID)
+		return err
+	})
+	if errors.Is(err, auth.ErrNotFound) || errors.Is(err, auth.ErrLastSignInMethod) {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: delete passkey: %w", err)
+	}
+	return nil
 }

@@ -190,7 +190,7 @@ func testRenameDeletePasskey(t *testing.T, f *fixture) {
 	p := newPasskey(u.ID)
 	f.mustCreatePasskey(t, st, p)
 	checkErr(t, "RenamePasskey of another user's passkey", st.RenamePasskey(f.ctx, other.ID, p.ID, "Mine"), auth.ErrNotFound)
-	checkErr(t, "DeletePasskey of another user's passkey", st.DeletePasskey(f.ctx, other.ID, p.ID), auth.ErrNotFound)
+	checkErr(t, "DeletePasskey of another user's passkey", st.DeletePasskey(f.ctx, other.ID, p.ID, false), auth.ErrNotFound)
 	if err := st.RenamePasskey(f.ctx, u.ID, p.ID, "Phone"); err != nil {
 		t.Fatalf("RenamePasskey: %v", err)
 	}
@@ -200,12 +200,12 @@ func testRenameDeletePasskey(t *testing.T, f *fixture) {
 	p.Name = "Phone"
 	got, _ := st.Passkey(f.ctx, p.ID)
 	checkPasskey(t, "after RenamePasskey", got, p)
-	if err := st.DeletePasskey(f.ctx, u.ID, p.ID); err != nil {
+	if err := st.DeletePasskey(f.ctx, u.ID, p.ID, false); err != nil {
 		t.Fatalf("DeletePasskey: %v", err)
 	}
 	_, err := st.Passkey(f.ctx, p.ID)
 	checkErr(t, "Passkey after DeletePasskey", err, auth.ErrNotFound)
-	checkErr(t, "DeletePasskey again", st.DeletePasskey(f.ctx, u.ID, p.ID), auth.ErrNotFound)
+	checkErr(t, "DeletePasskey again", st.DeletePasskey(f.ctx, u.ID, p.ID, false), auth.ErrNotFound)
 	checkErr(t, "RenamePasskey of a deleted passkey", st.RenamePasskey(f.ctx, u.ID, p.ID, "x"), auth.ErrNotFound)
 }
 
@@ -297,5 +297,38 @@ func testDeleteUserWithPasskeys(t *testing.T, f *fixture) {
 	checkErr(t, "Passkey of a deleted user", err, auth.ErrNotFound)
 	if _, err := st.Passkey(f.ctx, keep.ID); err != nil {
 		t.Errorf("another user's passkey after DeleteUser: %v", err)
+	}
+}
+
+// testConcurrentDeleteLastPasskeys: with keepOne, the only passkey is
+// refused with ErrLastSignInMethod, and of concurrent deletions of a user's
+// last two passkeys exactly one succeeds.
+func testConcurrentDeleteLastPasskeys(t *testing.T, f *fixture) {
+	st := f.passkeys(t)
+	u := f.mustCreateUser(t)
+	only := newPasskey(u.ID)
+	f.mustCreatePasskey(t, st, only)
+	checkErr(t, "DeletePasskey of the only passkey with keepOne", st.DeletePasskey(f.ctx, u.ID, only.ID, true), auth.ErrLastSignInMethod)
+	checkErr(t, "DeletePasskey with keepOne of another user's passkey", st.DeletePasskey(f.ctx, f.mustCreateUser(t).ID, only.ID, true), auth.ErrNotFound)
+	second := newPasskey(u.ID)
+	f.mustCreatePasskey(t, st, second)
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, id := range []string{only.ID, second.ID} {
+		wg.Go(func() { errs[i] = st.DeletePasskey(f.ctx, u.ID, id, true) })
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, auth.ErrLastSignInMethod):
+			t.Errorf("concurrent DeletePasskey: %v", err)
+		}
+	}
+	left, err := st.Passkeys(f.ctx, u.ID)
+	if ok != 1 || err != nil || len(left) != 1 {
+		t.Errorf("%d of two concurrent deletions of the last two passkeys succeeded, %d left (%v); want 1 and 1", ok, len(left), err)
 	}
 }

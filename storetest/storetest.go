@@ -184,6 +184,7 @@ func Run(t *testing.T, open func(t *testing.T) (auth.UserStore, auth.TokenStore)
 		{"PasskeySignCountForwardOnly", testPasskeySignCount},
 		{"ConcurrentPasskeyUse", testConcurrentPasskeyUse},
 		{"RenameDeletePasskey", testRenameDeletePasskey},
+		{"ConcurrentDeleteLastPasskeys", testConcurrentDeleteLastPasskeys},
 		{"PasskeyCeremonySingleUse", testPasskeyCeremonySingleUse},
 		{"ConcurrentPasskeyCeremony", testConcurrentPasskeyCeremony},
 		{"PasskeyCeremonyDeleteExpired", testPasskeyCeremonyDeleteExpired},
