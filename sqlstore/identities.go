@@ -108,7 +108,23 @@ func (s *Store) UserExternalIdentities(ctx context.Context, userID string) ([]*a
 // other one, and refuses with [auth.ErrLastSignInMethod] when the user has
 // no other identity.
 func (s *Store) DeleteExternalIdentity(ctx context.Context, userID, id string, keepOne bool) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	if err := s.deleteOwned(ctx, "external_identities", userID, id, keepOne); err != nil {
+		if errors.Is(err, auth.ErrNotFound) || errors.Is(err, auth.ErrLastSignInMethod) {
+			return err
+		}
+		return fmt.Errorf("sqlstore: delete external identity: %w", err)
+	}
+	return nil
+}
+
+// deleteOwned deletes the row id of the user from table (a way in: an
+// identity, a passkey) in one transaction: auth.ErrNotFound when the user
+// has no such row, and with keepOne auth.ErrLastSignInMethod when it is
+// the user's only one, decided under the user's row lock (PostgreSQL and
+// MySQL: SELECT ... FOR UPDATE; SQLite runs writers one at a time), so
+// that two removals of a user's last two rows cannot both see the other.
+func (s *Store) deleteOwned(ctx context.Context, table, userID, id string, keepOne bool) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if keepOne && s.dialect != SQLite {
 			var got string
 			err := tx.QueryRowContext(ctx, s.identityQuery("SELECT id FROM {p}users WHERE id = ? FOR UPDATE"), userID).Scan(&got)
@@ -120,7 +136,7 @@ func (s *Store) DeleteExternalIdentity(ctx context.Context, userID, id string, k
 			}
 		}
 		var n, mine int64
-		if err := tx.QueryRowContext(ctx, s.identityQuery("SELECT COUNT(*), COALESCE(SUM(CASE WHEN id = ? THEN 1 ELSE 0 END), 0) FROM {p}external_identities WHERE user_id = ?"), id, userID).Scan(&n, &mine); err != nil {
+		if err := tx.QueryRowContext(ctx, s.identityQuery("SELECT COUNT(*), COALESCE(SUM(CASE WHEN id = ? THEN 1 ELSE 0 END), 0) FROM {p}"+table+" WHERE user_id = ?"), id, userID).Scan(&n, &mine); err != nil {
 			return err
 		}
 		if mine == 0 {
@@ -129,14 +145,7 @@ func (s *Store) DeleteExternalIdentity(ctx context.Context, userID, id string, k
 		if keepOne && n < 2 {
 			return auth.ErrLastSignInMethod
 		}
-		_, err := tx.ExecContext(ctx, s.identityQuery("DELETE FROM {p}external_identities WHERE id = ? AND user_id = ?"), id, userID)
+		_, err := tx.ExecContext(ctx, s.identityQuery("DELETE FROM {p}"+table+" WHERE id = ? AND user_id = ?"), id, userID)
 		return err
 	})
-	if errors.Is(err, auth.ErrNotFound) || errors.Is(err, auth.ErrLastSignInMethod) {
-		return err
-	}
-	if err != nil {
-		return fmt.Errorf("sqlstore: delete external identity: %w", err)
-	}
-	return nil
 }

@@ -282,34 +282,10 @@ func (s *Store) DeleteExpiredPasskeyCeremonies(ctx context.Context, before time.
 
 // deletePasskeyKeepOne is DeletePasskey with keepOne.
 func (s *Store) deletePasskeyKeepOne(ctx context.Context, userID, id string) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if s.dialect != SQLite {
-			var got string
-			err := tx.QueryRowContext(ctx, s.identityQuery("SELECT id FROM {p}users WHERE id = ? FOR UPDATE"), userID).Scan(&got)
-			if errors.Is(err, sql.ErrNoRows) {
-				return auth.ErrNotFound
-			}
-			if err != nil {
-				return err
-			}
-		}
-		var n, mine int64
-		if err := tx.QueryRowContext(ctx, s.identityQuery("SELECT COUNT(*), COALESCE(SUM(CASE WHEN id = ? THEN 1 ELSE 0 END), 0) FROM {p}passkeys WHERE user_id = ?"), id, userID).Scan(&n, &mine); err != nil {
+	if err := s.deleteOwned(ctx, "passkeys", userID, id, true); err != nil {
+		if errors.Is(err, auth.ErrNotFound) || errors.Is(err, auth.ErrLastSignInMethod) {
 			return err
 		}
-		if mine == 0 {
-			return auth.ErrNotFound
-		}
-		if n < 2 {
-			return auth.ErrLastSignInMethod
-		}
-		_, err := tx.ExecContext(ctx, s.identityQuery("DELETE FROM {p}passkeys WHERE id = ? AND user_id = ?"), id, userID)
-		return err
-	})
-	if errors.Is(err, auth.ErrNotFound) || errors.Is(err, auth.ErrLastSignInMethod) {
-		return err
-	}
-	if err != nil {
 		return fmt.Errorf("sqlstore: delete passkey: %w", err)
 	}
 	return nil
