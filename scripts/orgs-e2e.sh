@@ -191,7 +191,7 @@ awk '
 readme_api_line='API=http://localhost:8080/api/v2/auth'
 grep -qxF "$readme_api_line" "$readme_block" || fail "README.md: the block no longer sets $readme_api_line; update scripts/orgs-e2e.sh"
 sed -i "s#^$readme_api_line\$#API=$base/api/v2/auth#" "$readme_block"
-readme_curls=$(grep -cE '^[[:space:]]*curl ' "$readme_block" || true)
+readme_curls=$(grep -cE '^[[:space:]]*([A-Z_]+=\$\()?curl ' "$readme_block" || true)
 [ "$readme_curls" = 8 ] || fail "README.md: the block has $readme_curls curl commands, this script checks 8; update it"
 
 register readme-owner; r_owner=$access; r_org=$(claim "$r_owner" org); r_owner_id=$(claim "$r_owner" sub)
@@ -220,7 +220,8 @@ mkdir -p "$readme_out"
     n=$(($(find "$README_OUT" -name '*.args' | wc -l) + 1))
     printf '%s\n' "$*" >"$README_OUT/$n.args"
     command curl "$@" -sS -o "$README_OUT/$n.body" -w '%{http_code}' >"$README_OUT/$n.status"
-    echo "    [$n] HTTP $(cat "$README_OUT/$n.status") $(sed -E 's/(eyJ[A-Za-z0-9_-]{16})[A-Za-z0-9_.-]*/\1.../g' "$README_OUT/$n.body" | head -c 300)"
+    echo "    [$n] HTTP $(cat "$README_OUT/$n.status") $(sed -E 's/(eyJ[A-Za-z0-9_-]{16})[A-Za-z0-9_.-]*/\1.../g' "$README_OUT/$n.body" | head -c 300)" >&2
+    cat "$README_OUT/$n.body" # the answer, as curl -s prints it (the block may read it)
   }
   export -f curl
   # Bob's invitation token is known only once the block's invite has mailed
@@ -286,7 +287,7 @@ step "the state after the README's calls, read through the API"
 api GET /me "$r_bob_switched"
 expect_status 200
 expect_field user.organizationId "$r_org"
-api GET "/orgs/$r_org/members" "$r_bob"
+api GET "/orgs/$r_org/members" "$r_bob_switched"
 expect_status 200
 [ "$(member_roles)" = "$(printf '%s\n' "$r_owner_id:admin" "$r_bob_id:owner" | sort | tr '\n' ' ' | sed 's/ $//')" ] ||
   fail "members after the README's calls: $(member_roles); want bob owner, the former owner admin, carol gone"
