@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -26,34 +25,7 @@ func readmeOIDCCommands(t *testing.T) []string {
 	if j := strings.Index(section, "\n## "); j >= 0 {
 		section = section[:j]
 	}
-	var cmds []string
-	in := false
-	var cur strings.Builder
-	sc := bufio.NewScanner(strings.NewReader(section))
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case line == "```bash":
-			in = true
-			continue
-		case strings.HasPrefix(line, "```"):
-			in = false
-			continue
-		case !in:
-			continue
-		}
-		if strings.HasSuffix(line, "\\") {
-			cur.WriteString(strings.TrimSuffix(line, "\\"))
-			continue
-		}
-		cur.WriteString(line)
-		cmd := strings.TrimSpace(cur.String())
-		cur.Reset()
-		if strings.HasPrefix(cmd, "curl ") || assignRE.MatchString(cmd) || captureRE.MatchString(cmd) {
-			cmds = append(cmds, cmd)
-		}
-	}
-	return cmds
+	return blockCommands(section, "bash")
 }
 
 // TestReadmeOIDC runs the curl lines of the README's "Sign in with a

@@ -52,14 +52,19 @@ func readmeRoutes(readme string) []readmeRoute {
 // assignments (NAME=word, or NAME=$(curl ...) that keeps a value of an
 // answer). Other lines (comments, go run) are not run.
 func readmeCommands(readme string) []string {
+	return blockCommands(readme, "sh")
+}
+
+// blockCommands is readmeCommands for the ```lang blocks of text.
+func blockCommands(text, lang string) []string {
 	var cmds []string
 	inSh := false
 	var cur strings.Builder
-	sc := bufio.NewScanner(strings.NewReader(readme))
+	sc := bufio.NewScanner(strings.NewReader(text))
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
-		case line == "```sh":
+		case line == "```"+lang:
 			inSh = true
 			continue
 		case strings.HasPrefix(line, "```"):
