@@ -428,17 +428,23 @@ func (a *Authenticator) deleteAccountFresh(ctx context.Context, c *Claims) error
 }
 
 // removeAccount deletes u, whose proof has been checked: unless it is the
-// last owner of an organization with other members, it ends every session
-// of u, then deletes the user.
+// last owner of an organization with other members, it deletes the user,
+// then ends every session of u. The OrgStore decides the last-owner rule
+// atomically with the deletion, so that a refusal changes nothing, even
+// when co-owners delete their accounts at once; the check before it only
+// answers early.
 func (a *Authenticator) removeAccount(ctx context.Context, u *User) error {
 	if err := a.lastOwnerBlocks(ctx, u.ID); err != nil {
 		return err
 	}
+	switch err := a.users.DeleteUser(ctx, u.ID); {
+	case errors.Is(err, ErrLastOwner):
+		return ErrLastOwner
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return fmt.Errorf("auth: delete user: %w", err)
+	}
 	if _, err := a.revokeUserSessions(ctx, u.ID, ""); err != nil {
 		return err
-	}
-	if err := a.users.DeleteUser(ctx, u.ID); err != nil && !errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("auth: delete user: %w", err)
 	}
 	a.audit(ctx, AuditAccountDelete, "user_id", u.ID)
 	return nil

@@ -80,7 +80,11 @@ type Invitation struct {
 // be refreshed. CreateUser creates the user's organization (when it does
 // not exist yet, named after the user) and the user's membership with
 // User.Role in the same atomic step; DeleteUser removes the user's
-// memberships and every organization left without members.
+// memberships and every organization left without members, and refuses
+// with [ErrLastOwner], changing nothing, when the user is the only owner of
+// an organization with other members, decided atomically with the
+// deletion (under the same lock as the other changes of owners), so that
+// co-owners deleting their accounts at once always leave an owner.
 //
 // Every method takes a context first and returns its error (or one
 // wrapping it) once the context is done.

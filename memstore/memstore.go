@@ -216,7 +216,8 @@ func (s *Store) UpdatePasswordHash(ctx context.Context, id, hash string) error {
 // DeleteUser removes the user with the given id, which frees its email,
 // together with the user's sessions, refresh tokens and one-time tokens, as
 // sqlstore's foreign keys do. It returns [auth.ErrNotFound] when there is
-// no such user.
+// no such user, and [auth.ErrLastOwner], changing nothing, when the user is
+// the only owner of an organization with other members.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -226,6 +227,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	rec, ok := s.users[id]
 	if !ok {
 		return auth.ErrNotFound
+	}
+	if s.ownsAlone(id) {
+		return auth.ErrLastOwner
 	}
 	delete(s.users, id)
 	delete(s.byEmail, rec.Email)

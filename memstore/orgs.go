@@ -211,6 +211,18 @@ func (s *Store) lastOwner(orgID, userID string) bool {
 	return true
 }
 
+// ownsAlone reports whether userID is the only owner of an organization
+// that has other members, which deleting the user would leave without an
+// owner. s.mu is held.
+func (s *Store) ownsAlone(userID string) bool {
+	for id, ms := range s.members {
+		if len(ms) > 1 && s.lastOwner(id, userID) {
+			return true
+		}
+	}
+	return false
+}
+
 // SetMemberRole changes a member's role; the last owner keeps theirs
 // ([auth.ErrLastOwner]).
 func (s *Store) SetMemberRole(ctx context.Context, orgID, userID, role string, keepOwners bool) error {

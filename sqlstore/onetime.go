@@ -93,7 +93,7 @@ func (s *Store) consumeLocked(ctx context.Context, tx *sql.Tx, hash, purpose str
 		return nil, err
 	}
 	usedAt := millis(at)
-	if err := spendLockedRow(ctx, tx, s.q.consumeSpend, usedAt, hash); err != nil {
+	if err := s.spendLockedRow(ctx, tx, s.q.consumeSpend, usedAt, hash); err != nil {
 		return nil, err
 	}
 	t.CreatedAt = fromMillis(created)

@@ -21,6 +21,7 @@ type orgQueries struct {
 	orgSessions, revokeOrgSessions                                     string
 	invInsert, invList, invDelete, invByHash, invSpend, invDeleteOrg   string
 	userMembershipsDelete, sessionLive, sessionSwitch, unusedTokensDel string
+	ownedOrgs, othersOfOrg                                             string
 }
 
 const invitationColumns = "id, organization_id, email, role, token_hash, invited_by, created_at, expires_at"
@@ -57,8 +58,16 @@ func buildOrgQueries(d Dialect, prefix string) orgQueries {
 		sessionLive:           "SELECT COUNT(*) FROM {p}sessions WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
 		sessionSwitch:         "UPDATE {p}sessions SET organization_id = ? WHERE id = ?",
 		unusedTokensDel:       "DELETE FROM {p}refresh_tokens WHERE session_id = ? AND used_at IS NULL",
+		// In the order of their ids, so that two deletions lock the
+		// organizations they share in the same order.
+		ownedOrgs:   "SELECT organization_id FROM {p}memberships WHERE user_id = ? AND role = 'owner' ORDER BY organization_id",
+		othersOfOrg: "SELECT COUNT(*), COALESCE(SUM(CASE WHEN role = 'owner' THEN 1 ELSE 0 END), 0) FROM {p}memberships WHERE organization_id = ? AND user_id <> ?",
 	}
 	if d == MySQL {
+		// Under REPEATABLE READ a plain SELECT reads the snapshot of the
+		// transaction's first read, which keepOwners takes before the lock;
+		// a locking read sees what the lock's previous holder committed.
+		q.othersOfOrg += " FOR UPDATE"
 		q.orgInsertIgnore = "INSERT IGNORE INTO {p}organizations (id, name, created_at) VALUES (?, ?, ?)"
 	} else {
 		q.orgInsertIgnore = "INSERT INTO {p}organizations (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING"
@@ -68,7 +77,7 @@ func buildOrgQueries(d Dialect, prefix string) orgQueries {
 		&q.memberInsert, &q.memberByKey, &q.userMemberships, &q.members, &q.memberRole, &q.memberDelete,
 		&q.otherOwners, &q.orgMembersDelete, &q.soleOrgs, &q.orgSessions, &q.revokeOrgSessions,
 		&q.invInsert, &q.invList, &q.invDelete, &q.invByHash, &q.invSpend, &q.invDeleteOrg,
-		&q.userMembershipsDelete, &q.sessionLive, &q.sessionSwitch, &q.unusedTokensDel} {
+		&q.userMembershipsDelete, &q.sessionLive, &q.sessionSwitch, &q.unusedTokensDel, &q.ownedOrgs, &q.othersOfOrg} {
 		*p = r.Replace(*p)
 		if d == Postgres {
 			*p = rebind(*p)
@@ -104,6 +113,31 @@ func (s *Store) dropMemberships(ctx context.Context, tx *sql.Tx, userID string) 
 	}
 	_, err = tx.ExecContext(ctx, s.oq.userMembershipsDelete, userID)
 	return err
+}
+
+// keepOwners locks, in tx, every organization the user owns and refuses
+// with [auth.ErrLastOwner] when the user is the only owner of one that has
+// other members: deleting the user would leave it without an owner. The
+// lock is the one every change of an organization's owners takes, so two
+// co-owners deleting their accounts at once cannot both pass.
+func (s *Store) keepOwners(ctx context.Context, tx *sql.Tx, userID string) error {
+	ids, err := queryStrings(ctx, tx, s.oq.ownedOrgs, userID)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if _, err := tx.ExecContext(ctx, s.oq.orgLock, id); err != nil {
+			return err
+		}
+		var members, owners int64
+		if err := tx.QueryRowContext(ctx, s.oq.othersOfOrg, id, userID).Scan(&members, &owners); err != nil {
+			return err
+		}
+		if members > 0 && owners == 0 {
+			return auth.ErrLastOwner
+		}
+	}
+	return nil
 }
 
 func (s *Store) deleteOrg(ctx context.Context, tx *sql.Tx, id string) error {

@@ -288,7 +288,7 @@ func (s *Store) spendLocked(ctx context.Context, tx *sql.Tx, oldHash, nextHash s
 		return r, err
 	}
 	usedAt := millis(at)
-	if err := spendLockedRow(ctx, tx, s.q.rotateSpend, usedAt, nextHash, oldHash); err != nil {
+	if err := s.spendLockedRow(ctx, tx, s.q.rotateSpend, usedAt, nextHash, oldHash); err != nil {
 		return nil, err
 	}
 	r.Old.UsedAt = fromMillis(usedAt)
@@ -299,9 +299,11 @@ func (s *Store) spendLocked(ctx context.Context, tx *sql.Tx, oldHash, nextHash s
 // spendLockedRow runs the UPDATE that marks a row locked by SELECT ... FOR
 // UPDATE as used (MySQL), with the given arguments, and fails unless it
 // changed exactly that row. The lock makes any other count unreachable;
-// refusing rather than going on keeps a token from being spent twice.
-func spendLockedRow(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
-	res, err := tx.ExecContext(ctx, query, args...)
+// refusing rather than going on keeps a token from being spent twice. The
+// statement is the cached prepared one, as the lock before it is: unprepared,
+// the MySQL driver would prepare, run and close it, a round trip more.
+func (s *Store) spendLockedRow(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
+	res, err := s.txExec(ctx, tx, query, args...)
 	if err != nil {
 		return err
 	}

@@ -119,8 +119,14 @@ func (s *Store) updatedOrExists(ctx context.Context, res sql.Result, query, id s
 // sessions, refresh tokens and one-time tokens, in one transaction, or
 // returns [auth.ErrNotFound]. It deletes the children itself, so it behaves
 // the same whether or not the database enforces the foreign keys' cascades.
+// It refuses with [auth.ErrLastOwner], changing nothing, when the user is
+// the only owner of an organization with other members, decided under the
+// organization's lock.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.keepOwners(ctx, tx, id); err != nil {
+			return err
+		}
 		for _, query := range []string{s.q.deleteUserToken, s.q.deleteUserSess, s.q.deleteUserOnce, s.q.recoveryDeleteAll, s.q.factorDelete, s.pkq.delUser, s.pkq.ceremonyDelUser} {
 			if _, err := s.txExec(ctx, tx, query, id); err != nil {
 				return err

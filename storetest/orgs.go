@@ -123,6 +123,56 @@ func testOrgConcurrentDemotion(t *testing.T, f *fixture) {
 	}
 }
 
+// testOrgOwnerDeletion: DeleteUser refuses the only owner of an
+// organization with other members and changes nothing; two co-owners
+// deleted at once leave one of them, still the owner.
+func testOrgOwnerDeletion(t *testing.T, f *fixture) {
+	s := f.orgs(t)
+	a, m := f.mustCreateUser(t), f.mustCreateUser(t)
+	f.mustJoin(t, s, a.OrganizationID, m, auth.RoleMember)
+	if err := f.users.DeleteUser(f.ctx, a.ID); !errors.Is(err, auth.ErrLastOwner) {
+		t.Fatalf("DeleteUser of the only owner with a member = %v; want ErrLastOwner", err)
+	}
+	if _, err := f.users.UserByID(f.ctx, a.ID); err != nil {
+		t.Fatalf("the refused owner is gone: %v", err)
+	}
+	if n := f.owners(t, s, a.OrganizationID); n != 1 {
+		t.Fatalf("%d owners after a refused deletion; want 1", n)
+	}
+	for round := range 6 {
+		a, b, m := f.mustCreateUser(t), f.mustCreateUser(t), f.mustCreateUser(t)
+		f.mustJoin(t, s, a.OrganizationID, b, auth.RoleOwner)
+		f.mustJoin(t, s, a.OrganizationID, m, auth.RoleMember)
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, u := range []*auth.User{a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = f.users.DeleteUser(f.ctx, u.ID)
+			}()
+		}
+		wg.Wait()
+		ok, last := 0, 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case errors.Is(err, auth.ErrLastOwner):
+				last++
+			default:
+				t.Fatalf("round %d: unexpected error %v", round, err)
+			}
+		}
+		if ok != 1 || last != 1 {
+			t.Errorf("round %d: %d deleted, %d refused as last owner; want 1 and 1", round, ok, last)
+		}
+		if n := f.owners(t, s, a.OrganizationID); n != 1 {
+			t.Errorf("round %d: %d owners left; want 1", round, n)
+		}
+	}
+}
+
 // testOrgConcurrentAccept: concurrent acceptances of one invitation give
 // one membership.
 func testOrgConcurrentAccept(t *testing.T, f *fixture) {

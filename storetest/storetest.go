@@ -176,6 +176,7 @@ func Run(t *testing.T, open func(t *testing.T) (auth.UserStore, auth.TokenStore)
 		// OrgStore.
 		{"OrgCreateUser", testOrgCreateUser},
 		{"OrgConcurrentDemotion", testOrgConcurrentDemotion},
+		{"OrgOwnerDeletion", testOrgOwnerDeletion},
 		{"OrgConcurrentAccept", testOrgConcurrentAccept},
 		{"OrgRotation", testOrgRotation},
 		// PasskeyStore.

@@ -20,6 +20,7 @@ func rowsR() []row {
 		{id: "R04", name: "an_invitation_serves_only_the_invited_email_once", fn: testOrgInvitationBound},
 		{id: "R05", name: "a_removed_members_tokens_die_at_once", fn: testOrgRemovedMember},
 		{id: "R06", name: "the_last_owner_stays", fn: testOrgLastOwner},
+		{id: "R07", name: "co_owners_deleting_their_accounts_at_once_leave_an_owner", fn: testOrgCoOwnersDelete},
 	}
 }
 
@@ -282,6 +283,63 @@ func testOrgLastOwner(t *testing.T, s *suite) {
 	}
 	if r := w.roleOf2(t, w.admin.access, w.admin.userID); r != auth.RoleOwner {
 		t.Errorf("new owner's role is %q", r)
+	}
+}
+
+// testOrgCoOwnersDelete: R07. The two owners of an organization with
+// other members delete their accounts at the same instant, in several
+// rounds: one is deleted, the other is refused with 409 LAST_OWNER and
+// stays its owner, with a live session.
+func testOrgCoOwnersDelete(t *testing.T, s *suite) {
+	for round := range 4 {
+		w := s.orgWorld(t)
+		if r := w.authed("PATCH", "/orgs/"+w.org+"/members/"+w.admin.userID, w.owner.access, `{"role":"owner"}`); r.status != 200 {
+			t.Fatalf("round %d: make the admin an owner: %d %s", round, r.status, r.body)
+		}
+		// The admin's access token carries its old role until its next
+		// refresh; deleting the account does not depend on it.
+		owners := []session{w.owner, w.admin}
+		results := make([]*result, len(owners))
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i, o := range owners {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				results[i] = w.authed("DELETE", "/me", o.access, `{"password":"`+goodPassword+`"}`)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		deleted, refused := -1, -1
+		for i, r := range results {
+			switch {
+			case r.status == 200:
+				deleted = i
+			case r.status == 409:
+				if code, _ := checkErrorShape(t, "DELETE /me refused", r); code != "LAST_OWNER" {
+					t.Fatalf("round %d: DELETE /me of owner %d: 409 with code %q; want LAST_OWNER", round, i, code)
+				}
+				refused = i
+			default:
+				t.Fatalf("round %d: DELETE /me of owner %d: %d %s", round, i, r.status, r.body)
+			}
+		}
+		if deleted < 0 || refused < 0 {
+			t.Fatalf("round %d: want one deletion and one LAST_OWNER, got %d %s and %d %s", round,
+				results[0].status, results[0].body, results[1].status, results[1].body)
+		}
+		stay := owners[refused]
+		if r := w.roleOf2(t, w.member.access, stay.userID); r != auth.RoleOwner {
+			t.Errorf("round %d: the refused owner's role is %q; want owner", round, r)
+		}
+		if r := w.roleOf2(t, w.member.access, owners[deleted].userID); r != "" {
+			t.Errorf("round %d: the deleted owner is still a member as %q", round, r)
+		}
+		if r := w.authed("GET", "/me", stay.access, ""); r.status != 200 {
+			t.Errorf("round %d: the refused owner's session: GET /me %d; want 200 (a refusal changes nothing)", round, r.status)
+		}
 	}
 }
 
