@@ -403,11 +403,13 @@ func (a *Authenticator) Verify(ctx context.Context, accessToken string) (*Claims
 }
 
 func (a *Authenticator) verify(ctx context.Context, token string, checkSession bool) (*Claims, error) {
-	c, err := a.keys.parseAccess(token)
+	// One clock reading serves the verify cache's exp check and the
+	// session's; a parse that decodes the token reads its own.
+	now := a.cfg.Now()
+	c, err := a.keys.parseAccess(token, now)
 	if err != nil || !checkSession {
 		return c, err
 	}
-	now := a.cfg.Now()
 	var gen uint64
 	if a.sessions != nil {
 		if a.sessions.live(c.SessionID, c.UserID, c.OrganizationID, now) {

@@ -383,9 +383,9 @@ func (k *tokens) issueRefresh(s *Session, now time.Time) (string, *RefreshToken,
 // [ErrTokenExpired] only for a token that is genuine but expired, and
 // [ErrInvalidToken] for anything else. With a verify cache, tokens that
 // may be genuine go through it; it gives the answers of verifyAccess.
-func (k *tokens) parseAccess(token string) (*Claims, error) {
+func (k *tokens) parseAccess(token string, now time.Time) (*Claims, error) {
 	if k.verified != nil && len(token) <= MaxTokenLength && (k.byKid != nil || strings.HasPrefix(token, hsAccessHeader)) {
-		return k.verified.parse(k, token)
+		return k.verified.parse(k, token, now)
 	}
 	return k.verifyAccess(token)
 }

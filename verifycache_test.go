@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -229,5 +230,39 @@ func TestVerifyCacheRandom(t *testing.T) {
 		}
 		p.clock.At(time.Duration(rng.Int64N(1_900_000)-900_000) * time.Millisecond)
 		p.sameOutcome(t, tok)
+	}
+}
+
+// TestVerifyCacheSignatureTransplant: the cache finds an entry by the hash
+// of the token's signature, so it must compare the rest. A cached token's
+// signature under another genuine token's header and claims, or under its
+// own claims with one byte changed, is refused as without the cache, and
+// the genuine token still passes afterwards.
+func TestVerifyCacheSignatureTransplant(t *testing.T) {
+	p := newVerifyPair(t, 100)
+	other := signWith(t, "at+jwt", jwt.MapClaims{
+		"iss": auth.DefaultIssuer, "aud": []string{auth.DefaultAudience},
+		"sub": p.userID, "sid": p.sessID, "jti": "another", "iat": testStart.Unix(), "exp": testStart.Unix() + 600,
+	})
+	p.sameOutcome(t, p.access)
+	p.sameOutcome(t, other)
+	sig := p.access[strings.LastIndexByte(p.access, '.'):]
+	signed := p.access[:strings.LastIndexByte(p.access, '.')]
+	changed := []byte(signed)
+	changed[len(changed)-2] ^= 0x01
+	for _, forged := range []string{
+		other[:strings.LastIndexByte(other, '.')] + sig,
+		string(changed) + sig,
+		sig[1:],                      // the signature alone
+		signed + "." + sig[1:] + ".", // an extra segment
+	} {
+		if _, err := p.cached.Verify(context.Background(), forged); err == nil {
+			t.Errorf("the cached path accepted %q", forged)
+		}
+		p.sameOutcome(t, forged)
+	}
+	p.sameOutcome(t, p.access)
+	if _, err := p.cached.Verify(context.Background(), p.access); err != nil {
+		t.Fatalf("the genuine token after the forgeries: %v", err)
 	}
 }
