@@ -106,6 +106,12 @@ func (a *Authenticator) decode(w http.ResponseWriter, r *http.Request, dst any) 
 // decodeJSONObject decodes data, which must be exactly one JSON object with
 // distinct keys, into dst.
 func decodeJSONObject(data []byte, dst any) error {
+	if req, ok := dst.(*refreshRequest); ok {
+		if token, ok := refreshBodyToken(data); ok {
+			req.RefreshToken = &token
+			return nil
+		}
+	}
 	if !utf8.Valid(data) || !isSingleObject(data) {
 		return ErrInvalidRequest
 	}

@@ -130,5 +130,10 @@ func (a *Authenticator) writeTokenPair(w http.ResponseWriter, r *http.Request, p
 		Access: pair.AccessToken, Refresh: pair.RefreshToken,
 		AccessTTL: a.cfg.AccessTokenTTL, RefreshTTL: a.cfg.RefreshTokenTTL,
 	})
-	writeJSON(w, http.StatusOK, &TokenPair{AccessToken: t.Access, RefreshToken: t.Refresh})
+	body, err := tokenPairJSON(&TokenPair{AccessToken: t.Access, RefreshToken: t.Refresh})
+	if err != nil {
+		writeBody(w, http.StatusInternalServerError, errorBodies[ErrInternal])
+		return
+	}
+	writeBody(w, http.StatusOK, body)
 }
