@@ -42,10 +42,29 @@ func fromNullMillis(n sql.NullInt64) time.Time {
 // locking reads of a rotation and a reuse-window replay on one session can
 // cross) is run again from the start, up to maxDeadlockRetries times: it
 // changed nothing, and f computes everything afresh.
+//
+// On SQLite, which lets one transaction write at a time, the store's
+// transactions also take turns within the process: a transaction that
+// finds the database locked by another waits in SQLite's busy handler,
+// which sleeps a millisecond and more between attempts while the lock is
+// held for tens of microseconds, and a deferred transaction that must
+// upgrade its read lock fails with SQLITE_BUSY at once. Waiting here hands
+// the turn over as soon as it is free (8 concurrent refreshes on WAL with
+// synchronous=NORMAL: 6.2k–7.5k per second without it, 7.6k–7.9k with it,
+// in three runs each). Other processes, and statements outside
+// transactions, still wait in the busy handler (set a busy_timeout).
 func (s *Store) inTx(ctx context.Context, f func(*sql.Tx) error) error {
 	var opts *sql.TxOptions
-	if s.dialect == Postgres {
+	switch s.dialect {
+	case Postgres:
 		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+	case SQLite:
+		select {
+		case s.writer <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		defer func() { <-s.writer }()
 	}
 	for attempt := 0; ; attempt++ {
 		tx, err := s.db.BeginTx(ctx, opts)

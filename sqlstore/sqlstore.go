@@ -168,6 +168,9 @@ type Store struct {
 	lq      limiterQueries
 	oq      orgQueries
 	pkq     passkeyQueries
+	// writer orders the store's own transactions on SQLite, which lets
+	// one transaction write at a time (see inTx).
+	writer chan struct{}
 }
 
 var (
@@ -209,6 +212,7 @@ func New(db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
 		lq:      buildLimiterQueries(d, o.prefix, o.batchSize),
 		oq:      buildOrgQueries(d, o.prefix),
 		pkq:     buildPasskeyQueries(d, o.prefix, o.batchSize),
+		writer:  make(chan struct{}, 1),
 	}, nil
 }
 
