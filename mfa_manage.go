@@ -114,7 +114,9 @@ func (a *Authenticator) ConfirmTOTP(ctx context.Context, c *Claims, code string)
 // MFAStatus tells which second factors a user has and how many recovery
 // codes are left, as GET /mfa shows it.
 type MFAStatus struct {
-	// Factors lists the active factors: ["totp"] or [].
+	// Factors lists the active second steps: "totp" for a confirmed
+	// authenticator app, "webauthn" when the user has a passkey (with a
+	// PasskeyStore; a password login then asks for one), or neither.
 	Factors []string `json:"factors"`
 	// TOTPPending reports an enrolled factor still waiting for its first
 	// code.
@@ -142,6 +144,15 @@ func (a *Authenticator) MFA(ctx context.Context, userID string) (*MFAStatus, err
 	}
 	if out.RecoveryCodesLeft, err = st.RecoveryCodesLeft(ctx, userID); err != nil {
 		return nil, fmt.Errorf("auth: count recovery codes: %w", err)
+	}
+	if ps, ok := a.users.(PasskeyStore); ok {
+		pks, err := ps.Passkeys(ctx, userID)
+		if err != nil {
+			return nil, fmt.Errorf("auth: look up passkeys: %w", err)
+		}
+		if len(pks) > 0 {
+			out.Factors = append(out.Factors, "webauthn")
+		}
 	}
 	return out, nil
 }

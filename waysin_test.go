@@ -35,8 +35,16 @@ func TestWaysInExtensionPoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	u := reg.User
+	if st, err := a.MFA(ctx, u.ID); err != nil || len(st.Factors) != 0 {
+		t.Fatalf("MFA status without a passkey: %+v, %v; want no factors", st, err)
+	}
 	if err := mem.CreatePasskey(ctx, &auth.Passkey{ID: "cred-1", UserID: u.ID, Name: "Key", PublicKey: []byte{1}, CreatedAt: clock.Now()}); err != nil {
 		t.Fatal(err)
+	}
+	// GET /mfa's status names the passkey as a second step, as the login
+	// below asks for it.
+	if st, err := a.MFA(ctx, u.ID); err != nil || !slices.Equal(st.Factors, []string{"webauthn"}) {
+		t.Fatalf("MFA status with a passkey: %+v, %v; want factors [webauthn]", st, err)
 	}
 
 	_, err = a.Login(ctx, "ways@example.com", goodPassword)

@@ -105,6 +105,8 @@ func registerAndAddPasskey(t *testing.T, p *rod.Page, email, name string) {
 	click(t, p, "#passkey-add-btn")
 	waitText(t, p, "#status", "Passkey added.")
 	waitText(t, p, "#passkeys tbody", name)
+	// A passkey is a second step: the two-step card says so at once.
+	waitText(t, p, "#mfa-status", "On: passkey")
 }
 
 // TestBrowserPasskeys proves passkeys in headless Chromium with the

@@ -100,9 +100,12 @@ async function loadMFA() {
   $("mfa-card").hidden = r.status === 501;
   if (r.status !== 200) return;
   const on = r.data.factors.includes("totp");
+  const passkey = r.data.factors.includes("webauthn");
   $("mfa-status").textContent = on
-    ? "On: authenticator app, " + r.data.recoveryCodesLeft + " recovery codes left."
-    : "Off. Add an authenticator app so that a password alone is not enough.";
+    ? "On: authenticator app" + (passkey ? " and passkey" : "") + ", " + r.data.recoveryCodesLeft + " recovery codes left."
+    : passkey
+      ? "On: passkey. You can add an authenticator app as another second step."
+      : "Off. Add an authenticator app so that a password alone is not enough.";
   $("mfa-start").hidden = on;
 }
 

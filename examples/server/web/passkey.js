@@ -63,6 +63,7 @@ async function loadPasskeys() {
       const x = await authed("DELETE", "/passkeys/" + encodeURIComponent(k.id));
       status(x.status === 204 ? "Passkey removed." : errorText(x), x.status !== 204);
       await loadPasskeys();
+      await loadMFA(); // a passkey is a second step
     });
     act.append(ren, " ", del);
   }
@@ -83,6 +84,7 @@ $("passkey-add-btn").addEventListener("click", guarded(async () => {
   $("passkey-name").value = "";
   status("Passkey added.");
   await loadPasskeys();
+  await loadMFA(); // a passkey is a second step
 }));
 
 $("passkey-login-btn").addEventListener("click", guarded(async () => {
