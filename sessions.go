@@ -137,7 +137,16 @@ func (a *Authenticator) revokeUserSessions(ctx context.Context, userID, except s
 	if err != nil {
 		return 0, err
 	}
-	n, err := l.RevokeUserSessions(ctx, userID, except, a.cfg.Now())
+	now := a.cfg.Now()
+	// Pending second steps end first: a ticket from before (a login with a
+	// password just changed or reset) would otherwise open a new session
+	// after the others were ended.
+	if r, ok := a.tokens.(OneTimeTokenRevoker); ok {
+		if _, err := r.RevokeOneTimeTokens(ctx, userID, PurposeMFATicket, now); err != nil {
+			return 0, fmt.Errorf("auth: revoke MFA tickets: %w", err)
+		}
+	}
+	n, err := l.RevokeUserSessions(ctx, userID, except, now)
 	if a.sessions != nil {
 		a.sessions.forgetUser(userID, except)
 	}

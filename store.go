@@ -312,6 +312,21 @@ type OneTimeTokenStore interface {
 	OneTimeToken(ctx context.Context, hash, purpose string) (*OneTimeToken, error)
 }
 
+// OneTimeTokenRevoker is implemented by OneTimeTokenStores that can spend
+// every unspent one-time token of a user with a given purpose at once. The
+// Authenticator uses it to end a user's pending MFA tickets (purpose
+// [PurposeMFATicket]) when the user's sessions are ended: logout-all, a
+// password change or reset, account deletion. Without it, a ticket issued
+// before such an event stays usable until it expires (MFAConfig.TicketTTL).
+// memstore and sqlstore implement it.
+type OneTimeTokenRevoker interface {
+	// RevokeOneTimeTokens sets UsedAt to at on every unspent token of the
+	// user with the given purpose, atomically with respect to
+	// ConsumeOneTimeToken (a token it spends can no longer be consumed, and
+	// one consumed first is left as it is), and returns how many it spent.
+	RevokeOneTimeTokens(ctx context.Context, userID, purpose string, at time.Time) (int64, error)
+}
+
 // EmailVerifier records that a user's email address is verified.
 type EmailVerifier interface {
 	// SetEmailVerified sets the user's EmailVerifiedAt to at, unless it is

@@ -29,11 +29,12 @@ import (
 // Compile-time checks that *Store implements the store interfaces and the
 // optional ones.
 var (
-	_ auth.UserStore         = (*Store)(nil)
-	_ auth.TokenStore        = (*Store)(nil)
-	_ auth.SessionLister     = (*Store)(nil)
-	_ auth.OneTimeTokenStore = (*Store)(nil)
-	_ auth.EmailVerifier     = (*Store)(nil)
+	_ auth.UserStore           = (*Store)(nil)
+	_ auth.TokenStore          = (*Store)(nil)
+	_ auth.SessionLister       = (*Store)(nil)
+	_ auth.OneTimeTokenStore   = (*Store)(nil)
+	_ auth.EmailVerifier       = (*Store)(nil)
+	_ auth.OneTimeTokenRevoker = (*Store)(nil)
 )
 
 // Errors for calls the Authenticator never makes. They keep the store's
@@ -602,6 +603,24 @@ func (s *Store) OneTimeToken(ctx context.Context, hash, purpose string) (*auth.O
 	}
 	tok := *rec
 	return &tok, nil
+}
+
+// RevokeOneTimeTokens spends, under the store's lock, every unspent
+// one-time token of the user with the given purpose, and returns how many.
+func (s *Store) RevokeOneTimeTokens(ctx context.Context, userID, purpose string, at time.Time) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	for _, rec := range s.oneTime {
+		if rec.UserID == userID && rec.Purpose == purpose && rec.UsedAt.IsZero() {
+			rec.UsedAt = at.UTC()
+			n++
+		}
+	}
+	return n, nil
 }
 
 // ConsumeOneTimeToken spends the one-time token whose IDHash is hash and

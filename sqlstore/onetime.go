@@ -25,6 +25,22 @@ func (s *Store) CreateOneTimeToken(ctx context.Context, t *auth.OneTimeToken) er
 	return nil
 }
 
+// RevokeOneTimeTokens spends every unspent one-time token of the user with
+// the given purpose in one conditional UPDATE, and returns how many. A
+// concurrent ConsumeOneTimeToken of one of them either spends it first (and
+// this leaves it) or finds it spent.
+func (s *Store) RevokeOneTimeTokens(ctx context.Context, userID, purpose string, at time.Time) (int64, error) {
+	res, err := s.exec(ctx, s.q.revokeOnce, millis(at), userID, purpose)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: revoke one-time tokens: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: revoke one-time tokens: %w", err)
+	}
+	return n, nil
+}
+
 // ConsumeOneTimeToken spends the one-time token whose IDHash is hash and
 // whose Purpose is purpose, setting its UsedAt to at, and returns it as
 // spent. It returns [auth.ErrNotFound] when there is no such unused token

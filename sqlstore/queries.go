@@ -42,6 +42,7 @@ type queries struct {
 	insertOnce       string
 	consumeReturning string // SQLite and PostgreSQL: UPDATE ... RETURNING
 	consumeLock      string // MySQL: SELECT ... FOR UPDATE
+	revokeOnce       string // every unspent token of a user and purpose
 	consumeSpend     string // MySQL: UPDATE of the locked row
 	oneTimeToken     string // read an unused token without spending it
 
@@ -181,6 +182,7 @@ func buildQueries(d Dialect, prefix string, batch int) queries {
 		consumeLock: "SELECT user_id, created_at, expires_at, used_at FROM {p}one_time_tokens " +
 			"WHERE id_hash = ? AND purpose = ? FOR UPDATE",
 		consumeSpend: "UPDATE {p}one_time_tokens SET used_at = ? WHERE id_hash = ? AND used_at IS NULL",
+		revokeOnce:   "UPDATE {p}one_time_tokens SET used_at = ? WHERE user_id = ? AND purpose = ? AND used_at IS NULL",
 		oneTimeToken: "SELECT user_id, created_at, expires_at FROM {p}one_time_tokens " +
 			"WHERE id_hash = ? AND purpose = ? AND used_at IS NULL",
 
@@ -256,7 +258,7 @@ func (q *queries) all() []*string {
 		&q.rotateReturn, &q.rotateCTE, &q.rotateLock, &q.rotateSpend, &q.tokenState,
 		&q.deleteTokens, &q.deleteOrphans, &q.deleteSessions, &q.deleteOnce,
 		&q.userSessions, &q.revokeUserSessions,
-		&q.insertOnce, &q.consumeReturning, &q.consumeLock, &q.consumeSpend, &q.oneTimeToken,
+		&q.insertOnce, &q.consumeReturning, &q.consumeLock, &q.consumeSpend, &q.revokeOnce, &q.oneTimeToken,
 		&q.factorDeleteUnverified, &q.factorCount, &q.factorInsert, &q.factorByUser, &q.factorConfirm,
 		&q.factorUser, &q.factorUseStep, &q.factorExists, &q.factorDelete,
 		&q.recoveryDeleteAll, &q.recoveryInsert, &q.recoveryUse, &q.recoveryCount,

@@ -174,11 +174,12 @@ type Store struct {
 }
 
 var (
-	_ auth.UserStore         = (*Store)(nil)
-	_ auth.TokenStore        = (*Store)(nil)
-	_ auth.SessionLister     = (*Store)(nil)
-	_ auth.OneTimeTokenStore = (*Store)(nil)
-	_ auth.EmailVerifier     = (*Store)(nil)
+	_ auth.UserStore           = (*Store)(nil)
+	_ auth.TokenStore          = (*Store)(nil)
+	_ auth.SessionLister       = (*Store)(nil)
+	_ auth.OneTimeTokenStore   = (*Store)(nil)
+	_ auth.EmailVerifier       = (*Store)(nil)
+	_ auth.OneTimeTokenRevoker = (*Store)(nil)
 )
 
 // New returns a Store that keeps its data in db, a database of dialect d. It

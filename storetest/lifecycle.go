@@ -608,3 +608,74 @@ func testSetEmailVerified(t *testing.T, f *fixture) {
 	checkUser(t, "UserByID(user created verified)", f.mustUserByID(t, imported.ID), imported)
 	checkUser(t, "UserByEmail(user created verified)", f.mustUserByEmail(t, imported.Email), imported)
 }
+
+// testOneTimeTokenRevoke checks auth.OneTimeTokenRevoker: every unspent
+// token of the user with the purpose is spent, and nothing else; a race
+// with ConsumeOneTimeToken spends each token exactly once.
+func testOneTimeTokenRevoke(t *testing.T, f *fixture) {
+	o := f.oneTime(t)
+	r, ok := f.tokens.(auth.OneTimeTokenRevoker)
+	if !ok {
+		t.Skip(skipMessage("OneTimeTokenRevoker"))
+	}
+	u, other := f.mustCreateUser(t), f.mustCreateUser(t)
+	var pending []*auth.OneTimeToken
+	for range 3 {
+		tok := newOneTimeToken(u.ID, auth.PurposeMFATicket)
+		f.mustCreateOneTimeToken(t, o, tok)
+		pending = append(pending, tok)
+	}
+	spent := pending[0]
+	f.mustConsume(t, o, spent, base.Add(time.Minute))
+	reset := newOneTimeToken(u.ID, auth.PurposePasswordReset)
+	theirs := newOneTimeToken(other.ID, auth.PurposeMFATicket)
+	f.mustCreateOneTimeToken(t, o, reset)
+	f.mustCreateOneTimeToken(t, o, theirs)
+
+	n, err := r.RevokeOneTimeTokens(f.ctx, u.ID, auth.PurposeMFATicket, base.Add(2*time.Minute))
+	if err != nil || n != 2 {
+		t.Fatalf("RevokeOneTimeTokens = %d, %v; want 2 (the unspent ones)", n, err)
+	}
+	for _, tok := range pending {
+		if _, err := o.OneTimeToken(f.ctx, tok.IDHash, tok.Purpose); !errors.Is(err, auth.ErrNotFound) {
+			t.Errorf("OneTimeToken of a revoked token: %v; want ErrNotFound", err)
+		}
+		f.checkNotConsumable(t, o, "a revoked token", tok)
+	}
+	f.mustConsume(t, o, reset, base.Add(3*time.Minute))
+	f.mustConsume(t, o, theirs, base.Add(3*time.Minute))
+	if n, err := r.RevokeOneTimeTokens(f.ctx, u.ID, auth.PurposeMFATicket, base.Add(4*time.Minute)); err != nil || n != 0 {
+		t.Errorf("RevokeOneTimeTokens again = %d, %v; want 0", n, err)
+	}
+
+	for round := range 8 {
+		tok := newOneTimeToken(u.ID, auth.PurposeMFATicket)
+		f.mustCreateOneTimeToken(t, o, tok)
+		var (
+			wg       sync.WaitGroup
+			consumed bool
+			revoked  int64
+			cerr     error
+		)
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			_, cerr = o.ConsumeOneTimeToken(f.ctx, tok.IDHash, tok.Purpose, base.Add(5*time.Minute))
+			consumed = cerr == nil
+		}()
+		go func() {
+			defer wg.Done()
+			var err error
+			if revoked, err = r.RevokeOneTimeTokens(f.ctx, u.ID, auth.PurposeMFATicket, base.Add(5*time.Minute)); err != nil {
+				t.Errorf("round %d: RevokeOneTimeTokens: %v", round, err)
+			}
+		}()
+		wg.Wait()
+		if cerr != nil && !errors.Is(cerr, auth.ErrNotFound) {
+			t.Fatalf("round %d: ConsumeOneTimeToken: %v", round, cerr)
+		}
+		if consumed == (revoked == 1) || revoked > 1 {
+			t.Errorf("round %d: consumed %v, revoked %d; want exactly one of them to spend the token", round, consumed, revoked)
+		}
+	}
+}

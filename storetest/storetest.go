@@ -158,6 +158,7 @@ func Run(t *testing.T, open func(t *testing.T) (auth.UserStore, auth.TokenStore)
 		{"OneTimeTokenConsume", testOneTimeTokenConsume},
 		{"OneTimeTokenPurpose", testOneTimeTokenPurpose},
 		{"ConcurrentOneTimeTokenConsume", testConcurrentOneTimeTokenConsume},
+		{"OneTimeTokenRevoke", testOneTimeTokenRevoke},
 		{"OneTimeTokenDeleteExpired", testOneTimeTokenDeleteExpired},
 		{"DeleteUserWithOneTimeTokens", testDeleteUserWithOneTimeTokens},
 

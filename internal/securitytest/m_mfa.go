@@ -31,6 +31,7 @@ func rowsM() []row {
 		{id: "M11", name: "require_aal2_middleware", fn: testMFARequireAAL2},
 		{id: "M12", name: "secret_sealed_at_rest_nothing_secret_logged", fn: testMFASealedAndQuiet},
 		{id: "M13", name: "confirmation_ends_other_sessions", fn: testMFAConfirmEndsSessions},
+		{id: "M14", name: "pending_tickets_end_with_a_password_change_or_logout_all", fn: testMFATicketsEndWithSessions},
 	}
 }
 
@@ -411,4 +412,36 @@ func testMFAConfirmEndsSessions(t *testing.T, s *suite) {
 	if r := e.do(http.MethodGet, "/me", nil, bearer(sess.access)); r.status != http.StatusOK {
 		t.Errorf("confirming session: %d", r.status)
 	}
+}
+
+// testMFATicketsEndWithSessions: M14. A ticket from a login before a
+// password change, or before a logout of every session, no longer
+// completes the login, even with a right code; a ticket from after still
+// does.
+func testMFATicketsEndWithSessions(t *testing.T, s *suite) {
+	e := s.mfaEnv(t)
+	const email = "m14@example.com"
+	sess, secret, _ := e.enrolled(t, email)
+	ticket := e.mfaTicket(t, email)
+	const newPassword = "another-good-password-14"
+	if r := e.authed(http.MethodPost, "/password", sess.access, `{"currentPassword":"`+goodPassword+`","newPassword":"`+newPassword+`"}`); r.status != http.StatusOK {
+		t.Fatalf("password change: %d %s", r.status, r.body)
+	}
+	checkError(t, "ticket from before the password change", e.mfaVerify(ticket, "code", e.totpCode(t, secret, 0)), http.StatusUnauthorized, "INVALID_TOKEN")
+
+	r := e.postJSON("/login", `{"email":"`+email+`","password":"`+newPassword+`"}`)
+	var body struct{ Error struct{ Code, Ticket string } }
+	if err := json.Unmarshal(r.body, &body); err != nil || body.Error.Code != "MFA_REQUIRED" {
+		t.Fatalf("login with the new password: %d %s", r.status, r.body)
+	}
+	if r := e.authed(http.MethodPost, "/logout-all", sess.access, ""); r.status != http.StatusOK {
+		t.Fatalf("logout-all: %d %s", r.status, r.body)
+	}
+	checkError(t, "ticket from before logout-all", e.mfaVerify(body.Error.Ticket, "code", e.totpCode(t, secret, 0)), http.StatusUnauthorized, "INVALID_TOKEN")
+
+	r = e.postJSON("/login", `{"email":"`+email+`","password":"`+newPassword+`"}`)
+	if err := json.Unmarshal(r.body, &body); err != nil || body.Error.Ticket == "" {
+		t.Fatalf("login after logout-all: %d %s", r.status, r.body)
+	}
+	mustSession(t, e.mfaVerify(body.Error.Ticket, "code", e.totpCode(t, secret, 0)), http.StatusOK)
 }

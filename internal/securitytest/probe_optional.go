@@ -15,9 +15,10 @@ import (
 // does for a missing capability.
 
 var (
-	_ auth.SessionLister     = (*probe)(nil)
-	_ auth.OneTimeTokenStore = (*probe)(nil)
-	_ auth.EmailVerifier     = (*probe)(nil)
+	_ auth.SessionLister       = (*probe)(nil)
+	_ auth.OneTimeTokenStore   = (*probe)(nil)
+	_ auth.EmailVerifier       = (*probe)(nil)
+	_ auth.OneTimeTokenRevoker = (*probe)(nil)
 )
 
 func (p *probe) UserSessions(ctx context.Context, userID string) ([]*auth.Session, error) {
@@ -84,4 +85,17 @@ func (p *probe) OneTimeToken(ctx context.Context, hash, purpose string) (*auth.O
 		return nil, errors.ErrUnsupported
 	}
 	return s.OneTimeToken(ctx, hash, purpose)
+}
+
+// RevokeOneTimeTokens forwards to the store; a store without the
+// capability revokes nothing, as the Authenticator does without it.
+func (p *probe) RevokeOneTimeTokens(ctx context.Context, userID, purpose string, at time.Time) (int64, error) {
+	if err := p.enter(ctx, "RevokeOneTimeTokens"); err != nil {
+		return 0, err
+	}
+	s, ok := p.TokenStore.(auth.OneTimeTokenRevoker)
+	if !ok {
+		return 0, nil
+	}
+	return s.RevokeOneTimeTokens(ctx, userID, purpose, at)
 }
