@@ -211,7 +211,11 @@ func (a *Authenticator) UnlinkExternal(ctx context.Context, userID, id string) e
 	if err != nil {
 		return err
 	}
-	err = st.DeleteExternalIdentity(ctx, userID, id, !m.Password && m.Passkeys == 0)
+	// Without a password the account must keep a way in. A store that also
+	// keeps the passkeys counts them with the identities, atomically;
+	// otherwise a passkey seen now is enough.
+	_, both := st.(PasskeyStore)
+	err = st.DeleteExternalIdentity(ctx, userID, id, !m.Password && (both || m.Passkeys == 0))
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return ErrIdentityNotFound
@@ -295,10 +299,10 @@ type SignInMethods struct {
 
 // SignInMethods returns the ways in of the user userID, for the routes that
 // remove one (unlinking a provider, deleting a passkey) to refuse removing
-// the last with [ErrLastSignInMethod]. Each removal is atomic against its
-// own kind (two unlinks, two passkey deletions); a removal of an identity
-// racing the removal of the account's only passkey is not serialized
-// against it.
+// the last with [ErrLastSignInMethod]. The removal itself is atomic in the
+// store: against its own kind (two unlinks, two passkey deletions) and, in
+// a store that keeps both kinds (memstore, sqlstore), across them (an
+// unlink racing the deletion of the account's only passkey leaves one).
 func (a *Authenticator) SignInMethods(ctx context.Context, userID string) (SignInMethods, error) {
 	var m SignInMethods
 	u, err := a.users.UserByID(ctx, userID)

@@ -49,10 +49,13 @@ type ExternalIdentityStore interface {
 
 	// DeleteExternalIdentity removes the user's identity with the given
 	// id. It must return [ErrNotFound] when the user has no such identity.
-	// When keepOne is true it removes it only if the user keeps at least
-	// one other identity, and otherwise returns [ErrLastSignInMethod],
-	// decided atomically: of concurrent calls removing a user's last two
-	// identities at most one succeeds.
+	// When keepOne is true it removes it only if the user keeps another
+	// way in that the store keeps: another identity or, in a store that
+	// is also a [PasskeyStore], a passkey; otherwise it returns
+	// [ErrLastSignInMethod]. This is decided atomically: of concurrent
+	// calls removing a user's last two ways in (two identities, or an
+	// identity here and a passkey through DeletePasskey) at most one
+	// succeeds.
 	DeleteExternalIdentity(ctx context.Context, userID, id string, keepOne bool) error
 }
 

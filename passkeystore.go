@@ -107,10 +107,13 @@ type PasskeyStore interface {
 
 	// DeletePasskey removes the user's passkey id. It must return
 	// [ErrNotFound] when the user has no such passkey. When keepOne is
-	// true it removes it only if the user keeps at least one other
-	// passkey, and otherwise returns [ErrLastSignInMethod], decided
-	// atomically: of concurrent calls removing a user's last two passkeys
-	// at most one succeeds.
+	// true it removes it only if the user keeps another way in that the
+	// store keeps: another passkey or, in a store that is also an
+	// [ExternalIdentityStore], an external identity; otherwise it returns
+	// [ErrLastSignInMethod]. This is decided atomically: of concurrent
+	// calls removing a user's last two ways in (two passkeys, or a passkey
+	// here and an identity through DeleteExternalIdentity) at most one
+	// succeeds.
 	DeletePasskey(ctx context.Context, userID, id string, keepOne bool) error
 
 	// CreatePasskeyCeremony stores a copy of c.

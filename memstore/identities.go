@@ -81,7 +81,8 @@ func (s *Store) UserExternalIdentities(ctx context.Context, userID string) ([]*a
 
 // DeleteExternalIdentity removes the user's identity id, or returns
 // [auth.ErrNotFound], or [auth.ErrLastSignInMethod] when keepOne is set
-// and it is the user's only one.
+// and it is the user's last way in among external identities and
+// passkeys.
 func (s *Store) DeleteExternalIdentity(ctx context.Context, userID, id string, keepOne bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -89,12 +90,10 @@ func (s *Store) DeleteExternalIdentity(ctx context.Context, userID, id string, k
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var found *identityKey
-	n := 0
 	for k, rec := range s.identities {
 		if rec.UserID != userID {
 			continue
 		}
-		n++
 		if rec.ID == id {
 			k := k
 			found = &k
@@ -103,7 +102,7 @@ func (s *Store) DeleteExternalIdentity(ctx context.Context, userID, id string, k
 	if found == nil {
 		return auth.ErrNotFound
 	}
-	if keepOne && n < 2 {
+	if keepOne && s.waysIn(userID) < 2 {
 		return auth.ErrLastSignInMethod
 	}
 	delete(s.identities, *found)

@@ -127,7 +127,8 @@ func (s *Store) RenamePasskey(ctx context.Context, userID, id, name string) erro
 
 // DeletePasskey removes the user's passkey id, or returns
 // [auth.ErrNotFound]; with keepOne, [auth.ErrLastSignInMethod] when it is
-// the user's only passkey, under the store's lock.
+// the user's last way in among passkeys and external identities, under the
+// store's lock.
 func (s *Store) DeletePasskey(ctx context.Context, userID, id string, keepOne bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -138,19 +139,28 @@ func (s *Store) DeletePasskey(ctx context.Context, userID, id string, keepOne bo
 	if !ok || p.UserID != userID {
 		return auth.ErrNotFound
 	}
-	if keepOne {
-		n := 0
-		for _, q := range s.passkeys {
-			if q.UserID == userID {
-				n++
-			}
-		}
-		if n < 2 {
-			return auth.ErrLastSignInMethod
-		}
+	if keepOne && s.waysIn(userID) < 2 {
+		return auth.ErrLastSignInMethod
 	}
 	delete(s.passkeys, id)
 	return nil
+}
+
+// waysIn counts the user's passkeys and external identities; the caller
+// holds the lock.
+func (s *Store) waysIn(userID string) int {
+	n := 0
+	for _, p := range s.passkeys {
+		if p.UserID == userID {
+			n++
+		}
+	}
+	for _, rec := range s.identities {
+		if rec.UserID == userID {
+			n++
+		}
+	}
+	return n
 }
 
 // deleteUserPasskeys removes the user's passkeys and ceremonies; the

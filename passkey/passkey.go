@@ -552,9 +552,11 @@ func (pk *Passkeys) Remove(ctx context.Context, userID, id string) error {
 	if err != nil {
 		return err
 	}
-	// A passwordless account without a provider: its passkeys are its only
-	// ways in, and the store keeps the last one (atomically).
-	keepOne := !m.Password && m.Identities == 0
+	// Without a password the account must keep a way in. A store that also
+	// keeps the external identities counts them with the passkeys,
+	// atomically; otherwise a linked provider seen now is enough.
+	_, both := pk.st.(auth.ExternalIdentityStore)
+	keepOne := !m.Password && (both || m.Identities == 0)
 	err = pk.st.DeletePasskey(ctx, userID, id, keepOne)
 	if errors.Is(err, auth.ErrNotFound) {
 		return ErrPasskeyNotFound

@@ -120,9 +120,10 @@ func (s *Store) DeleteExternalIdentity(ctx context.Context, userID, id string, k
 // deleteOwned deletes the row id of the user from table (a way in: an
 // identity, a passkey) in one transaction: auth.ErrNotFound when the user
 // has no such row, and with keepOne auth.ErrLastSignInMethod when it is
-// the user's only one, decided under the user's row lock (PostgreSQL and
-// MySQL: SELECT ... FOR UPDATE; SQLite runs writers one at a time), so
-// that two removals of a user's last two rows cannot both see the other.
+// the user's last way in, passkeys and identities counted together,
+// decided under the user's row lock (PostgreSQL and MySQL: SELECT ... FOR
+// UPDATE; SQLite runs writers one at a time), so that two removals of a
+// user's last two ways in, of either kind, cannot both see the other.
 func (s *Store) deleteOwned(ctx context.Context, table, userID, id string, keepOne bool) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if keepOne && s.dialect != SQLite {
@@ -136,7 +137,9 @@ func (s *Store) deleteOwned(ctx context.Context, table, userID, id string, keepO
 			}
 		}
 		var n, mine int64
-		if err := tx.QueryRowContext(ctx, s.identityQuery("SELECT COUNT(*), COALESCE(SUM(CASE WHEN id = ? THEN 1 ELSE 0 END), 0) FROM {p}"+table+" WHERE user_id = ?"), id, userID).Scan(&n, &mine); err != nil {
+		if err := tx.QueryRowContext(ctx, s.identityQuery("SELECT"+
+			" (SELECT COUNT(*) FROM {p}passkeys WHERE user_id = ?) + (SELECT COUNT(*) FROM {p}external_identities WHERE user_id = ?),"+
+			" (SELECT COUNT(*) FROM {p}"+table+" WHERE id = ? AND user_id = ?)"), userID, userID, id, userID).Scan(&n, &mine); err != nil {
 			return err
 		}
 		if mine == 0 {

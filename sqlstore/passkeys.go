@@ -202,8 +202,8 @@ func (s *Store) RenamePasskey(ctx context.Context, userID, id, name string) erro
 // DeletePasskey removes the user's passkey, or returns [auth.ErrNotFound].
 // With keepOne it runs in one transaction that first locks the user's row
 // (PostgreSQL and MySQL: SELECT ... FOR UPDATE; SQLite runs writers one at
-// a time), counts the user's passkeys, and refuses with
-// [auth.ErrLastSignInMethod] to delete the only one.
+// a time), counts the user's passkeys and external identities, and refuses
+// with [auth.ErrLastSignInMethod] to delete the last of them.
 func (s *Store) DeletePasskey(ctx context.Context, userID, id string, keepOne bool) error {
 	if keepOne {
 		return s.deletePasskeyKeepOne(ctx, userID, id)

@@ -332,3 +332,54 @@ func testConcurrentDeleteLastPasskeys(t *testing.T, f *fixture) {
 		t.Errorf("%d of two concurrent deletions of the last two passkeys succeeded, %d left (%v); want 1 and 1", ok, len(left), err)
 	}
 }
+
+// testDeleteLastWayInAcrossKinds: in a store that keeps both passkeys and
+// external identities, keepOne counts the two kinds together. With one of
+// each, removing either alone succeeds; removing both at once, one of
+// each kind, leaves exactly one.
+func testDeleteLastWayInAcrossKinds(t *testing.T, f *fixture) {
+	pks := f.passkeys(t)
+	ids := f.identities(t)
+	u := f.mustCreateUser(t)
+	pk := newPasskey(u.ID)
+	f.mustCreatePasskey(t, pks, pk)
+	id := newIdentity(u.ID, base)
+	if err := ids.CreateExternalIdentity(f.ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	// One of each: the passkey may go (the identity stays), then the
+	// identity is the last way in.
+	if err := pks.DeletePasskey(f.ctx, u.ID, pk.ID, true); err != nil {
+		t.Fatalf("DeletePasskey with keepOne while an identity remains: %v", err)
+	}
+	checkErr(t, "DeleteExternalIdentity of the last way in", ids.DeleteExternalIdentity(f.ctx, u.ID, id.ID, true), auth.ErrLastSignInMethod)
+
+	for round := range 6 {
+		u := f.mustCreateUser(t)
+		pk := newPasskey(u.ID)
+		f.mustCreatePasskey(t, pks, pk)
+		id := newIdentity(u.ID, base)
+		if err := ids.CreateExternalIdentity(f.ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		wg.Go(func() { errs[0] = pks.DeletePasskey(f.ctx, u.ID, pk.ID, true) })
+		wg.Go(func() { errs[1] = ids.DeleteExternalIdentity(f.ctx, u.ID, id.ID, true) })
+		wg.Wait()
+		ok := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case !errors.Is(err, auth.ErrLastSignInMethod):
+				t.Fatalf("round %d: concurrent removal: %v", round, err)
+			}
+		}
+		leftPks, err1 := pks.Passkeys(f.ctx, u.ID)
+		leftIDs, err2 := ids.UserExternalIdentities(f.ctx, u.ID)
+		if ok != 1 || err1 != nil || err2 != nil || len(leftPks)+len(leftIDs) != 1 {
+			t.Errorf("round %d: %d of the two removals succeeded, %d passkeys and %d identities left (%v, %v); want 1 and one way in", round, ok, len(leftPks), len(leftIDs), err1, err2)
+		}
+	}
+}

@@ -187,6 +187,7 @@ func Run(t *testing.T, open func(t *testing.T) (auth.UserStore, auth.TokenStore)
 		{"ConcurrentPasskeyUse", testConcurrentPasskeyUse},
 		{"RenameDeletePasskey", testRenameDeletePasskey},
 		{"ConcurrentDeleteLastPasskeys", testConcurrentDeleteLastPasskeys},
+		{"DeleteLastWayInAcrossKinds", testDeleteLastWayInAcrossKinds},
 		{"PasskeyCeremonySingleUse", testPasskeyCeremonySingleUse},
 		{"ConcurrentPasskeyCeremony", testConcurrentPasskeyCeremony},
 		{"PasskeyCeremonyDeleteExpired", testPasskeyCeremonyDeleteExpired},
