@@ -18,7 +18,7 @@ import (
 // costly part of a general JWT parse that tells nothing about a token whose
 // first segment is a known constant. Everything else is as [ParseAccess]
 // with a parser of [NewParser] does it: the same strict base64 decoding,
-// the same claims type decoded by encoding/json, golang-jwt's own
+// the same claims type decoded as encoding/json does (DecodeClaims), golang-jwt's own
 // [jwt.Validator] with the same options, and the same refusals. The fuzz
 // test FuzzHS256MatchesParser holds the two to the same answer for every
 // token and instant.
@@ -82,7 +82,7 @@ func (h *HS256) Verify(token string, claims jwt.Claims) Fault {
 	if err != nil {
 		return Invalid
 	}
-	if err := json.Unmarshal(claimBytes, claims); err != nil {
+	if err := DecodeClaims(claimBytes, claims); err != nil {
 		return Invalid
 	}
 	// DecodeString, as golang-jwt: it skips line breaks in the segment.
