@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -432,7 +433,9 @@ func (a *Authenticator) deleteAccountFresh(ctx context.Context, c *Claims) error
 // then ends every session of u. The OrgStore decides the last-owner rule
 // atomically with the deletion, so that a refusal changes nothing, even
 // when co-owners delete their accounts at once; the check before it only
-// answers early.
+// answers early. Once the user is deleted, the sessions are ended even if
+// the request is cancelled meanwhile, and the deletion is audited whatever
+// happens to them (a TokenStore apart from the UserStore may fail it).
 func (a *Authenticator) removeAccount(ctx context.Context, u *User) error {
 	if err := a.lastOwnerBlocks(ctx, u.ID); err != nil {
 		return err
@@ -443,7 +446,9 @@ func (a *Authenticator) removeAccount(ctx context.Context, u *User) error {
 	case err != nil && !errors.Is(err, ErrNotFound):
 		return fmt.Errorf("auth: delete user: %w", err)
 	}
-	if _, err := a.revokeUserSessions(ctx, u.ID, ""); err != nil {
+	_, err := a.revokeUserSessions(context.WithoutCancel(ctx), u.ID, "")
+	if err != nil {
+		a.auditAt(ctx, slog.LevelError, AuditAccountDelete, "user_id", u.ID, "sessions_error", err.Error())
 		return err
 	}
 	a.audit(ctx, AuditAccountDelete, "user_id", u.ID)

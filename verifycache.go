@@ -39,9 +39,10 @@ const verifyCacheShards = 16
 // which the signed part is no token, is kept only as its hash.
 // Memory is bounded by its size: an entry is about 600 bytes (the key, the
 // signed part, the claims and their strings, map overhead; 564 measured
-// with 459-byte tokens), so a cache of 10,000 tokens holds about 6 MB. When a shard is full, its expired entries
-// are dropped, and then an arbitrary eighth of it if none had expired. It
-// is safe for concurrent use.
+// with 459-byte tokens), so a cache of 10,000 tokens holds about 6 MB.
+// When a shard is full, its expired entries are dropped, and then an
+// arbitrary eighth of it if none had expired. It is safe for concurrent
+// use.
 type verifyCache struct {
 	leeway   time.Duration
 	perShard int

@@ -55,10 +55,27 @@ func fromNullMillis(n sql.NullInt64) time.Time {
 // transactions, still wait in the busy handler (set a busy_timeout).
 func (s *Store) inTx(ctx context.Context, f func(*sql.Tx) error) error {
 	var opts *sql.TxOptions
-	switch s.dialect {
-	case Postgres:
+	if s.dialect == Postgres {
 		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
-	case SQLite:
+	}
+	return s.runTx(ctx, opts, f)
+}
+
+// inTxReadCommitted is inTx at READ COMMITTED on MySQL too (PostgreSQL's
+// transactions always are; SQLite's are serializable), for a transaction
+// whose reads after taking a lock must see what the lock's previous
+// holder committed, not the snapshot of the transaction's first read.
+func (s *Store) inTxReadCommitted(ctx context.Context, f func(*sql.Tx) error) error {
+	var opts *sql.TxOptions
+	if s.dialect != SQLite {
+		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+	}
+	return s.runTx(ctx, opts, f)
+}
+
+// runTx is inTx with the given options.
+func (s *Store) runTx(ctx context.Context, opts *sql.TxOptions, f func(*sql.Tx) error) error {
+	if s.dialect == SQLite {
 		select {
 		case s.writer <- struct{}{}:
 		case <-ctx.Done():

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,11 +18,11 @@ var _ auth.OrgStore = (*Store)(nil)
 type orgQueries struct {
 	orgInsert, orgInsertIgnore, orgByID, orgRename, orgLock, orgDelete string
 	memberInsert, memberByKey, userMemberships, members                string
-	memberRole, memberDelete, otherOwners, orgMembersDelete, soleOrgs  string
+	memberRole, memberDelete, otherOwners, orgMembersDelete            string
 	orgSessions, revokeOrgSessions                                     string
 	invInsert, invList, invDelete, invByHash, invSpend, invDeleteOrg   string
 	userMembershipsDelete, sessionLive, sessionSwitch, unusedTokensDel string
-	ownedOrgs, othersOfOrg                                             string
+	userOrgRoles, othersOfOrg                                          string
 }
 
 const invitationColumns = "id, organization_id, email, role, token_hash, invited_by, created_at, expires_at"
@@ -34,18 +35,16 @@ func buildOrgQueries(d Dialect, prefix string) orgQueries {
 		// A write to the organization's row is the lock that orders every
 		// change of its owners: PostgreSQL and InnoDB lock the row until
 		// the transaction ends; SQLite's transactions write one at a time.
-		orgLock:          "UPDATE {p}organizations SET name = name WHERE id = ?",
-		orgDelete:        "DELETE FROM {p}organizations WHERE id = ?",
-		memberInsert:     "INSERT INTO {p}memberships (organization_id, user_id, role, created_at) VALUES (?, ?, ?, ?)",
-		memberByKey:      "SELECT role, created_at FROM {p}memberships WHERE organization_id = ? AND user_id = ?",
-		userMemberships:  "SELECT m.organization_id, m.role, m.created_at, o.name FROM {p}memberships m JOIN {p}organizations o ON o.id = m.organization_id WHERE m.user_id = ? ORDER BY m.created_at, m.organization_id",
-		members:          "SELECT m.user_id, m.role, m.created_at, u.email, u.name FROM {p}memberships m JOIN {p}users u ON u.id = m.user_id WHERE m.organization_id = ? ORDER BY m.created_at, m.user_id",
-		memberRole:       "UPDATE {p}memberships SET role = ? WHERE organization_id = ? AND user_id = ?",
-		memberDelete:     "DELETE FROM {p}memberships WHERE organization_id = ? AND user_id = ?",
-		otherOwners:      "SELECT COUNT(*) FROM {p}memberships WHERE organization_id = ? AND role = 'owner' AND user_id <> ?",
-		orgMembersDelete: "DELETE FROM {p}memberships WHERE organization_id = ?",
-		soleOrgs: "SELECT m.organization_id FROM {p}memberships m WHERE m.user_id = ? AND NOT EXISTS (" +
-			"SELECT 1 FROM {p}memberships o WHERE o.organization_id = m.organization_id AND o.user_id <> m.user_id)",
+		orgLock:               "UPDATE {p}organizations SET name = name WHERE id = ?",
+		orgDelete:             "DELETE FROM {p}organizations WHERE id = ?",
+		memberInsert:          "INSERT INTO {p}memberships (organization_id, user_id, role, created_at) VALUES (?, ?, ?, ?)",
+		memberByKey:           "SELECT role, created_at FROM {p}memberships WHERE organization_id = ? AND user_id = ?",
+		userMemberships:       "SELECT m.organization_id, m.role, m.created_at, o.name FROM {p}memberships m JOIN {p}organizations o ON o.id = m.organization_id WHERE m.user_id = ? ORDER BY m.created_at, m.organization_id",
+		members:               "SELECT m.user_id, m.role, m.created_at, u.email, u.name FROM {p}memberships m JOIN {p}users u ON u.id = m.user_id WHERE m.organization_id = ? ORDER BY m.created_at, m.user_id",
+		memberRole:            "UPDATE {p}memberships SET role = ? WHERE organization_id = ? AND user_id = ?",
+		memberDelete:          "DELETE FROM {p}memberships WHERE organization_id = ? AND user_id = ?",
+		otherOwners:           "SELECT COUNT(*) FROM {p}memberships WHERE organization_id = ? AND role = 'owner' AND user_id <> ?",
+		orgMembersDelete:      "DELETE FROM {p}memberships WHERE organization_id = ?",
 		orgSessions:           "SELECT id FROM {p}sessions WHERE user_id = ? AND organization_id = ? AND revoked_at IS NULL",
 		revokeOrgSessions:     "UPDATE {p}sessions SET revoked_at = ? WHERE user_id = ? AND organization_id = ? AND revoked_at IS NULL",
 		invInsert:             "INSERT INTO {p}invitations (" + invitationColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -58,16 +57,10 @@ func buildOrgQueries(d Dialect, prefix string) orgQueries {
 		sessionLive:           "SELECT COUNT(*) FROM {p}sessions WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
 		sessionSwitch:         "UPDATE {p}sessions SET organization_id = ? WHERE id = ?",
 		unusedTokensDel:       "DELETE FROM {p}refresh_tokens WHERE session_id = ? AND used_at IS NULL",
-		// In the order of their ids, so that two deletions lock the
-		// organizations they share in the same order.
-		ownedOrgs:   "SELECT organization_id FROM {p}memberships WHERE user_id = ? AND role = 'owner' ORDER BY organization_id",
-		othersOfOrg: "SELECT COUNT(*), COALESCE(SUM(CASE WHEN role = 'owner' THEN 1 ELSE 0 END), 0) FROM {p}memberships WHERE organization_id = ? AND user_id <> ?",
+		userOrgRoles:          "SELECT organization_id, role FROM {p}memberships WHERE user_id = ?",
+		othersOfOrg:           "SELECT COUNT(*), COALESCE(SUM(CASE WHEN role = 'owner' THEN 1 ELSE 0 END), 0) FROM {p}memberships WHERE organization_id = ? AND user_id <> ?",
 	}
 	if d == MySQL {
-		// Under REPEATABLE READ a plain SELECT reads the snapshot of the
-		// transaction's first read, which keepOwners takes before the lock;
-		// a locking read sees what the lock's previous holder committed.
-		q.othersOfOrg += " FOR UPDATE"
 		q.orgInsertIgnore = "INSERT IGNORE INTO {p}organizations (id, name, created_at) VALUES (?, ?, ?)"
 	} else {
 		q.orgInsertIgnore = "INSERT INTO {p}organizations (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING"
@@ -75,9 +68,9 @@ func buildOrgQueries(d Dialect, prefix string) orgQueries {
 	r := strings.NewReplacer("{p}", prefix)
 	for _, p := range []*string{&q.orgInsert, &q.orgInsertIgnore, &q.orgByID, &q.orgRename, &q.orgLock, &q.orgDelete,
 		&q.memberInsert, &q.memberByKey, &q.userMemberships, &q.members, &q.memberRole, &q.memberDelete,
-		&q.otherOwners, &q.orgMembersDelete, &q.soleOrgs, &q.orgSessions, &q.revokeOrgSessions,
+		&q.otherOwners, &q.orgMembersDelete, &q.orgSessions, &q.revokeOrgSessions,
 		&q.invInsert, &q.invList, &q.invDelete, &q.invByHash, &q.invSpend, &q.invDeleteOrg,
-		&q.userMembershipsDelete, &q.sessionLive, &q.sessionSwitch, &q.unusedTokensDel, &q.ownedOrgs, &q.othersOfOrg} {
+		&q.userMembershipsDelete, &q.sessionLive, &q.sessionSwitch, &q.unusedTokensDel, &q.userOrgRoles, &q.othersOfOrg} {
 		*p = r.Replace(*p)
 		if d == Postgres {
 			*p = rebind(*p)
@@ -99,45 +92,95 @@ func (s *Store) joinOwnOrganization(ctx context.Context, tx *sql.Tx, u *auth.Use
 	return err
 }
 
-// dropMemberships removes, in tx (DeleteUser's), the organizations whose
-// only member is the user, and the user's memberships.
-func (s *Store) dropMemberships(ctx context.Context, tx *sql.Tx, userID string) error {
-	ids, err := queryStrings(ctx, tx, s.oq.soleOrgs, userID)
-	if err != nil {
-		return err
+// maxMembershipPasses bounds how often leaveOrganizations reads the user's
+// memberships again when they changed while it took the locks.
+const maxMembershipPasses = 4
+
+// leaveOrganizations prepares, in tx (DeleteUser's, at READ COMMITTED on
+// PostgreSQL and MySQL, so that every statement reads what was committed
+// last), the removal of the user's memberships: it locks every
+// organization the user belongs to, whatever the role, in the order of
+// their ids; once the memberships read under those locks are the ones
+// locked, it refuses with [auth.ErrLastOwner] when the user is the only
+// owner of an organization with other members, and returns the
+// organizations the user is the only member of, which go with the user.
+// The lock is the one every change of an organization's members and owners
+// takes, so nothing changes them between this check and the deletion: a
+// promotion or an invitation accepted meanwhile is seen, and two co-owners
+// deleting their accounts at once cannot both pass.
+func (s *Store) leaveOrganizations(ctx context.Context, tx *sql.Tx, userID string) ([]string, error) {
+	locked := map[string]bool{}
+	var roles map[string]string
+	for pass := 0; ; pass++ {
+		if pass == maxMembershipPasses {
+			return nil, errors.New("the user's memberships kept changing")
+		}
+		var err error
+		if roles, err = s.orgRoles(ctx, tx, userID); err != nil {
+			return nil, err
+		}
+		ids := make([]string, 0, len(roles))
+		for id := range roles {
+			if !locked[id] {
+				ids = append(ids, id)
+			}
+		}
+		if len(ids) == 0 {
+			break // every membership was read under its organization's lock
+		}
+		slices.Sort(ids)
+		for _, id := range ids {
+			if _, err := tx.ExecContext(ctx, s.oq.orgLock, id); err != nil {
+				return nil, err
+			}
+			locked[id] = true
+		}
 	}
-	for _, id := range ids {
+	var sole []string
+	for id, role := range roles {
+		var members, owners int64
+		if err := tx.QueryRowContext(ctx, s.oq.othersOfOrg, id, userID).Scan(&members, &owners); err != nil {
+			return nil, err
+		}
+		switch {
+		case members == 0:
+			sole = append(sole, id)
+		case role == auth.RoleOwner && owners == 0:
+			return nil, auth.ErrLastOwner
+		}
+	}
+	return sole, nil
+}
+
+// orgRoles reads, in tx, the user's role in each organization it belongs
+// to.
+func (s *Store) orgRoles(ctx context.Context, tx *sql.Tx, userID string) (map[string]string, error) {
+	rows, err := tx.QueryContext(ctx, s.oq.userOrgRoles, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	roles := map[string]string{}
+	for rows.Next() {
+		var id, role string
+		if err := rows.Scan(&id, &role); err != nil {
+			return nil, err
+		}
+		roles[id] = role
+	}
+	return roles, rows.Err()
+}
+
+// dropMemberships removes, in tx (DeleteUser's), the organizations sole
+// (see leaveOrganizations) and the user's memberships.
+func (s *Store) dropMemberships(ctx context.Context, tx *sql.Tx, userID string, sole []string) error {
+	for _, id := range sole {
 		if err := s.deleteOrg(ctx, tx, id); err != nil {
 			return err
 		}
 	}
-	_, err = tx.ExecContext(ctx, s.oq.userMembershipsDelete, userID)
+	_, err := tx.ExecContext(ctx, s.oq.userMembershipsDelete, userID)
 	return err
-}
-
-// keepOwners locks, in tx, every organization the user owns and refuses
-// with [auth.ErrLastOwner] when the user is the only owner of one that has
-// other members: deleting the user would leave it without an owner. The
-// lock is the one every change of an organization's owners takes, so two
-// co-owners deleting their accounts at once cannot both pass.
-func (s *Store) keepOwners(ctx context.Context, tx *sql.Tx, userID string) error {
-	ids, err := queryStrings(ctx, tx, s.oq.ownedOrgs, userID)
-	if err != nil {
-		return err
-	}
-	for _, id := range ids {
-		if _, err := tx.ExecContext(ctx, s.oq.orgLock, id); err != nil {
-			return err
-		}
-		var members, owners int64
-		if err := tx.QueryRowContext(ctx, s.oq.othersOfOrg, id, userID).Scan(&members, &owners); err != nil {
-			return err
-		}
-		if members > 0 && owners == 0 {
-			return auth.ErrLastOwner
-		}
-	}
-	return nil
 }
 
 func (s *Store) deleteOrg(ctx context.Context, tx *sql.Tx, id string) error {

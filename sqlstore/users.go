@@ -121,10 +121,19 @@ func (s *Store) updatedOrExists(ctx context.Context, res sql.Result, query, id s
 // the same whether or not the database enforces the foreign keys' cascades.
 // It refuses with [auth.ErrLastOwner], changing nothing, when the user is
 // the only owner of an organization with other members, decided under the
-// organization's lock.
+// locks of the user's organizations (see leaveOrganizations).
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.keepOwners(ctx, tx, id); err != nil {
+	err := s.inTxReadCommitted(ctx, func(tx *sql.Tx) error {
+		if s.dialect == SQLite {
+			// Write first: a deferred SQLite transaction that reads first
+			// fails with SQLITE_BUSY, without waiting, when another writer
+			// commits before its first write.
+			if _, err := tx.ExecContext(ctx, s.identityQuery("UPDATE {p}users SET name = name WHERE id = ?"), id); err != nil {
+				return err
+			}
+		}
+		sole, err := s.leaveOrganizations(ctx, tx, id)
+		if err != nil {
 			return err
 		}
 		for _, query := range []string{s.q.deleteUserToken, s.q.deleteUserSess, s.q.deleteUserOnce, s.q.recoveryDeleteAll, s.q.factorDelete, s.pkq.delUser, s.pkq.ceremonyDelUser} {
@@ -132,7 +141,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 				return err
 			}
 		}
-		if err := s.dropMemberships(ctx, tx, id); err != nil {
+		if err := s.dropMemberships(ctx, tx, id, sole); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, s.identityQuery("DELETE FROM {p}external_identities WHERE user_id = ?"), id); err != nil {
