@@ -2,6 +2,10 @@ package auth_test
 
 import (
 	"context"
+	"crypto"
+	"crypto/ed25519"
+	crand "crypto/rand"
+	"crypto/rsa"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
@@ -264,5 +268,67 @@ func TestVerifyCacheSignatureTransplant(t *testing.T) {
 	p.sameOutcome(t, p.access)
 	if _, err := p.cached.Verify(context.Background(), p.access); err != nil {
 		t.Fatalf("the genuine token after the forgeries: %v", err)
+	}
+}
+
+// TestVerifyCacheAsymmetric: with a SigningKey the cache gives the answers
+// of the uncached path too, for an Ed25519 key and a 4096-bit RSA key
+// (whose 683-character signature is hashed beyond the stack buffer): the
+// genuine token, then forgeries made of its parts, then the genuine token
+// again, each checked twice so that the second is a cache hit.
+func TestVerifyCacheAsymmetric(t *testing.T) {
+	_, edKey, err := ed25519.GenerateKey(crand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaKey, err := rsa.GenerateKey(crand.Reader, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, key := range map[string]crypto.Signer{"EdDSA": edKey, "RS256-4096": rsaKey} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			mem := memstore.New()
+			cfg := auth.Config{
+				Users: mem, Tokens: mem, Secret: testSecret,
+				Keys:      auth.KeyConfig{SigningKey: key},
+				Logger:    slog.New(slog.DiscardHandler),
+				Passwords: auth.PasswordConfig{Argon2: fastArgon2, InsecureAllowWeakHashing: true},
+				Throttle:  auth.ThrottleConfig{InsecureDisableThrottling: true},
+			}
+			plain, err := auth.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Sessions.VerifyCacheSize = 100
+			cached, err := auth.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			one, err := plain.Register(ctx, auth.RegisterInput{Email: "one@example.com", Password: goodPassword, Name: "One"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			two, err := plain.Login(ctx, "one@example.com", goodPassword)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, b := one.AccessToken, two.AccessToken
+			cut := func(s string) (string, string) { i := strings.LastIndexByte(s, '.'); return s[:i], s[i:] }
+			aSigned, aSig := cut(a)
+			bSigned, _ := cut(b)
+			for _, tok := range []string{a, b, bSigned + aSig, aSigned + aSig[:len(aSig)-2], aSig[1:], a + ".", testutil.WithSignatureFlipped(a), a} {
+				for range 2 {
+					c0, err0 := plain.Verify(ctx, tok)
+					c1, err1 := cached.Verify(ctx, tok)
+					if !sameErr(err0, err1) || !reflect.DeepEqual(c0, c1) {
+						t.Fatalf("token %.40q…: uncached %+v, %v; cached %+v, %v", tok, c0, err0, c1, err1)
+					}
+				}
+			}
+			if _, err := cached.Verify(ctx, bSigned+aSig); err == nil {
+				t.Error("a signature moved onto another token's claims verified")
+			}
+		})
 	}
 }
