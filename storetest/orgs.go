@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -57,6 +58,23 @@ func (f *fixture) owners(t *testing.T, s auth.OrgStore, orgID string) int {
 	return n
 }
 
+// outcomes counts the nil errors of concurrent calls and those that are
+// refusal, and fails the test on any other error.
+func outcomes(t *testing.T, what string, errs []error, refusal error) (ok, refused int) {
+	t.Helper()
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, refusal):
+			refused++
+		default:
+			t.Fatalf("%s: unexpected error %v", what, err)
+		}
+	}
+	return ok, refused
+}
+
 // testOrgCreateUser: CreateUser makes the user's organization and an owner
 // membership; DeleteUser removes the organization left without members.
 func testOrgCreateUser(t *testing.T, f *fixture) {
@@ -103,18 +121,7 @@ func testOrgConcurrentDemotion(t *testing.T, f *fixture) {
 			}()
 		}
 		wg.Wait()
-		ok, last := 0, 0
-		for _, err := range errs {
-			switch {
-			case err == nil:
-				ok++
-			case errors.Is(err, auth.ErrLastOwner):
-				last++
-			default:
-				t.Fatalf("round %d: unexpected error %v", round, err)
-			}
-		}
-		if ok != 1 || last != 1 {
+		if ok, last := outcomes(t, fmt.Sprintf("round %d", round), errs, auth.ErrLastOwner); ok != 1 || last != 1 {
 			t.Errorf("round %d: %d succeeded, %d refused as last owner; want 1 and 1", round, ok, last)
 		}
 		if n := f.owners(t, s, a.OrganizationID); n != 1 {
@@ -153,18 +160,7 @@ func testOrgOwnerDeletion(t *testing.T, f *fixture) {
 			}()
 		}
 		wg.Wait()
-		ok, last := 0, 0
-		for _, err := range errs {
-			switch {
-			case err == nil:
-				ok++
-			case errors.Is(err, auth.ErrLastOwner):
-				last++
-			default:
-				t.Fatalf("round %d: unexpected error %v", round, err)
-			}
-		}
-		if ok != 1 || last != 1 {
+		if ok, last := outcomes(t, fmt.Sprintf("round %d", round), errs, auth.ErrLastOwner); ok != 1 || last != 1 {
 			t.Errorf("round %d: %d deleted, %d refused as last owner; want 1 and 1", round, ok, last)
 		}
 		if n := f.owners(t, s, a.OrganizationID); n != 1 {

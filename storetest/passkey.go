@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -318,15 +319,7 @@ func testConcurrentDeleteLastPasskeys(t *testing.T, f *fixture) {
 		wg.Go(func() { errs[i] = st.DeletePasskey(f.ctx, u.ID, id, true) })
 	}
 	wg.Wait()
-	ok := 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			ok++
-		case !errors.Is(err, auth.ErrLastSignInMethod):
-			t.Errorf("concurrent DeletePasskey: %v", err)
-		}
-	}
+	ok, _ := outcomes(t, "concurrent DeletePasskey", errs, auth.ErrLastSignInMethod)
 	left, err := st.Passkeys(f.ctx, u.ID)
 	if ok != 1 || err != nil || len(left) != 1 {
 		t.Errorf("%d of two concurrent deletions of the last two passkeys succeeded, %d left (%v); want 1 and 1", ok, len(left), err)
@@ -367,15 +360,7 @@ func testDeleteLastWayInAcrossKinds(t *testing.T, f *fixture) {
 		wg.Go(func() { errs[0] = pks.DeletePasskey(f.ctx, u.ID, pk.ID, true) })
 		wg.Go(func() { errs[1] = ids.DeleteExternalIdentity(f.ctx, u.ID, id.ID, true) })
 		wg.Wait()
-		ok := 0
-		for _, err := range errs {
-			switch {
-			case err == nil:
-				ok++
-			case !errors.Is(err, auth.ErrLastSignInMethod):
-				t.Fatalf("round %d: concurrent removal: %v", round, err)
-			}
-		}
+		ok, _ := outcomes(t, fmt.Sprintf("round %d: concurrent removal", round), errs, auth.ErrLastSignInMethod)
 		leftPks, err1 := pks.Passkeys(f.ctx, u.ID)
 		leftIDs, err2 := ids.UserExternalIdentities(f.ctx, u.ID)
 		if ok != 1 || err1 != nil || err2 != nil || len(leftPks)+len(leftIDs) != 1 {
