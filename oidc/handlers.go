@@ -110,8 +110,18 @@ func (m *Module) serveCallback(w http.ResponseWriter, r *http.Request) error {
 	}
 	kind, value, err := m.callback(w, r, p)
 	if err != nil {
-		var pub *auth.Error
-		if !errors.As(err, &pub) {
+		var (
+			pub      *auth.Error
+			internal *internalError
+		)
+		switch {
+		case errors.As(err, &pub):
+		case errors.As(err, &internal):
+			// The library or its store failed (an outage, not the
+			// provider's or the user's doing): the operator must see it.
+			m.cfg.Logger.ErrorContext(r.Context(), "oidc: sign-in failed", "provider", p.Name, "error", internal.err.Error())
+			pub = auth.ErrInternal
+		default:
 			m.cfg.Logger.WarnContext(r.Context(), "oidc: sign-in refused", "provider", p.Name, "reason", err.Error())
 			pub = ErrSignInFailed
 		}
@@ -156,19 +166,37 @@ func (m *Module) callback(w http.ResponseWriter, r *http.Request, p *provider) (
 	a := m.cfg.Auth
 	if st.LinkUser != "" {
 		if err := a.LinkExternal(r.Context(), st.LinkUser, ext); err != nil {
-			return "", "", err
+			return "", "", asInternal(err)
 		}
 		return "oidc_linked", p.Name, nil
 	}
 	u, err := a.SignInExternal(r.Context(), ext)
 	if err != nil {
-		return "", "", err
+		return "", "", asInternal(err)
 	}
 	c, err := a.IssueSignInCode(r.Context(), u, amr)
 	if err != nil {
-		return "", "", err
+		return "", "", asInternal(err)
 	}
 	return "oidc_code", c, nil
+}
+
+// internalError is a failure of the Authenticator or its store during a
+// callback, after the provider's answer was verified: an INTERNAL_ERROR
+// logged at Error, not a refused sign-in.
+type internalError struct{ err error }
+
+func (e *internalError) Error() string { return e.err.Error() }
+func (e *internalError) Unwrap() error { return e.err }
+
+// asInternal returns err as it is when it is one of the contract's errors
+// (a refusal the user can be told of), and as an internalError otherwise.
+func asInternal(err error) error {
+	var pub *auth.Error
+	if errors.As(err, &pub) {
+		return err
+	}
+	return &internalError{err}
 }
 
 // oidcUser verifies the ID token of tok (signature, issuer, audience,

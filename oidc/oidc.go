@@ -107,8 +107,10 @@ type Config struct {
 	// StateTTL is how long a browser has to come back from the provider.
 	// The default is 10 minutes.
 	StateTTL time.Duration
-	// Logger receives, at Warn, why a callback was refused (never a token
-	// or a code). The default is [slog.Default].
+	// Logger receives, at Warn, why a callback was refused, and at Error
+	// why one failed inside the Authenticator or its store (the browser is
+	// then sent back with oidc_error=INTERNAL_ERROR); never a token or a
+	// code. The default is [slog.Default].
 	Logger *slog.Logger
 }
 

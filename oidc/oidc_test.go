@@ -562,3 +562,29 @@ func TestRequireVerifiedEmail(t *testing.T) {
 	}
 	e.exchange(e.signIn("real", "verified").Get("oidc_code"))
 }
+
+// outageStore is a memstore whose identity lookup fails, as a database
+// outage would.
+type outageStore struct{ *memstore.Store }
+
+func (outageStore) ExternalIdentity(context.Context, string, string) (*auth.ExternalIdentity, error) {
+	return nil, errors.New("connection refused")
+}
+
+// TestCallbackStoreOutage: a store failure during the callback, after the
+// provider's answer verified, sends the browser back with
+// oidc_error=INTERNAL_ERROR (not OIDC_FAILED, a refusal), and creates no
+// account.
+func TestCallbackStoreOutage(t *testing.T) {
+	var st *memstore.Store
+	e := newEnvWith(t, map[string]oidctest.Account{"ada": {Email: "ada@example.com", EmailVerified: true, Name: "Ada"}}, func(c *auth.Config) {
+		st = c.Users.(*memstore.Store)
+		c.Users, c.Tokens = outageStore{st}, outageStore{st}
+	})
+	if v := e.signIn("real", "ada"); v.Get("oidc_error") != "INTERNAL_ERROR" || v.Get("oidc_code") != "" {
+		t.Fatalf("sign-in during a store outage: %v; want oidc_error=INTERNAL_ERROR", v)
+	}
+	if _, err := st.UserByEmail(context.Background(), "ada@example.com"); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("an account was made during the outage: %v", err)
+	}
+}
