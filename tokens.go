@@ -105,6 +105,17 @@ func (c *refreshClaims) SetClaim(key string, v jose.ClaimValue) bool {
 // ResetClaims implements jose.ClaimSetter.
 func (c *refreshClaims) ResetClaims() { *c = refreshClaims{} }
 
+// AppendClaims implements jose.ClaimAppender, for the fast encoding of
+// refresh tokens: the members in the order and with the omissions of the
+// struct's tags.
+func (c *refreshClaims) AppendClaims(w *jose.ClaimWriter) {
+	c.AppendRegistered(w)
+	w.String("sid", c.SessionID, false)
+	w.Date("sxp", c.SessionExpiresAt, false)
+	w.String("amr", c.AMR, true)
+	w.Int("aal", int64(c.AAL), true)
+}
+
 // tokens signs and verifies both kinds of token. It is immutable after
 // construction and safe for concurrent use.
 //

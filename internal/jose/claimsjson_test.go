@@ -1,9 +1,13 @@
 package jose
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // claimsSeeds are payloads of the library's form and near misses that the
@@ -79,4 +83,48 @@ func TestDecodeClaimsFastPath(t *testing.T) {
 			t.Errorf("decodeFlat(%s) = %v, want %v", s, got, takes[i])
 		}
 	}
+}
+
+// FuzzEncodeClaimsMatchesJSON: EncodeClaims writes exactly the bytes of
+// json.Marshal for any access claims, plain or not.
+func FuzzEncodeClaimsMatchesJSON(f *testing.F) {
+	f.Add("ingestiq-auth", "59679d69-2248", "ingestiq-auth", "jti-1", "sid-1", "org-1", "owner", "pwd", int64(1738066530), int64(1738065630), int64(0), 2, uint8(0))
+	f.Add("", "", "", "", "", "", "", "", int64(0), int64(0), int64(-5), 0, uint8(0xff))
+	f.Add("a<b", "c&d", "\"q\"", "\\", "\u2028", "é", "\x00", "\x7f", int64(-1), int64(1<<40), int64(1), -3, uint8(0x15))
+	f.Fuzz(func(t *testing.T, iss, sub, aud, jti, sid, org, role, amr string, exp, iat, nbf int64, aal int, flags uint8) {
+		c := AccessClaims{
+			RegisteredClaims: RegisteredClaims{Issuer: iss, Subject: sub, ID: jti},
+			SessionID:        sid, OrganizationID: org, Role: role, AAL: aal,
+		}
+		const span = 1 << 40 // keep times where time.Unix is exact
+		if flags&1 != 0 {
+			c.ExpiresAt = NewDate(time.Unix(exp%span, 0))
+		}
+		if flags&2 != 0 {
+			c.IssuedAt = NewDate(time.Unix(iat%span, int64(flags)*1e6))
+		}
+		if flags&4 != 0 {
+			c.NotBefore = NewDate(time.Unix(nbf%span, 0))
+		}
+		if flags&8 != 0 {
+			c.Audience = jwt.ClaimStrings{aud}
+		}
+		if flags&16 != 0 {
+			c.Audience = append(c.Audience, iss)
+		}
+		if flags&32 != 0 {
+			c.AMR = []string{amr}
+		}
+		if flags&64 != 0 {
+			c.AMR = append(c.AMR, role)
+		}
+		if flags&128 != 0 {
+			c.AMR = []string{}
+		}
+		got, err := EncodeClaims(&c)
+		want, werr := json.Marshal(&c)
+		if (err == nil) != (werr == nil) || !bytes.Equal(got, want) {
+			t.Fatalf("%+v:\nEncodeClaims %s, %v\njson.Marshal %s, %v", c, got, err, want, werr)
+		}
+	})
 }

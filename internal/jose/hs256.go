@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"hash"
 	"strings"
 	"sync"
@@ -109,7 +108,7 @@ func (h *HS256) Verify(token string, claims jwt.Claims) Fault {
 // their JSON, and the HMAC-SHA-256 of both, exactly the bytes that
 // golang-jwt's SignedString gives for the header the prefix encodes.
 func (h *HS256) Sign(claims jwt.Claims) (string, error) {
-	payload, err := json.Marshal(claims)
+	payload, err := EncodeClaims(claims)
 	if err != nil {
 		return "", err
 	}
