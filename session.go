@@ -72,7 +72,8 @@ func (a *Authenticator) OpenSession(ctx context.Context, u *User, amr []string, 
 // Otherwise it opens the session with a device token and records
 // [AuditLoginSuccess] with attrs.
 func (a *Authenticator) signIn(ctx context.Context, u *User, amr []string, attrs ...any) (*AuthResult, error) {
-	if aalOf(amr) < 2 {
+	single := aalOf(amr) < 2
+	if single {
 		if err := a.secondStep(ctx, u, amr); err != nil {
 			return nil, err // MFA_REQUIRED with a ticket, or a failure
 		}
@@ -81,6 +82,28 @@ func (a *Authenticator) signIn(ctx context.Context, u *User, amr []string, attrs
 	res, s, err := a.openSession(ctx, u, amr, now)
 	if err != nil {
 		return nil, err
+	}
+	if single {
+		// A second factor confirmed (or a passkey added) while this
+		// sign-in ran: its confirmation ended the sessions that existed
+		// then, and this one was opened after. Looking again once the
+		// session exists closes that gap: either the confirmation ended
+		// it, or this sees the factor, ends it, and asks for the step.
+		methods, err := a.secondMethods(ctx, u, amr)
+		if err != nil || len(methods) > 0 {
+			if rerr := a.revokeSession(context.WithoutCancel(ctx), s.ID, now); rerr != nil {
+				return nil, fmt.Errorf("auth: end a session opened while a second factor was added: %w", rerr)
+			}
+			if err != nil {
+				return nil, err
+			}
+			if err := a.secondStep(ctx, u, amr); err != nil {
+				return nil, err // MFA_REQUIRED with a ticket, as a later sign-in gets
+			}
+			// The factor went again meanwhile: nothing to ask for, and the
+			// session is ended. The client signs in again.
+			return nil, errors.New("auth: the account's second factors changed during the sign-in")
+		}
 	}
 	res.DeviceToken = a.issueDeviceToken(u.Email, now)
 	a.audit(ctx, AuditLoginSuccess, append([]any{"user_id", u.ID, "session_id", s.ID}, attrs...)...)
