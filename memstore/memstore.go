@@ -442,7 +442,7 @@ func (s *Store) userInto(r *auth.Rotation, u *auth.User, sess *session) {
 		r.UserRead, r.OrganizationID, r.Role = true, u.OrganizationID, u.Role
 		return
 	}
-	if m := s.members[sess.OrganizationID][u.ID]; m != nil {
+	if m := s.members[sess.OrganizationID].get(u.ID); m != nil {
 		r.UserRead, r.OrganizationID, r.Role = true, sess.OrganizationID, m.Role
 	}
 }

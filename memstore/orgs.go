@@ -20,14 +20,14 @@ var errDuplicateInvitation = errors.New("memstore: invitation already exists")
 // every field is guarded by Store.mu.
 type orgState struct {
 	orgs        map[string]*auth.Organization
-	members     map[string]map[string]*auth.Membership // by organization, then user
-	invitations map[string]*auth.Invitation            // by token hash
+	members     map[string]*memberSet       // by organization
+	invitations map[string]*auth.Invitation // by token hash
 }
 
 func (s *Store) initOrgs() {
 	if s.orgs == nil {
 		s.orgs = map[string]*auth.Organization{}
-		s.members = map[string]map[string]*auth.Membership{}
+		s.members = map[string]*memberSet{}
 		s.invitations = map[string]*auth.Invitation{}
 	}
 }
@@ -41,20 +41,20 @@ func (s *Store) joinOwnOrganization(u *auth.User) {
 	s.initOrgs()
 	if s.orgs[u.OrganizationID] == nil {
 		s.orgs[u.OrganizationID] = &auth.Organization{ID: u.OrganizationID, Name: u.Name, CreatedAt: u.CreatedAt}
-		s.members[u.OrganizationID] = map[string]*auth.Membership{}
+		s.members[u.OrganizationID] = &memberSet{}
 	}
-	s.members[u.OrganizationID][u.ID] = &auth.Membership{OrganizationID: u.OrganizationID, UserID: u.ID, Role: u.Role, CreatedAt: u.CreatedAt}
+	s.members[u.OrganizationID].put(&auth.Membership{OrganizationID: u.OrganizationID, UserID: u.ID, Role: u.Role, CreatedAt: u.CreatedAt})
 }
 
 // dropMemberships removes the user's memberships and the organizations
 // left without members. s.mu is held.
 func (s *Store) dropMemberships(userID string) {
 	for id, ms := range s.members {
-		if _, ok := ms[userID]; !ok {
+		if ms.get(userID) == nil {
 			continue
 		}
-		delete(ms, userID)
-		if len(ms) == 0 {
+		ms.remove(userID)
+		if ms.len() == 0 {
 			s.deleteOrg(id)
 		}
 	}
@@ -76,7 +76,7 @@ func (s *Store) inSessionOrg(sess *session, u *auth.User) bool {
 	if sess.OrganizationID == "" || u == nil {
 		return true
 	}
-	return s.members[sess.OrganizationID][u.ID] != nil
+	return s.members[sess.OrganizationID].get(u.ID) != nil
 }
 
 // CreateOrganization stores o and its owner's membership.
@@ -98,7 +98,7 @@ func (s *Store) CreateOrganization(ctx context.Context, o *auth.Organization, ow
 	s.orgs[c.ID] = &c
 	m := *owner
 	m.OrganizationID, m.CreatedAt = c.ID, m.CreatedAt.UTC()
-	s.members[c.ID] = map[string]*auth.Membership{m.UserID: &m}
+	s.members[c.ID] = newMemberSet(&m)
 	return nil
 }
 
@@ -151,7 +151,7 @@ func (s *Store) UserMemberships(ctx context.Context, userID string) ([]*auth.Mem
 	defer s.mu.RUnlock()
 	list := []*auth.Membership{}
 	for id, ms := range s.members {
-		if m := ms[userID]; m != nil {
+		if m := ms.get(userID); m != nil {
 			c := *m
 			c.OrganizationName = s.orgs[id].Name
 			list = append(list, &c)
@@ -168,7 +168,7 @@ func (s *Store) Membership(ctx context.Context, orgID, userID string) (*auth.Mem
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	m := s.members[orgID][userID]
+	m := s.members[orgID].get(userID)
 	if m == nil {
 		return nil, auth.ErrNotFound
 	}
@@ -185,7 +185,7 @@ func (s *Store) Members(ctx context.Context, orgID string) ([]*auth.Membership, 
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	list := []*auth.Membership{}
-	for _, m := range s.members[orgID] {
+	for _, m := range s.members[orgID].all() {
 		c := *m
 		if u := s.users[m.UserID]; u != nil {
 			c.Email, c.Name = u.Email, u.Name
@@ -200,11 +200,11 @@ func (s *Store) Members(ctx context.Context, orgID string) ([]*auth.Membership, 
 // s.mu is held.
 func (s *Store) lastOwner(orgID, userID string) bool {
 	ms := s.members[orgID]
-	if ms[userID] == nil || ms[userID].Role != auth.RoleOwner {
+	if m := ms.get(userID); m == nil || m.Role != auth.RoleOwner {
 		return false
 	}
-	for id, m := range ms {
-		if id != userID && m.Role == auth.RoleOwner {
+	for _, m := range ms.all() {
+		if m.UserID != userID && m.Role == auth.RoleOwner {
 			return false
 		}
 	}
@@ -216,7 +216,7 @@ func (s *Store) lastOwner(orgID, userID string) bool {
 // owner. s.mu is held.
 func (s *Store) ownsAlone(userID string) bool {
 	for id, ms := range s.members {
-		if len(ms) > 1 && s.lastOwner(id, userID) {
+		if ms.len() > 1 && s.lastOwner(id, userID) {
 			return true
 		}
 	}
@@ -231,7 +231,7 @@ func (s *Store) SetMemberRole(ctx context.Context, orgID, userID, role string, k
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m := s.members[orgID][userID]
+	m := s.members[orgID].get(userID)
 	if m == nil {
 		return auth.ErrNotFound
 	}
@@ -253,7 +253,7 @@ func (s *Store) RemoveMember(ctx context.Context, orgID, userID string, at time.
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m := s.members[orgID][userID]
+	m := s.members[orgID].get(userID)
 	if m == nil {
 		return nil, auth.ErrNotFound
 	}
@@ -263,7 +263,7 @@ func (s *Store) RemoveMember(ctx context.Context, orgID, userID string, at time.
 	if s.lastOwner(orgID, userID) {
 		return nil, auth.ErrLastOwner
 	}
-	delete(s.members[orgID], userID)
+	s.members[orgID].remove(userID)
 	ended := []string{}
 	for _, sess := range s.byUser[userID] {
 		if sess.OrganizationID == orgID && sess.RevokedAt.IsZero() {
@@ -271,7 +271,7 @@ func (s *Store) RemoveMember(ctx context.Context, orgID, userID string, at time.
 			ended = append(ended, sess.ID)
 		}
 	}
-	if len(s.members[orgID]) == 0 {
+	if s.members[orgID].len() == 0 {
 		s.deleteOrg(orgID)
 	}
 	return ended, nil
@@ -371,13 +371,13 @@ func (s *Store) AcceptInvitation(ctx context.Context, hash string, m *auth.Membe
 	if i == nil || s.orgs[i.OrganizationID] == nil {
 		return auth.ErrNotFound
 	}
-	if s.members[i.OrganizationID][m.UserID] != nil {
+	if s.members[i.OrganizationID].get(m.UserID) != nil {
 		return auth.ErrMemberExists
 	}
 	delete(s.invitations, hash)
 	c := *m
 	c.OrganizationID, c.CreatedAt = i.OrganizationID, c.CreatedAt.UTC()
-	s.members[i.OrganizationID][c.UserID] = &c
+	s.members[i.OrganizationID].put(&c)
 	return nil
 }
 
@@ -392,7 +392,7 @@ func (s *Store) SwitchSession(ctx context.Context, sessionID, userID, orgID stri
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m := s.members[orgID][userID]
+	m := s.members[orgID].get(userID)
 	sess := s.sessions[sessionID]
 	if m == nil || sess == nil || sess.UserID != userID || !sess.RevokedAt.IsZero() {
 		return "", auth.ErrNotFound
