@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -171,16 +170,7 @@ func testConcurrentPasskeyUse(t *testing.T, f *fixture) {
 		})
 	}
 	wg.Wait()
-	ok := 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			ok++
-		case !errors.Is(err, auth.ErrTokenUsed):
-			t.Errorf("concurrent UsePasskey: %v", err)
-		}
-	}
-	if ok != 1 {
+	if ok, _ := outcomes(t, "concurrent UsePasskey", errs, auth.ErrTokenUsed); ok != 1 {
 		t.Errorf("%d concurrent uses with the same count succeeded, want 1", ok)
 	}
 }
@@ -251,16 +241,7 @@ func testConcurrentPasskeyCeremony(t *testing.T, f *fixture) {
 		wg.Go(func() { _, errs[i] = st.ConsumePasskeyCeremony(f.ctx, c.IDHash) })
 	}
 	wg.Wait()
-	ok := 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			ok++
-		case !errors.Is(err, auth.ErrNotFound):
-			t.Errorf("concurrent ConsumePasskeyCeremony: %v", err)
-		}
-	}
-	if ok != 1 {
+	if ok, _ := outcomes(t, "concurrent ConsumePasskeyCeremony", errs, auth.ErrNotFound); ok != 1 {
 		t.Errorf("%d concurrent consumptions succeeded, want 1", ok)
 	}
 }
