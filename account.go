@@ -431,15 +431,12 @@ func (a *Authenticator) deleteAccountFresh(ctx context.Context, c *Claims) error
 // removeAccount deletes u, whose proof has been checked: unless it is the
 // last owner of an organization with other members, it deletes the user,
 // then ends every session of u. The OrgStore decides the last-owner rule
-// atomically with the deletion, so that a refusal changes nothing, even
-// when co-owners delete their accounts at once; the check before it only
-// answers early. Once the user is deleted, the sessions are ended even if
+// atomically with the deletion (its contract; storetest checks it), so that
+// a refusal changes nothing, even when co-owners delete their accounts at
+// once. Once the user is deleted, the sessions are ended even if
 // the request is cancelled meanwhile, and the deletion is audited whatever
 // happens to them (a TokenStore apart from the UserStore may fail it).
 func (a *Authenticator) removeAccount(ctx context.Context, u *User) error {
-	if err := a.lastOwnerBlocks(ctx, u.ID); err != nil {
-		return err
-	}
 	switch err := a.users.DeleteUser(ctx, u.ID); {
 	case errors.Is(err, ErrLastOwner):
 		return ErrLastOwner

@@ -13,25 +13,15 @@ import (
 	"github.com/ingestiq/auth/memstore"
 )
 
-// hiddenMemberships is a memstore whose UserMemberships lists nothing, so
-// that the Authenticator's early last-owner check passes and only the
-// store's own decision in DeleteUser remains.
-type hiddenMemberships struct{ *memstore.Store }
-
-func (hiddenMemberships) UserMemberships(context.Context, string) ([]*auth.Membership, error) {
-	return []*auth.Membership{}, nil
-}
-
-// TestDeleteAccountStoreRefusesLastOwner: when the store refuses the
-// deletion of the last owner (its early check having been passed), the
-// answer is LAST_OWNER and nothing changed: the user, the membership and
-// the session are all still there.
+// TestDeleteAccountStoreRefusesLastOwner: the store's DeleteUser decides
+// the last-owner rule; when it refuses, the answer is LAST_OWNER and
+// nothing changed: the user, the membership and the session are all still
+// there.
 func TestDeleteAccountStoreRefusesLastOwner(t *testing.T) {
 	ctx := t.Context()
 	mem := memstore.New()
-	st := hiddenMemberships{mem}
 	a, err := auth.New(auth.Config{
-		Users: st, Tokens: st, Secret: testSecret,
+		Users: mem, Tokens: mem, Secret: testSecret,
 		Logger:    slog.New(slog.DiscardHandler),
 		Passwords: auth.PasswordConfig{Argon2: fastArgon2, InsecureAllowWeakHashing: true},
 		Throttle:  auth.ThrottleConfig{InsecureDisableThrottling: true},

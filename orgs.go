@@ -513,36 +513,3 @@ func (a *Authenticator) SwitchOrganization(ctx context.Context, c *Claims, orgID
 	a.audit(ctx, AuditOrgSwitch, "user_id", c.UserID, "session_id", s.ID, "org_id", orgID)
 	return &TokenPair{AccessToken: access, RefreshToken: refresh}, nil
 }
-
-// lastOwnerBlocks returns [ErrLastOwner] when the user is the last owner of
-// an organization with other members (deleting the account would leave it
-// without an owner).
-func (a *Authenticator) lastOwnerBlocks(ctx context.Context, userID string) error {
-	st, ok := a.users.(OrgStore)
-	if !ok {
-		return nil
-	}
-	list, err := st.UserMemberships(ctx, userID)
-	if err != nil {
-		return fmt.Errorf("auth: read memberships: %w", err)
-	}
-	for _, m := range list {
-		if m.Role != RoleOwner {
-			continue
-		}
-		members, err := st.Members(ctx, m.OrganizationID)
-		if err != nil {
-			return fmt.Errorf("auth: read members: %w", err)
-		}
-		owners := 0
-		for _, o := range members {
-			if o.Role == RoleOwner {
-				owners++
-			}
-		}
-		if owners == 1 && len(members) > 1 {
-			return ErrLastOwner
-		}
-	}
-	return nil
-}
