@@ -18,19 +18,19 @@ import "encoding/json"
 // full; for these, encoding/json gives the same token.
 func refreshBodyToken(data []byte) (string, bool) {
 	const key = `"refreshToken"`
-	i := skipJSONSpace(data, 0)
+	i := skipSpace(data, 0)
 	if i >= len(data) || data[i] != '{' {
 		return "", false
 	}
-	i = skipJSONSpace(data, i+1)
+	i = skipSpace(data, i+1)
 	if len(data)-i < len(key) || string(data[i:i+len(key)]) != key {
 		return "", false
 	}
-	i = skipJSONSpace(data, i+len(key))
+	i = skipSpace(data, i+len(key))
 	if i >= len(data) || data[i] != ':' {
 		return "", false
 	}
-	i = skipJSONSpace(data, i+1)
+	i = skipSpace(data, i+1)
 	if i >= len(data) || data[i] != '"' {
 		return "", false
 	}
@@ -43,23 +43,14 @@ func refreshBodyToken(data []byte) (string, bool) {
 		return "", false
 	}
 	token := string(data[start:i])
-	i = skipJSONSpace(data, i+1)
+	i = skipSpace(data, i+1)
 	if i >= len(data) || data[i] != '}' {
 		return "", false
 	}
-	if skipJSONSpace(data, i+1) != len(data) {
+	if skipSpace(data, i+1) != len(data) {
 		return "", false
 	}
 	return token, true
-}
-
-// skipJSONSpace returns the index of the first byte of data at or after i
-// that is not JSON white space.
-func skipJSONSpace(data []byte, i int) int {
-	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
-		i++
-	}
-	return i
 }
 
 // isTokenByte reports whether c is a base64url character or a dot: the
